@@ -1,0 +1,52 @@
+"""`GET /account`: who this MDM server is, and (protocol ≥ 3) which endpoints it may call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.account.schemas import AccountDetail, Limit, Url
+from app.core.config import Settings
+from app.orgs.models import MdmServer, Org
+
+PAGED_ENDPOINTS = frozenset({"/server/devices", "/devices/sync"})
+DEP_TAG = "dep"
+
+
+def served_urls(routes: Iterable[object], settings: Settings) -> list[Url]:
+    """Every Apple path this emulator serves, built from the app's own routes so it cannot drift."""
+    methods: dict[str, set[str]] = {}
+    for route in routes:
+        if isinstance(route, APIRoute) and DEP_TAG in route.tags:
+            methods.setdefault(route.path, set()).update(route.methods - {"HEAD", "OPTIONS"})
+    limit = Limit(default=settings.fetch_default_limit, maximum=settings.fetch_max_limit)
+    return [
+        Url(uri=path, http_method=sorted(verbs), limit=limit if path in PAGED_ENDPOINTS else None)
+        for path, verbs in sorted(methods.items())
+    ]
+
+
+async def account_detail(
+    db: AsyncSession, *, server: MdmServer, version: int, settings: Settings, routes: Iterable[object]
+) -> AccountDetail:
+    org = await db.get(Org, server.org_id)
+    assert org is not None  # the foreign key guarantees it
+    detail = AccountDetail(
+        server_name=server.server_name,
+        server_uuid=server.server_uuid,
+        admin_id=server.admin_id,
+        facilitator_id=server.admin_id,
+        org_name=org.name,
+        org_email=org.email,
+        org_phone=org.phone,
+        org_address=org.address,
+    )
+    if version >= 3:
+        detail.org_id = str(org.id)
+        detail.org_id_hash = org.org_id_hash
+        detail.org_type = org.org_type
+        detail.org_version = org.org_version
+        detail.urls = served_urls(routes, settings)
+    return detail

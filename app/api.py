@@ -1,0 +1,33 @@
+"""Router composition: Apple's surfaces at the root, ours under /emulator/v1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from app import health
+from app.account.router import router as account_router
+from app.clock.router import router as clock_router
+from app.core.control import require_admin
+from app.core.dep import check_user_agent
+from app.orgs.router import router as orgs_router
+from app.session.router import router as session_router
+from app.tokens.router import router as tokens_router
+
+# /session tolerates a missing User-Agent (older nanodep and appiron send none, spec §14.2).
+session_api = APIRouter()
+session_api.include_router(session_router)
+
+# Every other Apple endpoint checks the User-Agent first, then the session (in each handler).
+dep_api = APIRouter(dependencies=[Depends(check_user_agent)])
+dep_api.include_router(account_router)
+
+control_api = APIRouter(prefix="/emulator/v1", dependencies=[Depends(require_admin)])
+control_api.include_router(clock_router)
+control_api.include_router(orgs_router)
+control_api.include_router(tokens_router)
+
+api_router = APIRouter()
+api_router.include_router(health.router)
+api_router.include_router(session_api)
+api_router.include_router(dep_api)
+api_router.include_router(control_api)

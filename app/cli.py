@@ -1,0 +1,90 @@
+"""The `dep-emulator` command line: `serve` and `migrate`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from app.core.config import Settings
+
+
+def _settings(overrides: dict[str, object]) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"DEPEMU_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise SystemExit(f"dep-emulator: bad settings: {problems}") from None
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = _settings({"host": args.host, "port": args.port, "data_dir": args.data_dir})
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def migrate(args: argparse.Namespace) -> int:
+    from app.core import embedded_pg
+    from app.core import migrate as migrations
+
+    settings = _settings({"data_dir": args.data_dir})
+    url = settings.async_database_url
+    embedded = None
+    if url is None:
+        embedded = embedded_pg.start(settings.data_dir)
+        url = embedded.url
+    try:
+        migrations.upgrade(url)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    print("schema is at head")  # noqa: T201 - a CLI's answer
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dep-emulator", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_cmd = commands.add_parser("serve", help="run the emulator (embedded PostgreSQL unless DEPEMU_DATABASE_URL)")
+    serve_cmd.add_argument("--host", default=None, help="bind address (DEPEMU_HOST, default 127.0.0.1)")
+    serve_cmd.add_argument("--port", type=int, default=None, help="port (DEPEMU_PORT, default 8080)")
+    serve_cmd.add_argument("--data-dir", type=Path, default=None, help="embedded PostgreSQL data (DEPEMU_DATA_DIR)")
+    serve_cmd.add_argument(
+        "--forwarded-allow-ips", default="127.0.0.1", help="proxies trusted for X-Forwarded-* headers"
+    )
+    serve_cmd.set_defaults(func=serve)
+
+    migrate_cmd = commands.add_parser("migrate", help="upgrade the database schema and exit")
+    migrate_cmd.add_argument("--data-dir", type=Path, default=None, help="embedded PostgreSQL data (DEPEMU_DATA_DIR)")
+    migrate_cmd.set_defaults(func=migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Typed settings, read once from `DEPEMU_*` environment variables.
+
+Settings fail fast: a bad value stops the process at start-up with a message naming the
+variable, instead of surfacing later as a confusing wire error.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MAX_PROTOCOL_VERSION = 10
+
+
+class ErrorBodyStyle(StrEnum):
+    """How Apple-surface error codes are written in response bodies (spec §1.5)."""
+
+    PLAIN = "plain"  # the bare code, as the real service does: USER_AGENT_INVALID
+    QUOTED = "quoted"  # depsim's style: "USER_AGENT_INVALID"
+
+
+class OAuthErrorStyle(StrEnum):
+    """How OAuth-level `/session` failures are written (spec §4.4; unverified on the real service)."""
+
+    PROBLEM = "oauth_problem"  # oauth_problem=token_rejected
+    BARE = "bare"  # token_rejected
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("dep-emulator", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob of the emulator; see docs/configuration.md for the table."""
+
+    model_config = SettingsConfigDict(env_prefix="DEPEMU_", extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql+asyncpg://...). Unset: start an embedded PostgreSQL.",
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="Where the embedded PostgreSQL keeps its data."
+    )
+    host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
+    port: int = Field(default=8080, ge=0, le=65535, description="Port `serve` listens on.")
+    public_base_url: str | None = Field(
+        default=None,
+        description="Client-visible base URL (behind a proxy); OAuth signatures are verified against it.",
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for /emulator/v1. Unset: only loopback clients may call it.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    # --- Apple-surface wire behaviour -------------------------------------------------
+    error_body_style: ErrorBodyStyle = Field(
+        default=ErrorBodyStyle.PLAIN, description="plain (Apple) or quoted (depsim) error bodies."
+    )
+    user_agent_deny: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated regexes; a matching User-Agent gets 400 USER_AGENT_INVALID.",
+    )
+    max_protocol_version: int = Field(default=MAX_PROTOCOL_VERSION, ge=1, le=MAX_PROTOCOL_VERSION)
+
+    # --- OAuth and sessions (spec §4) --------------------------------------------------
+    oauth_verify_signature: bool = Field(default=True, description="Check HMAC-SHA1 signatures.")
+    oauth_timestamp_window_seconds: int = Field(default=600, ge=1, description="Allowed clock skew.")
+    oauth_error_style: OAuthErrorStyle = OAuthErrorStyle.PROBLEM
+    superseded_token_status: Literal[401, 403] = Field(
+        default=401, description="Status for a token replaced by a newer download (seen as both)."
+    )
+    token_lifetime_days: int = Field(default=365, ge=1, description="access_token_expiry after issue.")
+    session_ttl_seconds: int = Field(default=3600, ge=1, description="Absolute lifetime of a session.")
+    session_rotation_seconds: int = Field(
+        default=300, ge=1, description="Age after which a response carries a new X-ADM-Auth-Session."
+    )
+    session_rotation_grace_seconds: int = Field(
+        default=120, ge=0, description="How long the previous session token keeps working after rotation."
+    )
+
+    # --- Device feed (spec §8) ---------------------------------------------------------
+    fetch_default_limit: int = Field(default=100, ge=1, le=1000)
+    fetch_max_limit: int = Field(default=1000, ge=1, le=5000)
+    cursor_max_age_days: int = Field(default=7, ge=1)
+
+    @field_validator("user_agent_deny", mode="before")
+    @classmethod
+    def _split_patterns(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("user_agent_deny")
+    @classmethod
+    def _compile_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regex {pattern!r}: {exc}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("postgresql://", "postgresql+asyncpg://", "postgres://")):
+            raise ValueError("must be a PostgreSQL URL (postgresql+asyncpg://user:pass@host/db)")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _check_public_base_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", value):
+            raise ValueError("must be an absolute http(s) URL such as https://dep.example.org")
+        return value.rstrip("/")
+
+    @field_validator("admin_token")
+    @classmethod
+    def _check_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if value.get_secret_value() in {"changeme", "changethis", "secret", "admin"}:
+            raise ValueError("refusing a placeholder admin token; choose a real secret")
+        return value
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> Settings:
+        if self.fetch_default_limit > self.fetch_max_limit:
+            raise ValueError("fetch_default_limit must not exceed fetch_max_limit")
+        return self
+
+    @property
+    def async_database_url(self) -> str | None:
+        """The configured URL with the asyncpg driver, whatever scheme the user wrote."""
+        if self.database_url is None:
+            return None
+        url = self.database_url
+        for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,64 @@
+"""What every endpoint of Apple's DEP surface shares: protocol version, User-Agent rules, auth.
+
+Order of checks on an authenticated endpoint, as Apple answers them: User-Agent first
+(400 USER_AGENT_MISSING / USER_AGENT_INVALID), then the session (401 / 403).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+
+from app.core.config import Settings
+from app.core.db import DbSession
+from app.core.errors import DepError
+from app.orgs.models import MdmServer
+from app.session import service as session_service
+
+SESSION_HEADER = "X-ADM-Auth-Session"
+JSON_UTF8 = "application/json;charset=UTF8"
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def protocol_version(request: Request) -> int:
+    """`X-Server-Protocol-Version`: missing or non-numeric → 1, above our maximum → our maximum (§2)."""
+    settings: Settings = request.app.state.settings
+    raw = request.headers.get("x-server-protocol-version", "").strip()
+    version = int(raw) if raw.isdigit() and len(raw) < 6 else 1
+    return max(1, min(version, settings.max_protocol_version))
+
+
+ProtocolVersion = Annotated[int, Depends(protocol_version)]
+
+
+def check_user_agent(request: Request) -> None:
+    """400 USER_AGENT_MISSING without one; USER_AGENT_INVALID when it matches the deny-list (§14.1)."""
+    settings: Settings = request.app.state.settings
+    user_agent = request.headers.get("user-agent", "").strip()
+    if not user_agent:
+        raise DepError("USER_AGENT_MISSING")
+    if any(re.search(pattern, user_agent) for pattern in settings.user_agent_deny):
+        raise DepError("USER_AGENT_INVALID")
+
+
+async def current_server(
+    request: Request, response: Response, db: DbSession, settings: SettingsDep
+) -> MdmServer:
+    """The MDM server behind `X-ADM-Auth-Session`; sets the (possibly rotated) header on the response."""
+    resolved = await session_service.resolve_session(
+        db, settings=settings, presented=request.headers.get(SESSION_HEADER)
+    )
+    response.headers[SESSION_HEADER] = resolved.token
+    return resolved.server
+
+
+CurrentServer = Annotated[MdmServer, Depends(current_server)]

@@ -1,0 +1,56 @@
+"""The application factory and its lifespan (engine, embedded database, migrations)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import api_router
+from app.core import embedded_pg, migrate
+from app.core.config import Settings, get_settings
+from app.core.db import create_engine, create_sessionmaker
+from app.core.errors import register_error_handlers
+from app.core.logging import configure_logging
+
+logger = logging.getLogger("dep_emulator")
+
+
+def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> FastAPI:
+    """Build the app. Nothing touches the database until the lifespan starts."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        embedded = None
+        url = settings.async_database_url
+        if url is None:
+            embedded = await asyncio.to_thread(embedded_pg.start, settings.data_dir)
+            url = embedded.url
+        if run_migrations:
+            await asyncio.to_thread(migrate.upgrade, url)
+        engine = create_engine(url)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        logger.info("dep-emulator ready", extra={"embedded_database": embedded is not None})
+        try:
+            yield
+        finally:
+            await engine.dispose()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+
+    app = FastAPI(
+        title="dep-emulator",
+        version="0.1.0",
+        summary="Apple's device-enrollment (DEP/ADE) web service, emulated for MDM testing.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    register_error_handlers(app, settings)
+    app.include_router(api_router)
+    return app

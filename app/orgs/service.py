@@ -1,0 +1,118 @@
+"""Organisations and their MDM servers: the portal side of the emulator."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import service as clock
+from app.core.errors import ControlError, not_found
+from app.core.security import random_hex
+from app.orgs.models import MdmServer, Org
+from app.orgs.schemas import MdmServerIn, OrgIn
+from app.tokens import smime
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "org"
+
+
+async def create_org(db: AsyncSession, *, data: OrgIn) -> Org:
+    now = await clock.now(db)
+    slug = _slug(data.name)
+    org = Org(
+        name=data.name,
+        email=data.email or f"it@{slug}.example",
+        phone=data.phone or "+1 555 0100",
+        address=data.address or "1 Infinite Loop, Cupertino, CA 95014, US",
+        org_type=data.org_type,
+        org_version="v2",
+        org_id_hash=hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
+        terms_accepted=True,
+        terms_changed_at=now,
+        settings={},
+        created_at=now,
+    )
+    db.add(org)
+    await db.flush()
+    return org
+
+
+async def list_orgs(db: AsyncSession) -> list[Org]:
+    return list((await db.execute(select(Org).order_by(Org.id))).scalars())
+
+
+async def get_org(db: AsyncSession, *, org_id: str) -> Org:
+    org = await db.get(Org, int(org_id)) if org_id.isdigit() and len(org_id) < 19 else None
+    if org is None:
+        raise not_found("org", org_id)
+    return org
+
+
+async def set_terms(db: AsyncSession, *, org: Org, accepted: bool) -> Org:
+    """Accept or withdraw the program terms; while withdrawn `/session` answers T_C_NOT_SIGNED."""
+    org.terms_accepted = accepted
+    org.terms_changed_at = await clock.now(db)
+    await db.flush()
+    return org
+
+
+def _checked_certificate(pem: str) -> str:
+    try:
+        smime.load_certificate(pem)
+    except smime.InvalidCertificate as exc:
+        raise ControlError(400, "invalid_certificate", str(exc)) from exc
+    return pem.strip() + "\n"
+
+
+async def create_server(db: AsyncSession, *, org: Org, data: MdmServerIn) -> MdmServer:
+    existing = await db.scalar(
+        select(MdmServer.id).where(MdmServer.org_id == org.id, MdmServer.server_name == data.server_name)
+    )
+    if existing is not None:
+        raise _duplicate_name(data.server_name)
+    server = MdmServer(
+        server_uuid=random_hex(16, upper=True),
+        org_id=org.id,
+        server_name=data.server_name,
+        admin_id=data.admin_id or org.email,
+        certificate_pem=_checked_certificate(data.certificate_pem) if data.certificate_pem else None,
+        consumer_key="CK_" + random_hex(48),
+        consumer_secret="CS_" + random_hex(20),
+        created_at=await clock.now(db),
+    )
+    db.add(server)
+    try:
+        async with db.begin_nested():
+            await db.flush()
+    except IntegrityError as exc:  # a concurrent create with the same name won the race
+        raise _duplicate_name(data.server_name) from exc
+    return server
+
+
+def _duplicate_name(name: str) -> ControlError:
+    return ControlError(409, "duplicate_server_name", f"this org already has an MDM server named {name!r}")
+
+
+async def list_servers(db: AsyncSession, *, org: Org) -> list[MdmServer]:
+    result = await db.execute(select(MdmServer).where(MdmServer.org_id == org.id).order_by(MdmServer.id))
+    return list(result.scalars())
+
+
+async def get_server(db: AsyncSession, *, server_uuid: str) -> MdmServer:
+    server = await db.scalar(select(MdmServer).where(MdmServer.server_uuid == server_uuid.upper()))
+    if server is None:
+        raise not_found("MDM server", server_uuid)
+    return server
+
+
+async def set_certificate(db: AsyncSession, *, server: MdmServer, certificate_pem: str) -> MdmServer:
+    """Upload or replace the public key that server tokens are encrypted to."""
+    server.certificate_pem = _checked_certificate(certificate_pem)
+    await db.flush()
+    return server

@@ -1,0 +1,33 @@
+"""`GET /session`: exchange OAuth 1.0a credentials for a session token (spec §4)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from app.core.db import DbSession
+from app.core.dep import JSON_UTF8, SESSION_HEADER, SettingsDep
+from app.session import oauth1, service
+
+router = APIRouter(tags=["dep"])
+
+
+def client_visible_url(request: Request, settings: SettingsDep) -> str:
+    """The URL the client signed: `DEPEMU_PUBLIC_BASE_URL` behind a proxy, else what it called."""
+    if settings.public_base_url:
+        return settings.public_base_url + request.url.path
+    return oauth1.normalize_base_url(request.url.scheme, request.url.netloc, request.url.path)
+
+
+@router.get("/session", responses={200: {"content": {JSON_UTF8: {}}}})
+async def get_session(request: Request, db: DbSession, settings: SettingsDep) -> JSONResponse:
+    """Authenticate with OAuth 1.0a HMAC-SHA1 and get an `auth_session_token` (spec §4.1–§4.2)."""
+    token = await service.open_session(
+        db,
+        settings=settings,
+        authorization=request.headers.get("authorization"),
+        base_url=client_visible_url(request, settings),
+    )
+    return JSONResponse(
+        {"auth_session_token": token}, media_type=JSON_UTF8, headers={SESSION_HEADER: token}
+    )
