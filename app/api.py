@@ -8,7 +8,7 @@ from app import health
 from app.account.router import router as account_router
 from app.clock.router import router as clock_router
 from app.core.control import require_admin
-from app.core.dep import check_user_agent
+from app.core.dep import DepJSONResponse, check_user_agent
 from app.orgs.router import router as orgs_router
 from app.session.router import router as session_router
 from app.tokens.router import router as tokens_router
@@ -18,7 +18,7 @@ session_api = APIRouter()
 session_api.include_router(session_router)
 
 # Every other Apple endpoint checks the User-Agent first, then the session (in each handler).
-dep_api = APIRouter(dependencies=[Depends(check_user_agent)])
+dep_api = APIRouter(dependencies=[Depends(check_user_agent)], default_response_class=DepJSONResponse)
 dep_api.include_router(account_router)
 
 control_api = APIRouter(prefix="/emulator/v1", dependencies=[Depends(require_admin)])

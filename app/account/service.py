@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import Any
 
-from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.account.schemas import AccountDetail, Limit, Url
@@ -15,12 +14,13 @@ PAGED_ENDPOINTS = frozenset({"/server/devices", "/devices/sync"})
 DEP_TAG = "dep"
 
 
-def served_urls(routes: Iterable[object], settings: Settings) -> list[Url]:
-    """Every Apple path this emulator serves, built from the app's own routes so it cannot drift."""
+def served_urls(openapi: dict[str, Any], settings: Settings) -> list[Url]:
+    """Every Apple path this emulator serves, read from the app's own OpenAPI so it cannot drift."""
     methods: dict[str, set[str]] = {}
-    for route in routes:
-        if isinstance(route, APIRoute) and DEP_TAG in route.tags:
-            methods.setdefault(route.path, set()).update(route.methods - {"HEAD", "OPTIONS"})
+    for path, operations in openapi.get("paths", {}).items():
+        for method, operation in operations.items():
+            if DEP_TAG in operation.get("tags", ()):
+                methods.setdefault(path, set()).add(method.upper())
     limit = Limit(default=settings.fetch_default_limit, maximum=settings.fetch_max_limit)
     return [
         Url(uri=path, http_method=sorted(verbs), limit=limit if path in PAGED_ENDPOINTS else None)
@@ -29,7 +29,7 @@ def served_urls(routes: Iterable[object], settings: Settings) -> list[Url]:
 
 
 async def account_detail(
-    db: AsyncSession, *, server: MdmServer, version: int, settings: Settings, routes: Iterable[object]
+    db: AsyncSession, *, server: MdmServer, version: int, settings: Settings, openapi: dict[str, Any]
 ) -> AccountDetail:
     org = await db.get(Org, server.org_id)
     assert org is not None  # the foreign key guarantees it
@@ -48,5 +48,5 @@ async def account_detail(
         detail.org_id_hash = org.org_id_hash
         detail.org_type = org.org_type
         detail.org_version = org.org_version
-        detail.urls = served_urls(routes, settings)
+        detail.urls = served_urls(openapi, settings)
     return detail

@@ -10,6 +10,7 @@ import re
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from fastapi.responses import JSONResponse
 
 from app.core.config import Settings
 from app.core.db import DbSession
@@ -19,6 +20,12 @@ from app.session import service as session_service
 
 SESSION_HEADER = "X-ADM-Auth-Session"
 JSON_UTF8 = "application/json;charset=UTF8"
+
+
+class DepJSONResponse(JSONResponse):
+    """Apple's JSON content type, written the way the real service writes it (spec §1.3)."""
+
+    media_type = JSON_UTF8
 
 
 def get_settings(request: Request) -> Settings:
