@@ -2,8 +2,21 @@
 
 from app.clock.models import EmulatorClock
 from app.core.db import Base
+from app.devices.models import Device, DeviceEvent
 from app.orgs.models import MdmServer, Org
+from app.profiles.models import Profile
 from app.session.models import AuthSession, OAuthNonce
 from app.tokens.models import OAuthToken
 
-__all__ = ["AuthSession", "Base", "EmulatorClock", "MdmServer", "OAuthNonce", "OAuthToken", "Org"]
+__all__ = [
+    "AuthSession",
+    "Base",
+    "Device",
+    "DeviceEvent",
+    "EmulatorClock",
+    "MdmServer",
+    "OAuthNonce",
+    "OAuthToken",
+    "Org",
+    "Profile",
+]

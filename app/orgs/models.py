@@ -50,4 +50,6 @@ class MdmServer(Base):
     certificate_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
     consumer_key: Mapped[str] = mapped_column(String(128), unique=True)
     consumer_secret: Mapped[str] = mapped_column(String(64))
+    # Last sequence number allocated on this server's device feed (see app.devices.feed).
+    feed_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime]

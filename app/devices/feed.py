@@ -1,0 +1,82 @@
+"""Appending to MDM servers' device feeds without ever letting sync skip an event.
+
+A plain `bigserial` commits out of order: a reader can see event 11 before event 10 commits
+and then move its cursor past 10 forever. Here each server's sequence numbers are allocated
+by `UPDATE mdm_server SET feed_seq = feed_seq + n`, which holds that server's row lock until
+the transaction commits; the next writer for the same server waits, so one server's events
+commit strictly in sequence order and "seq > cursor" never misses one.
+
+Lock order, to stay free of deadlocks: device rows first (by id), then server rows (by id).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.devices import wire
+from app.devices.models import Device, DeviceEvent
+from app.orgs.models import MdmServer
+
+ADDED, MODIFIED, DELETED = "added", "modified", "deleted"
+OP_TYPES = (ADDED, MODIFIED, DELETED)
+INSERT_CHUNK = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    server_id: int
+    device: Device
+    op_type: str
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. {"released_by_replacement": True}
+
+
+async def record_events(db: AsyncSession, events: Sequence[FeedEvent], *, at: datetime) -> None:
+    """Append `events` (in the order given) to their servers' feeds, stamped `op_date = at`.
+
+    Each event stores a snapshot of the device's wire fields as they are now, so call this
+    after changing the device. A device whose current server is the event's server gets
+    its `feed_seq` moved to the event, which is what orders a later fetch.
+    """
+    by_server: dict[int, list[FeedEvent]] = defaultdict(list)
+    for event in events:
+        if event.op_type not in OP_TYPES:
+            raise ValueError(f"unknown op_type {event.op_type!r}")
+        by_server[event.server_id].append(event)
+
+    rows: list[dict[str, Any]] = []
+    for server_id in sorted(by_server):
+        server_events = by_server[server_id]
+        last = await db.scalar(
+            update(MdmServer)
+            .where(MdmServer.id == server_id)
+            .values(feed_seq=MdmServer.feed_seq + len(server_events))
+            .returning(MdmServer.feed_seq)
+        )
+        if last is None:
+            raise LookupError(f"no MDM server with id {server_id}")
+        first = last - len(server_events) + 1
+        for seq, event in enumerate(server_events, start=first):
+            snapshot = wire.device_fields(event.device) | event.extra
+            rows.append(
+                {
+                    "server_id": server_id,
+                    "seq": seq,
+                    "device_id": event.device.id,
+                    "serial_number": event.device.serial_number,
+                    "op_type": event.op_type,
+                    "op_at": at,
+                    "snapshot": snapshot,
+                }
+            )
+            if event.device.server_id == server_id:
+                event.device.feed_seq = seq
+    for start in range(0, len(rows), INSERT_CHUNK):
+        await db.execute(insert(DeviceEvent), rows[start : start + INSERT_CHUNK])
+    await db.flush()

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+
+class Device(Base):
+    """A device in an org's inventory, with every field of Apple's Device object (spec §7).
+
+    `server_id` is the MDM server it is assigned to (None: unassigned); `feed_seq` is the
+    sequence number of the last event about it on that server's feed, which orders fetch.
+    """
+
+    __tablename__ = "device"
+    __table_args__ = (
+        Index("ix_device_server_feed", "server_id", "feed_seq"),
+        Index("ix_device_org_serial", "org_id", "serial_number"),
+        Index("ix_device_org_order", "org_id", "order_number"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    serial_number: Mapped[str] = mapped_column(String(64), unique=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id", ondelete="CASCADE"))
+    server_id: Mapped[int | None] = mapped_column(ForeignKey("mdm_server.id", ondelete="SET NULL"))
+    feed_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    model: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(String(200))
+    color: Mapped[str] = mapped_column(String(60))
+    device_family: Mapped[str] = mapped_column(String(20))
+    os: Mapped[str] = mapped_column(String(20))
+    asset_tag: Mapped[str | None] = mapped_column(String(120))
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    order_date: Mapped[datetime | None]
+    wifi_mac_address: Mapped[str | None] = mapped_column(String(17))
+    bluetooth_mac_address: Mapped[str | None] = mapped_column(String(17))
+    ethernet_mac_address: Mapped[str | None] = mapped_column(String(17))
+    imei: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
+    meid: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
+    eid: Mapped[str | None] = mapped_column(String(40))
+    mdm_migration_deadline: Mapped[datetime | None]
+
+    is_replacement_device: Mapped[bool] = mapped_column(Boolean, default=False)
+    replaces_serial_number: Mapped[str | None] = mapped_column(String(64))
+    replacement_date: Mapped[datetime | None]
+
+    device_assigned_by: Mapped[str | None] = mapped_column(String(250))
+    device_assigned_date: Mapped[datetime | None]
+    profile_uuid: Mapped[str | None] = mapped_column(String(32))
+    profile_status: Mapped[str] = mapped_column(String(16), default="empty")
+    profile_assign_time: Mapped[datetime | None]
+    profile_push_time: Mapped[datetime | None]
+
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DeviceEvent(Base):
+    """One entry of an MDM server's sync feed (spec §8.3–§8.4); append-only.
+
+    `seq` is allocated per server while holding that server's row lock (see
+    `app.devices.feed`), so a reader that sees seq N has already seen every seq < N:
+    sequence numbers of one server commit in order and sync never skips an event.
+    """
+
+    __tablename__ = "device_event"
+
+    server_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("mdm_server.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    device_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("device.id", ondelete="SET NULL"))
+    serial_number: Mapped[str] = mapped_column(String(64))
+    op_type: Mapped[str] = mapped_column(String(16))
+    op_at: Mapped[datetime]
+    # The device's wire fields at the time of the event, before protocol gating.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)

@@ -1,0 +1,24 @@
+"""Apple Business Manager API accounts and activities
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-28
+
+Placeholder, filled in by the change that needs it (kept in the chain so that migrations
+written in parallel stay linear).
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
