@@ -65,17 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dep-emulator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve_cmd = commands.add_parser("serve", help="run the emulator (embedded PostgreSQL unless DEPEMU_DATABASE_URL)")
+    serve_cmd = commands.add_parser(
+        "serve", help="run the emulator (embedded PostgreSQL unless DEPEMU_DATABASE_URL)"
+    )
     serve_cmd.add_argument("--host", default=None, help="bind address (DEPEMU_HOST, default 127.0.0.1)")
     serve_cmd.add_argument("--port", type=int, default=None, help="port (DEPEMU_PORT, default 8080)")
-    serve_cmd.add_argument("--data-dir", type=Path, default=None, help="embedded PostgreSQL data (DEPEMU_DATA_DIR)")
+    serve_cmd.add_argument(
+        "--data-dir", type=Path, default=None, help="embedded PostgreSQL data (DEPEMU_DATA_DIR)"
+    )
     serve_cmd.add_argument(
         "--forwarded-allow-ips", default="127.0.0.1", help="proxies trusted for X-Forwarded-* headers"
     )
     serve_cmd.set_defaults(func=serve)
 
     migrate_cmd = commands.add_parser("migrate", help="upgrade the database schema and exit")
-    migrate_cmd.add_argument("--data-dir", type=Path, default=None, help="embedded PostgreSQL data (DEPEMU_DATA_DIR)")
+    migrate_cmd.add_argument(
+        "--data-dir", type=Path, default=None, help="embedded PostgreSQL data (DEPEMU_DATA_DIR)"
+    )
     migrate_cmd.set_defaults(func=migrate)
     return parser
 

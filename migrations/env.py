@@ -19,7 +19,9 @@ target_metadata = Base.metadata
 def _database_url() -> str:
     url = context.config.attributes.get("database_url") or Settings().async_database_url
     if not url:
-        raise SystemExit("set DEPEMU_DATABASE_URL (or run `dep-emulator migrate`, which can start the embedded one)")
+        raise SystemExit(
+            "set DEPEMU_DATABASE_URL (or run `dep-emulator migrate`, which can start the embedded one)"
+        )
     return str(url)
 
 

@@ -13,7 +13,9 @@ router = APIRouter(prefix="/clock", tags=["clock"])
 
 async def _clock_out(db: DbSession) -> ClockOut:
     moment = await service.now(db)
-    return ClockOut(now=moment.isoformat().replace("+00:00", "Z"), offset_seconds=await service.offset_seconds(db))
+    return ClockOut(
+        now=moment.isoformat().replace("+00:00", "Z"), offset_seconds=await service.offset_seconds(db)
+    )
 
 
 @router.get("", response_model=ClockOut)

@@ -31,7 +31,9 @@ async def require_admin(request: Request) -> None:
         client = request.client.host if request.client else None
         if not _is_loopback(client):
             raise ControlError(
-                403, "forbidden", "the control API only answers loopback clients unless DEPEMU_ADMIN_TOKEN is set"
+                403,
+                "forbidden",
+                "the control API only answers loopback clients unless DEPEMU_ADMIN_TOKEN is set",
             )
         return
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")

@@ -82,7 +82,9 @@ async def create_server(org_id: str, body: MdmServerIn, db: DbSession) -> MdmSer
 @router.get("/orgs/{org_id}/mdm-servers", response_model=MdmServerList)
 async def list_servers(org_id: str, db: DbSession) -> MdmServerList:
     org = await service.get_org(db, org_id=org_id)
-    return MdmServerList(mdm_servers=[await server_out(db, s) for s in await service.list_servers(db, org=org)])
+    return MdmServerList(
+        mdm_servers=[await server_out(db, s) for s in await service.list_servers(db, org=org)]
+    )
 
 
 @router.get("/mdm-servers/{server_uuid}", response_model=MdmServerOut)
@@ -123,7 +125,9 @@ async def _certificate_from_body(request: Request) -> str:
         if not isinstance(value, str):
             from app.core.errors import ControlError
 
-            raise ControlError(422, "validation_error", 'expected a PEM body or JSON {"certificate_pem": "..."}')
+            raise ControlError(
+                422, "validation_error", 'expected a PEM body or JSON {"certificate_pem": "..."}'
+            )
         return value
     return raw
 

@@ -28,6 +28,4 @@ async def get_session(request: Request, db: DbSession, settings: SettingsDep) ->
         authorization=request.headers.get("authorization"),
         base_url=client_visible_url(request, settings),
     )
-    return JSONResponse(
-        {"auth_session_token": token}, media_type=JSON_UTF8, headers={SESSION_HEADER: token}
-    )
+    return JSONResponse({"auth_session_token": token}, media_type=JSON_UTF8, headers={SESSION_HEADER: token})

@@ -105,7 +105,9 @@ async def _check_freshness(db: AsyncSession, *, settings: Settings, oauth: oauth
     )
     inserted = await db.scalar(
         insert(OAuthNonce)
-        .values(consumer_key=oauth.consumer_key, nonce=oauth.nonce[:200], timestamp=oauth.timestamp, seen_at=wall)
+        .values(
+            consumer_key=oauth.consumer_key, nonce=oauth.nonce[:200], timestamp=oauth.timestamp, seen_at=wall
+        )
         .on_conflict_do_nothing()
         .returning(OAuthNonce.nonce)
     )

@@ -96,7 +96,9 @@ class DepAuth(httpx.Auth):
             rotated = response.headers.get(SESSION_HEADER)
             if rotated:
                 self.auth_session = rotated
-            retry = response.status_code == 401 or (response.status_code == 403 and "FORBIDDEN" in response.text)
+            retry = response.status_code == 401 or (
+                response.status_code == 403 and "FORBIDDEN" in response.text
+            )
             if not retry or attempt == 1:
                 return
             self.auth_session = None

@@ -23,7 +23,9 @@ router = APIRouter(prefix="/mdm-servers/{server_uuid}", tags=["tokens"])
 async def download_token(server_uuid: str, db: DbSession, settings: SettingsDep) -> Response:
     """A new server token (.p7m) encrypted to the uploaded certificate; earlier tokens stop working."""
     server = await orgs_service.get_server(db, server_uuid=server_uuid)
-    token_file = await service.download_token_file(db, server=server, lifetime_days=settings.token_lifetime_days)
+    token_file = await service.download_token_file(
+        db, server=server, lifetime_days=settings.token_lifetime_days
+    )
     return Response(
         token_file.content,
         media_type="application/pkcs7-mime",
@@ -44,7 +46,9 @@ async def get_oauth_credentials(server_uuid: str, db: DbSession) -> OAuthCredent
 
 
 @router.post("/oauth-credentials", response_model=OAuthCredentialsOut)
-async def issue_oauth_credentials(server_uuid: str, db: DbSession, settings: SettingsDep) -> OAuthCredentialsOut:
+async def issue_oauth_credentials(
+    server_uuid: str, db: DbSession, settings: SettingsDep
+) -> OAuthCredentialsOut:
     """Issue new credentials without a certificate (as a token download does; earlier ones stop working)."""
     server = await orgs_service.get_server(db, server_uuid=server_uuid)
     token = await service.issue_token(db, server=server, lifetime_days=settings.token_lifetime_days)

@@ -65,7 +65,9 @@ async def test_urls_list_the_endpoints_served(mdm: httpx.AsyncClient) -> None:
     for entry in urls.values():
         assert set(entry) <= {"uri", "http_method", "limit"}
         assert entry["uri"].startswith("/") and not entry["uri"].startswith("/emulator")
-        assert entry["http_method"] and all(m in {"GET", "POST", "PUT", "DELETE"} for m in entry["http_method"])
+        assert entry["http_method"] and all(
+            m in {"GET", "POST", "PUT", "DELETE"} for m in entry["http_method"]
+        )
     for paged in {"/server/devices", "/devices/sync"} & urls.keys():
         assert urls[paged]["limit"] == {"default": 100, "maximum": 1000}
 

@@ -16,7 +16,8 @@ HEADERS = {"User-Agent": "fleetdm/nanodep", "X-Server-Protocol-Version": "3"}
 
 async def open_session(client: httpx.AsyncClient, credentials: OAuthCredentials) -> str:
     response = await client.get(
-        "/session", headers={**HEADERS, "Authorization": sign_session_request(credentials, f"{BASE_URL}/session")}
+        "/session",
+        headers={**HEADERS, "Authorization": sign_session_request(credentials, f"{BASE_URL}/session")},
     )
     assert response.status_code == 200, response.text
     token: str = response.json()["auth_session_token"]
@@ -61,8 +62,12 @@ async def test_every_success_carries_the_session_header(
     assert response.headers["x-adm-auth-session"] == token
 
 
-@pytest.mark.parametrize("settings_overrides", [{"session_ttl_seconds": 600, "session_rotation_seconds": 10_000}])
-async def test_session_expires_after_its_ttl(client: httpx.AsyncClient, credentials: OAuthCredentials) -> None:
+@pytest.mark.parametrize(
+    "settings_overrides", [{"session_ttl_seconds": 600, "session_rotation_seconds": 10_000}]
+)
+async def test_session_expires_after_its_ttl(
+    client: httpx.AsyncClient, credentials: OAuthCredentials
+) -> None:
     token = await open_session(client, credentials)
     await advance(client, 599)
     assert (await account(client, token)).status_code == 200
@@ -102,7 +107,9 @@ async def test_session_is_bound_to_its_server(
 ) -> None:
     other = await client.post(f"/emulator/v1/orgs/{org['id']}/mdm-servers", json={"server_name": "Other"})
     other_credentials = OAuthCredentials.from_json(
-        (await client.post(f"/emulator/v1/mdm-servers/{other.json()['server_uuid']}/oauth-credentials")).json()
+        (
+            await client.post(f"/emulator/v1/mdm-servers/{other.json()['server_uuid']}/oauth-credentials")
+        ).json()
     )
     first = (await account(client, await open_session(client, credentials))).json()
     second = (await account(client, await open_session(client, other_credentials))).json()

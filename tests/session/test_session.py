@@ -95,7 +95,12 @@ class TestBadRequests:
         ],
     )
     async def test_unusable_header(
-        self, client: httpx.AsyncClient, pg: asyncpg.Connection, credentials: Any, header: str | None, body: str
+        self,
+        client: httpx.AsyncClient,
+        pg: asyncpg.Connection,
+        credentials: Any,
+        header: str | None,
+        body: str,
     ) -> None:
         await assert_refused(client, pg, header, 400, body)
 
@@ -129,7 +134,9 @@ class TestUnauthorized:
     async def test_unknown_consumer_key(
         self, client: httpx.AsyncClient, pg: asyncpg.Connection, credentials: OAuthCredentials
     ) -> None:
-        stranger = OAuthCredentials("CK_" + "0" * 96, "CS_x", credentials.access_token, credentials.access_secret)
+        stranger = OAuthCredentials(
+            "CK_" + "0" * 96, "CS_x", credentials.access_token, credentials.access_secret
+        )
         await assert_refused(
             client, pg, sign_session_request(stranger, SESSION_URL), 401, "oauth_problem=consumer_key_unknown"
         )
@@ -149,7 +156,11 @@ class TestUnauthorized:
             credentials.consumer_key, credentials.consumer_secret, credentials.access_token, "AS_wrong"
         )
         await assert_refused(
-            client, pg, sign_session_request(wrong_secret, SESSION_URL), 401, "oauth_problem=signature_invalid"
+            client,
+            pg,
+            sign_session_request(wrong_secret, SESSION_URL),
+            401,
+            "oauth_problem=signature_invalid",
         )
 
     async def test_signature_for_another_url(
@@ -169,7 +180,9 @@ class TestUnauthorized:
         self, client: httpx.AsyncClient, credentials: OAuthCredentials
     ) -> None:
         stale = str(int(time.time()) - 3600)
-        refused = await get_session(client, sign_session_request(credentials, SESSION_URL, nonce="abc", timestamp=stale))
+        refused = await get_session(
+            client, sign_session_request(credentials, SESSION_URL, nonce="abc", timestamp=stale)
+        )
         assert refused.status_code == 401
         accepted = await get_session(client, sign_session_request(credentials, SESSION_URL, nonce="abc"))
         assert accepted.status_code == 200
@@ -182,7 +195,11 @@ class TestUnauthorized:
         await assert_refused(client, pg, header, 401, "oauth_problem=timestamp_refused")
 
     async def test_superseded_token(
-        self, client: httpx.AsyncClient, pg: asyncpg.Connection, credentials: OAuthCredentials, server: dict[str, Any]
+        self,
+        client: httpx.AsyncClient,
+        pg: asyncpg.Connection,
+        credentials: OAuthCredentials,
+        server: dict[str, Any],
     ) -> None:
         newer = await issue_credentials(client, server["server_uuid"])
         assert newer.consumer_key == credentials.consumer_key
@@ -196,10 +213,16 @@ class TestUnauthorized:
         "settings_overrides", [{"superseded_token_status": 403, "oauth_error_style": "bare"}]
     )
     async def test_superseded_token_as_403_bare(
-        self, client: httpx.AsyncClient, pg: asyncpg.Connection, credentials: OAuthCredentials, server: dict[str, Any]
+        self,
+        client: httpx.AsyncClient,
+        pg: asyncpg.Connection,
+        credentials: OAuthCredentials,
+        server: dict[str, Any],
     ) -> None:
         await issue_credentials(client, server["server_uuid"])
-        await assert_refused(client, pg, sign_session_request(credentials, SESSION_URL), 403, "token_rejected")
+        await assert_refused(
+            client, pg, sign_session_request(credentials, SESSION_URL), 403, "token_rejected"
+        )
 
     async def test_expired_token(
         self, client: httpx.AsyncClient, pg: asyncpg.Connection, credentials: OAuthCredentials
@@ -230,6 +253,8 @@ class TestTerms:
     ) -> None:
         response = await client.put(f"/emulator/v1/orgs/{org['id']}/terms", json={"accepted": False})
         assert response.json()["terms_accepted"] is False
-        await assert_refused(client, pg, sign_session_request(credentials, SESSION_URL), 403, "T_C_NOT_SIGNED")
+        await assert_refused(
+            client, pg, sign_session_request(credentials, SESSION_URL), 403, "T_C_NOT_SIGNED"
+        )
         await client.put(f"/emulator/v1/orgs/{org['id']}/terms", json={"accepted": True})
         assert (await get_session(client, sign_session_request(credentials, SESSION_URL))).status_code == 200
