@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import TypeVar
 
@@ -20,6 +20,7 @@ FAMILIES: tuple[str, ...] = ("iPhone", "iPad", "Mac", "AppleTV", "Vision", "iPod
 # Data tables
 # ---------------------------------------------------------------------------------------------------
 
+# fmt: off
 _FAMILY_WEIGHTS = {"iPhone": 40, "iPad": 30, "Mac": 25, "AppleTV": 3, "Vision": 1, "iPod": 1}
 _FAMILY_OS = {"iPhone": "iOS", "iPad": "iPadOS", "Mac": "OSX", "AppleTV": "tvOS", "Vision": "visionOS",
               "iPod": "iOS"}
@@ -43,6 +44,9 @@ _LEGACY_PREFIXES = {"iPhone": ("F2L", "F17", "DNP", "G6T", "FFM"), "iPad": ("DMP
 _YEAR_LETTERS = "CDFGHJKLMN"
 
 
+# fmt: on
+
+
 @dataclass(frozen=True, slots=True)
 class _Model:
     family: str
@@ -51,15 +55,16 @@ class _Model:
     colors: tuple[str, ...]
     storages: tuple[str, ...]
     weight: int = 1
-    legacy: bool = False       # 12-character serial (devices released before late 2020/2021)
-    cellular: str = "never"    # "always" | "optional" | "never"
+    legacy: bool = False  # 12-character serial (devices released before late 2020/2021)
+    cellular: str = "never"  # "always" | "optional" | "never"
     esim: bool = False
-    meid: bool = False         # CDMA-capable: MEID is the IMEI's first 14 digits
-    tac: str = ""              # IMEI type allocation code (8 digits)
+    meid: bool = False  # CDMA-capable: MEID is the IMEI's first 14 digits
+    tac: str = ""  # IMEI type allocation code (8 digits)
     ethernet: bool = False
     configs: tuple[str, ...] = ("",)
 
 
+# fmt: off
 _TI4 = ("NATURAL TITANIUM", "BLUE TITANIUM", "WHITE TITANIUM", "BLACK TITANIUM")
 _MODELS: tuple[_Model, ...] = (
     _Model("iPhone", "iPhone 16 Pro", "IPHONE 16 PRO", ("DESERT TITANIUM",) + _TI4[::2] + _TI4[3:],
@@ -116,6 +121,7 @@ _MODELS: tuple[_Model, ...] = (
     _Model("iPod", "iPod touch", "IPOD TOUCH", ("SPACE GRAY", "SILVER", "GOLD", "PINK", "BLUE", "RED"),
            ("32GB", "128GB", "256GB"), 1, legacy=True),
 )
+# fmt: on
 
 # ---------------------------------------------------------------------------------------------------
 # Public API
@@ -143,14 +149,19 @@ class GeneratedDevice:
     eid: str | None
 
 
-ORDER_BLOCK = 50          # consecutive indexes that share one generated order
-_INDEX_BITS = 40          # serials stay unique for the first 2**40 indexes
+ORDER_BLOCK = 50  # consecutive indexes that share one generated order
+_INDEX_BITS = 40  # serials stay unique for the first 2**40 indexes
 _MAX_INDEX = 1 << _INDEX_BITS
 
 
 def generate_devices(
-    count: int, *, seed: int = 0, families: Sequence[str] | None = None, order_number: str | None = None,
-    start: int = 0, now: datetime,
+    count: int,
+    *,
+    seed: int = 0,
+    families: Sequence[str] | None = None,
+    order_number: str | None = None,
+    start: int = 0,
+    now: datetime,
 ) -> Iterator[GeneratedDevice]:
     """Yield devices ``start .. start+count-1`` of the sequence for these arguments.
 
@@ -183,13 +194,13 @@ def _normalize_families(families: Sequence[str] | str | None) -> tuple[str, ...]
 # Internals
 # ---------------------------------------------------------------------------------------------------
 
-_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"            # Apple serials never use I or O
+_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # Apple serials never use I or O
 _TRIPLES = tuple(a + b + c for a in _ALPHABET for b in _ALPHABET for c in _ALPHABET)
 _LUHN_DOUBLE = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
-_LUHN_PAIR = tuple(a + _LUHN_DOUBLE[b] for a in range(10) for b in range(10))   # digits "ab", b doubled
-_TAC_LUHN = {m.tac: sum(_LUHN_PAIR[int(m.tac[i:i + 2])] for i in (0, 2, 4, 6)) for m in _MODELS if m.tac}
+_LUHN_PAIR = tuple(a + _LUHN_DOUBLE[b] for a in range(10) for b in range(10))  # digits "ab", b doubled
+_TAC_LUHN = {m.tac: sum(_LUHN_PAIR[int(m.tac[i : i + 2])] for i in (0, 2, 4, 6)) for m in _MODELS if m.tac}
 _MASK = _MAX_INDEX - 1
-_MODERN_HIGH = 34**10 // _MAX_INDEX                          # random headroom above the index bits
+_MODERN_HIGH = 34**10 // _MAX_INDEX  # random headroom above the index bits
 _EID_HEAD = 89049032 * 10**22
 _T = TypeVar("_T")
 # (color, description) pairs per model and connectivity, so a device picks its SKU text with one index.
@@ -206,13 +217,29 @@ def _variants(m: _Model, cellular: bool) -> _Variants:
     template = _DESCRIPTION[m.family]
     regions = _REGIONS if "{region}" in template else ("",)
     conn = "WI-FI + CELLULAR" if cellular else "WI-FI"
-    return tuple((color, template.format(sku=m.sku, abbr=_COLOR_ABBR.get(color, color), color=color,
-                                         storage=storage, region=region, cfg=cfg, conn=conn))
-                 for color in m.colors for storage in m.storages for cfg in m.configs for region in regions)
+    return tuple(
+        (
+            color,
+            template.format(
+                sku=m.sku,
+                abbr=_COLOR_ABBR.get(color, color),
+                color=color,
+                storage=storage,
+                region=region,
+                cfg=cfg,
+                conn=conn,
+            ),
+        )
+        for color in m.colors
+        for storage in m.storages
+        for cfg in m.configs
+        for region in regions
+    )
 
 
 _VARIANTS: dict[tuple[str, bool], _Variants] = {
-    (m.name, cell): _variants(m, cell) for m in _MODELS for cell in (False, True)}
+    (m.name, cell): _variants(m, cell) for m in _MODELS for cell in (False, True)
+}
 
 
 def _encode(value: int, width: int) -> str:
@@ -235,18 +262,6 @@ def _eid(body: int) -> str:
     return f"{head}{98 - head * 100 % 97:02d}"
 
 
-# A frozen dataclass's __init__ sets each field via object.__setattr__; writing the slots directly builds
-# the identical object in about half the time, which matters when generating a million devices.
-_SLOT_SETTERS = tuple(getattr(GeneratedDevice, f.name).__set__ for f in fields(GeneratedDevice))
-
-
-def _new_device(*values: object) -> GeneratedDevice:
-    device = object.__new__(GeneratedDevice)
-    for set_slot, value in zip(_SLOT_SETTERS, values, strict=True):
-        set_slot(device, value)
-    return device
-
-
 def _mac(oui: str, nic: int) -> str:
     return f"{oui}:{(nic & 0xFFFFFF).to_bytes(3, 'big').hex(':').upper()}"
 
@@ -257,13 +272,21 @@ class _Plan:
     def __init__(self, seed: int, fams: tuple[str, ...], order_number: str | None, now: datetime) -> None:
         key = hashlib.blake2b(repr((seed, fams, order_number)).encode(), digest_size=32).digest()
         self._hasher = hashlib.blake2b(key, digest_size=48)
-        self._keys = [int.from_bytes(key[i:i + 5], "big") for i in (0, 5, 10)]
+        self._keys = [int.from_bytes(key[i : i + 5], "big") for i in (0, 5, 10)]
         self._now = now
         self._order_number = order_number
         self._order: tuple[int, str | None, datetime | None] = (-1, None, None)
         self._families = _weighted([(f, _FAMILY_WEIGHTS[f]) for f in fams])
-        self._models = {f: _weighted([((m, _VARIANTS[m.name, False], _VARIANTS[m.name, True]), m.weight)
-                                      for m in _MODELS if m.family == f]) for f in fams}
+        self._models = {
+            f: _weighted(
+                [
+                    ((m, _VARIANTS[m.name, False], _VARIANTS[m.name, True]), m.weight)
+                    for m in _MODELS
+                    if m.family == f
+                ]
+            )
+            for f in fams
+        }
 
     def _digest(self, tag: bytes) -> bytes:
         h = self._hasher.copy()
@@ -284,7 +307,7 @@ class _Plan:
         if m.legacy:
             prefixes = _LEGACY_PREFIXES[m.family]
             return prefixes[d[8] % len(prefixes)] + _YEAR_LETTERS[d[9] % 10] + _encode(core, 8)
-        return _encode(core + (int.from_bytes(d[8:10], "big") % _MODERN_HIGH << _INDEX_BITS), 10)
+        return _encode(core + ((d[8] << 8 | d[9]) % _MODERN_HIGH << _INDEX_BITS), 10)
 
     def _order_for(self, index: int) -> tuple[str | None, datetime | None]:
         """Order of the block holding ``index``; one date per order, a few days to 3 years before now."""
@@ -299,28 +322,39 @@ class _Plan:
 
     def device(self, index: int) -> GeneratedDevice:
         """Device ``index``: each byte of the digest drives one choice (see the slices below)."""
-        d = self._digest(index.to_bytes(8, "big"))
-        fam = self._families[int.from_bytes(d[0:2], "big") % len(self._families)]
+        h = self._hasher.copy()
+        h.update(index.to_bytes(8, "big"))
+        d = h.digest()
+        fam = self._families[(d[0] << 8 | d[1]) % len(self._families)]
         models = self._models[fam]
         m, wifi_only, with_cell = models[d[2] % len(models)]
-        cellular = m.cellular == "always" or (m.cellular == "optional" and d[4] < 77)   # ~30% of iPads
+        cellular = m.cellular == "always" or (m.cellular == "optional" and d[4] < 77)  # ~30% of iPads
         variants = with_cell if cellular else wifi_only
-        color, description = variants[int.from_bytes(d[5:7], "big") % len(variants)]
+        color, description = variants[(d[5] << 8 | d[6]) % len(variants)]
         oui, nic = _OUIS[d[10] % len(_OUIS)], int.from_bytes(d[11:14], "big")
         imei: tuple[str, ...] = ()
         if cellular:
             imei = (_imei(m.tac, int.from_bytes(d[14:17], "big") % 10**6),)
-            if fam == "iPhone" and m.esim:   # dual-SIM iPhones report a second IMEI for the eSIM line
+            if fam == "iPhone" and m.esim:  # dual-SIM iPhones report a second IMEI for the eSIM line
                 imei += (_imei(m.tac, int.from_bytes(d[17:20], "big") % 10**6),)
         order_number, order_date = self._order_for(index)
         asset_tag = None
-        if d[20] < 51:   # ~20% of organisations tag their devices
+        if d[20] < 51:  # ~20% of organisations tag their devices
             asset_tag = f"{('IT-', 'AT', 'A')[d[21] % 3]}{int.from_bytes(d[22:25], 'big') % 10**6:06d}"
-        return _new_device(   # values in field order
-            self._serial(m, index, d), m.name, description, color, fam, _FAMILY_OS[fam], asset_tag,
-            order_number, order_date,
-            _mac(oui, nic), _mac(oui, nic + 1), _mac(oui, nic - 1) if m.ethernet else None,   # wifi, bt, eth
-            imei,
-            (imei[0].replace(" ", "")[:14],) if imei and m.meid else (),                      # meid
-            _eid(int.from_bytes(d[25:35], "big")) if cellular and m.esim else None,
+        return GeneratedDevice(
+            serial_number=self._serial(m, index, d),
+            model=m.name,
+            description=description,
+            color=color,
+            device_family=fam,
+            os=_FAMILY_OS[fam],
+            asset_tag=asset_tag,
+            order_number=order_number,
+            order_date=order_date,
+            wifi_mac_address=_mac(oui, nic),
+            bluetooth_mac_address=_mac(oui, nic + 1),  # Apple assigns consecutive addresses per device
+            ethernet_mac_address=_mac(oui, nic - 1) if m.ethernet else None,
+            imei=imei,
+            meid=(imei[0].replace(" ", "")[:14],) if imei and m.meid else (),
+            eid=_eid(int.from_bytes(d[25:35], "big")) if cellular and m.esim else None,
         )
