@@ -6,13 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from app.core.config import Settings
 
 
-def _settings(overrides: dict[str, object]) -> Settings:
+def _settings(overrides: dict[str, Any]) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:

