@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 
 from app import health
 from app.account.router import router as account_router
+from app.admin.router import router as admin_router
 from app.clock.router import router as clock_router
 from app.core.control import require_admin
 from app.core.dep import DepJSONResponse, check_user_agent
@@ -22,6 +23,7 @@ dep_api = APIRouter(dependencies=[Depends(check_user_agent)], default_response_c
 dep_api.include_router(account_router)
 
 control_api = APIRouter(prefix="/emulator/v1", dependencies=[Depends(require_admin)])
+control_api.include_router(admin_router)
 control_api.include_router(clock_router)
 control_api.include_router(orgs_router)
 control_api.include_router(tokens_router)

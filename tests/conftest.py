@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
+from app.admin.service import reset_statements
 from app.core import embedded_pg, migrate
 from app.core.config import Settings
 from app.main import create_app
@@ -58,10 +59,8 @@ async def pg(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     try:
         yield connection
     finally:
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name != "emulator_clock")
-        await connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        await connection.execute("UPDATE emulator_clock SET offset_seconds = 0")
-        await connection.execute("ALTER SEQUENCE org_id_seq RESTART")
+        for statement in reset_statements():
+            await connection.execute(statement)
         await connection.close()
 
 

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, p
 from requests_oauthlib import OAuth1
 
 from app.core.config import Settings
+from app.testing.server import live_server
 from tests.conftest import make_certificate
-from tests.live import live_server
 
 UA = {"User-Agent": "fleetdm/nanodep"}
 

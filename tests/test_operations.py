@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 
 from app.core import migrate
 from app.models import Base
-from tests.live import free_port
+from app.testing.server import free_port
 
 
 def test_serve_starts_on_an_embedded_database_and_stops_cleanly(tmp_path: Path) -> None:

@@ -1,0 +1,21 @@
+"""Control API: reset the whole emulator (what the pytest plugin does between tests)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from app.admin import service
+from app.core.db import DbSession
+
+router = APIRouter(tags=["admin"])
+
+
+class ResetOut(BaseModel):
+    tables_emptied: list[str]
+
+
+@router.post("/reset", response_model=ResetOut)
+async def reset(db: DbSession) -> ResetOut:
+    """Delete every org, server, token, session and device; the clock returns to real time."""
+    return ResetOut(tables_emptied=await service.reset(db))
