@@ -10,6 +10,7 @@ from app.admin.router import router as admin_router
 from app.clock.router import router as clock_router
 from app.core.control import require_admin
 from app.core.dep import DepJSONResponse, check_user_agent
+from app.observability.router import router as metrics_router
 from app.orgs.router import router as orgs_router
 from app.session.router import router as session_router
 from app.tokens.router import router as tokens_router
@@ -30,6 +31,7 @@ control_api.include_router(tokens_router)
 
 api_router = APIRouter()
 api_router.include_router(health.router)
+api_router.include_router(metrics_router)
 api_router.include_router(session_api)
 api_router.include_router(dep_api)
 api_router.include_router(control_api)

@@ -15,6 +15,8 @@ from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import register_error_handlers
 from app.core.logging import configure_logging
+from app.observability.metrics import Metrics
+from app.observability.middleware import ObservabilityMiddleware
 
 logger = logging.getLogger("dep_emulator")
 
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         engine = create_engine(url)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        metrics.watch_pool(engine)
         logger.info("dep-emulator ready", extra={"embedded_database": embedded is not None})
         try:
             yield
@@ -51,6 +54,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         lifespan=lifespan,
     )
     app.state.settings = settings
+    metrics = Metrics()
+    app.state.metrics = metrics
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     register_error_handlers(app, settings)
     app.include_router(api_router)
     return app

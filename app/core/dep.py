@@ -65,6 +65,7 @@ async def current_server(
         db, settings=settings, presented=request.headers.get(SESSION_HEADER)
     )
     response.headers[SESSION_HEADER] = resolved.token
+    request.state.server_uuid = resolved.server.server_uuid  # for metrics and logs
     return resolved.server
 
 

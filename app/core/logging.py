@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+
+# The current request's id, set by the observability middleware; "-" outside requests.
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 _RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
@@ -17,6 +21,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
+            "request_id": request_id_var.get(),
         }
         entry.update({k: v for k, v in vars(record).items() if k not in _RESERVED and not k.startswith("_")})
         if record.exc_info:

@@ -1,0 +1,55 @@
+"""Prometheus metrics, one registry per app (several apps can share a process in tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "depemu_requests",
+            "Requests served, by surface (dep, abm, control, ops), endpoint, status and MDM server.",
+            ["surface", "endpoint", "status", "server"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "depemu_request_duration_seconds",
+            "Time to answer a request, by surface and endpoint.",
+            ["surface", "endpoint"],
+            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "depemu_dep_errors",
+            "Apple-surface error answers by code (the bare body, e.g. EXPIRED_CURSOR).",
+            ["endpoint", "code"],
+            registry=self.registry,
+        )
+
+    def watch_pool(self, engine: Any) -> None:
+        self.registry.register(_PoolCollector(engine))
+
+
+class _PoolCollector(Collector):
+    """The database connection pool, read at scrape time."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        pool = self.engine.pool
+        gauge = GaugeMetricFamily(
+            "depemu_db_pool_connections", "Database pool connections by state.", labels=["state"]
+        )
+        for state, reader in (("checked_out", "checkedout"), ("idle", "checkedin"), ("overflow", "overflow")):
+            value = getattr(pool, reader, None)
+            if callable(value):
+                gauge.add_metric([state], float(value()))
+        yield gauge

@@ -1,0 +1,55 @@
+"""Metrics, request ids and structured logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import httpx
+import pytest
+
+from app.core.logging import JsonFormatter
+
+
+async def test_metrics_are_scraped(
+    client: httpx.AsyncClient, mdm: httpx.AsyncClient, server: dict[str, Any]
+) -> None:
+    assert (await mdm.get("/account")).status_code == 200
+    await client.get("/account", headers={"User-Agent": ""})
+    scrape = await client.get("/metrics")
+    assert scrape.status_code == 200
+    assert scrape.headers["content-type"].startswith("text/plain")
+    text = scrape.text
+    uuid = server["server_uuid"]
+    assert f'depemu_requests_total{{endpoint="GET /account",server="{uuid}",status="200",surface="dep"}}' in text
+    assert 'depemu_dep_errors_total{code="USER_AGENT_MISSING",endpoint="GET /account"} 1.0' in text
+    assert 'endpoint="POST /emulator/v1/orgs"' in text
+    assert "depemu_request_duration_seconds_bucket" in text
+    assert 'depemu_db_pool_connections{state="checked_out"}' in text
+
+
+async def test_request_id_is_returned_and_echoed(client: httpx.AsyncClient) -> None:
+    generated = await client.get("/healthz")
+    assert len(generated.headers["x-request-id"]) == 32
+    echoed = await client.get("/healthz", headers={"X-Request-ID": "trace-123"})
+    assert echoed.headers["x-request-id"] == "trace-123"
+    unsafe = await client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert unsafe.headers["x-request-id"] != "bad id\twith spaces"
+
+
+async def test_access_log_is_json_with_the_request_id(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="dep_emulator.access"):
+        logging.getLogger("dep_emulator").propagate = True
+        try:
+            await client.post("/emulator/v1/orgs", json={"name": "Logged"}, headers={"X-Request-ID": "abc-1"})
+        finally:
+            logging.getLogger("dep_emulator").propagate = False
+    records = [r for r in caplog.records if r.name == "dep_emulator.access"]
+    assert records, "no access log line"
+    line = json.loads(JsonFormatter().format(records[-1]))
+    assert line["request_id"] == "abc-1"
+    assert line["status"] == 201 and line["surface"] == "control"
+    assert line["endpoint"] == "POST /emulator/v1/orgs"
