@@ -22,7 +22,8 @@ async def test_metrics_are_scraped(
     assert scrape.headers["content-type"].startswith("text/plain")
     text = scrape.text
     uuid = server["server_uuid"]
-    assert f'depemu_requests_total{{endpoint="GET /account",server="{uuid}",status="200",surface="dep"}}' in text
+    labels = f'endpoint="GET /account",server="{uuid}",status="200",surface="dep"'
+    assert f"depemu_requests_total{{{labels}}}" in text
     assert 'depemu_dep_errors_total{code="USER_AGENT_MISSING",endpoint="GET /account"} 1.0' in text
     assert 'endpoint="POST /emulator/v1/orgs"' in text
     assert "depemu_request_duration_seconds_bucket" in text
