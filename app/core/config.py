@@ -59,8 +59,10 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token for /emulator/v1. Unset: only loopback clients may call it.",
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json (one object per line) or text (for a terminal)."
+    )
 
     # --- Apple-surface wire behaviour -------------------------------------------------
     error_body_style: ErrorBodyStyle = Field(
@@ -70,12 +72,20 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated regexes; a matching User-Agent gets 400 USER_AGENT_INVALID.",
     )
-    max_protocol_version: int = Field(default=MAX_PROTOCOL_VERSION, ge=1, le=MAX_PROTOCOL_VERSION)
+    max_protocol_version: int = Field(
+        default=MAX_PROTOCOL_VERSION,
+        ge=1,
+        le=MAX_PROTOCOL_VERSION,
+        description="Highest X-Server-Protocol-Version honoured; higher requests are clamped to it.",
+    )
 
     # --- OAuth and sessions (spec §4) --------------------------------------------------
     oauth_verify_signature: bool = Field(default=True, description="Check HMAC-SHA1 signatures.")
     oauth_timestamp_window_seconds: int = Field(default=600, ge=1, description="Allowed clock skew.")
-    oauth_error_style: OAuthErrorStyle = OAuthErrorStyle.PROBLEM
+    oauth_error_style: OAuthErrorStyle = Field(
+        default=OAuthErrorStyle.PROBLEM,
+        description="/session failure bodies: oauth_problem (oauth_problem=token_rejected) or bare.",
+    )
     superseded_token_status: Literal[401, 403] = Field(
         default=401, description="Status for a token replaced by a newer download (seen as both)."
     )
@@ -89,9 +99,15 @@ class Settings(BaseSettings):
     )
 
     # --- Device feed (spec §8) ---------------------------------------------------------
-    fetch_default_limit: int = Field(default=100, ge=1, le=1000)
-    fetch_max_limit: int = Field(default=1000, ge=1, le=5000)
-    cursor_max_age_days: int = Field(default=7, ge=1)
+    fetch_default_limit: int = Field(
+        default=100, ge=1, le=1000, description="Fetch/sync page size when none is sent."
+    )
+    fetch_max_limit: int = Field(
+        default=1000, ge=1, le=5000, description="Largest fetch/sync page; larger limits are clamped."
+    )
+    cursor_max_age_days: int = Field(
+        default=7, ge=1, description="Age after which a cursor is EXPIRED_CURSOR."
+    )
 
     @field_validator("user_agent_deny", mode="before")
     @classmethod

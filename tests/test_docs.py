@@ -1,0 +1,21 @@
+"""Documentation that is generated or checked against the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.core import settings_doc
+from app.core.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_configuration_doc_is_generated_from_settings() -> None:
+    assert (ROOT / "docs" / "configuration.md").read_text() == settings_doc.render(), (
+        "docs/configuration.md is stale: python -m app.core.settings_doc > docs/configuration.md"
+    )
+
+
+def test_every_setting_is_described() -> None:
+    undocumented = [name for name, field in Settings.model_fields.items() if not field.description]
+    assert undocumented == []
