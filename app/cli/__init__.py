@@ -1,8 +1,9 @@
-"""The `dep-emulator` command line: `serve` and `migrate`."""
+"""The `dep-emulator` command line: `serve`, `migrate`, and commands for a running instance."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.cli.client import CliError, fail
+from app.cli.commands import add_commands
 from app.core.config import Settings
 
 
@@ -84,14 +87,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, default=None, help="embedded PostgreSQL data (DEPEMU_DATA_DIR)"
     )
     migrate_cmd.set_defaults(func=migrate)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--url", default=os.environ.get("DEPEMU_URL", "http://127.0.0.1:8080"), help="emulator (DEPEMU_URL)"
+    )
+    common.add_argument(
+        "--admin-token",
+        default=os.environ.get("DEPEMU_ADMIN_TOKEN"),
+        help="control-API token (DEPEMU_ADMIN_TOKEN)",
+    )
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    add_commands(commands, common)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
-    return result
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        result = args.func(args)
+    except CliError as exc:
+        fail(str(exc))
+    except OSError as exc:  # unreadable certificate, unwritable token path, ...
+        fail(str(exc))
+    return int(result or 0)
