@@ -11,10 +11,12 @@ from fastapi import FastAPI
 
 from app.api import api_router
 from app.core import embedded_pg, migrate
+from app.core.body_limit import BodySizeLimitMiddleware
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import register_error_handlers
 from app.core.logging import configure_logging
+from app.core.resilience import ResilienceMiddleware
 from app.observability.metrics import Metrics
 from app.observability.middleware import ObservabilityMiddleware
 
@@ -35,7 +37,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
             url = embedded.url
         if run_migrations:
             await asyncio.to_thread(migrate.upgrade, url)
-        engine = create_engine(url)
+        engine = create_engine(
+            url, pool_size=settings.db_pool_size, connect_timeout=settings.db_connect_timeout_seconds
+        )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         metrics.watch_pool(engine)
@@ -56,6 +60,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.state.settings = settings
     metrics = Metrics()
     app.state.metrics = metrics
+    # Added last runs first: observe everything, then refuse oversized bodies, then retry/503.
+    app.add_middleware(ResilienceMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     register_error_handlers(app, settings)
     app.include_router(api_router)

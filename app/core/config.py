@@ -64,6 +64,14 @@ class Settings(BaseSettings):
         default="json", description="json (one object per line) or text (for a terminal)."
     )
 
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Larger request bodies are refused with 413."
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="Database connections kept per replica.")
+    db_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="How long to wait for a database connection before answering 503."
+    )
+
     # --- Apple-surface wire behaviour -------------------------------------------------
     error_body_style: ErrorBodyStyle = Field(
         default=ErrorBodyStyle.PLAIN, description="plain (Apple) or quoted (depsim) error bodies."

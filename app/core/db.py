@@ -30,8 +30,17 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: DateTime(timezone=True)}
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+def create_engine(
+    url: str, *, pool_size: int = 10, connect_timeout: float = 5.0, **kwargs: Any
+) -> AsyncEngine:
+    """Pre-ping so a restarted database is picked up again; short timeouts so an outage fails fast."""
+    options: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "pool_size": pool_size,
+        "max_overflow": pool_size * 2,
+        "pool_timeout": connect_timeout,
+        "connect_args": {"timeout": connect_timeout},
+    }
     options.update(kwargs)
     return create_async_engine(url, **options)
 

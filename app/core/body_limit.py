@@ -1,0 +1,71 @@
+"""Refuse request bodies over a size limit with 413, before anything reads them.
+
+Pure ASGI: checks `Content-Length` up front and counts streamed bytes for chunked bodies,
+answering by sending (never raising). The app below sees the body only once it is known to
+fit, so nothing is parsed or written for an oversized request.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import control_error_body, is_control_path
+
+
+class BodySizeLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", ())).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, send)
+            return
+        # Buffer the body (bounded by max_bytes) so an oversized chunked upload is refused whole.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        import json
+
+        if is_control_path(scope["path"]):
+            message = f"request body larger than {self.max_bytes} bytes"
+            body = json.dumps(control_error_body("payload_too_large", message)).encode()
+            content_type = b"application/json"
+        else:
+            body, content_type = b"REQUEST_ENTITY_TOO_LARGE", b"text/plain;charset=UTF8"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

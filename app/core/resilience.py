@@ -1,0 +1,122 @@
+"""Database trouble, handled where it is cheapest: around the whole request.
+
+- Deadlocks and serialisation failures are PostgreSQL's "try again": the request is re-run
+  (body buffered, only while nothing has been sent yet; `get_db` rolled the transaction back).
+- An unreachable database answers 503 at once, with `Retry-After` and a clear body, instead
+  of a hang or a traceback; the pool's pre-ping reconnects by itself once it is back.
+Pure ASGI, answering by sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import control_error_body, is_control_path
+
+logger = logging.getLogger("dep_emulator.resilience")
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+UNAVAILABLE_RETRY_AFTER = "5"
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and _sqlstate(exc) in RETRYABLE_SQLSTATES
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Connection-level failures (refused, reset, pool exhausted), not query errors."""
+    if isinstance(exc, PoolTimeout | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OSError) and not isinstance(exc, PermissionError):
+        return True
+    name = type(exc).__name__
+    return name in {"CannotConnectNowError", "ConnectionDoesNotExistError", "TooManyConnectionsError"}
+
+
+class ResilienceMiddleware:
+    def __init__(self, app: ASGIApp, attempts: int = 4) -> None:
+        self.app = app
+        self.attempts = attempts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body.extend(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+
+        for attempt in range(1, self.attempts + 1):
+            started = False
+            delivered = False
+
+            async def replay() -> Message:
+                nonlocal delivered
+                if not delivered:
+                    delivered = True
+                    return {"type": "http.request", "body": bytes(body), "more_body": False}
+                return await receive()
+
+            async def tracking_send(message: Message) -> None:
+                nonlocal started
+                started = True
+                await send(message)
+
+            try:
+                await self.app(scope, replay, tracking_send)
+                return
+            except Exception as exc:
+                if started:
+                    raise
+                if is_retryable(exc) and attempt < self.attempts:
+                    logger.info("retrying after a database conflict", extra={"attempt": attempt})
+                    await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
+                    continue
+                if is_database_unavailable(exc):
+                    logger.warning("database unavailable: %s", type(exc).__name__)
+                    await _unavailable(scope, send)
+                    return
+                raise
+
+
+async def _unavailable(scope: Scope, send: Send) -> None:
+    if is_control_path(scope["path"]):
+        payload = control_error_body("database_unavailable", "the database is unreachable; retry shortly")
+        body, content_type = json.dumps(payload).encode(), b"application/json"
+    else:
+        body, content_type = b"SERVICE_UNAVAILABLE", b"text/plain;charset=UTF8"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", UNAVAILABLE_RETRY_AFTER.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

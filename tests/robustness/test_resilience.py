@@ -1,0 +1,112 @@
+"""Body size limit, database outages and conflict retries (issue 8 §4, §5)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import requests
+from sqlalchemy.exc import DBAPIError
+
+from app.core import embedded_pg, migrate
+from app.core.config import Settings
+from app.core.resilience import ResilienceMiddleware
+from app.testing.server import live_server
+from tests.conftest import snapshot
+
+
+@pytest.mark.parametrize("settings_overrides", [{"max_body_bytes": 2048}])
+class TestBodyLimit:
+    async def test_declared_oversized_body_is_413(
+        self, client: httpx.AsyncClient, pg: asyncpg.Connection
+    ) -> None:
+        before = await snapshot(pg)
+        big = b"{" + b" " * 4096 + b"}"
+        dep = await client.post("/devices/sync", content=big, headers={"User-Agent": "x"})
+        assert (dep.status_code, dep.text) == (413, "REQUEST_ENTITY_TOO_LARGE")
+        control = await client.post(
+            "/emulator/v1/orgs", content=big, headers={"Content-Type": "application/json"}
+        )
+        assert control.status_code == 413 and control.json()["error"]["code"] == "payload_too_large"
+        assert await snapshot(pg) == before
+
+    async def test_streamed_oversized_body_is_413(
+        self, client: httpx.AsyncClient, pg: asyncpg.Connection
+    ) -> None:
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(10):
+                yield b'{"name": "' + b"x" * 500
+
+        response = await client.post("/emulator/v1/orgs", content=chunks())
+        assert response.status_code == 413
+        assert (await pg.fetchval("SELECT count(*) FROM org")) == 0
+
+    async def test_bodies_within_the_limit_pass(self, client: httpx.AsyncClient) -> None:
+        assert (await client.post("/emulator/v1/orgs", json={"name": "small"})).status_code == 201
+
+
+def test_database_outage_fails_fast_with_503_and_recovers(tmp_path: Path) -> None:
+    database = embedded_pg.start(Path(tempfile.mkdtemp(prefix="depemu-outage-")), cleanup_mode="delete")
+    try:
+        migrate.upgrade(database.url)
+        settings = Settings(database_url=database.url, log_level="ERROR", db_connect_timeout_seconds=2)
+        with live_server(settings) as url:
+            assert (
+                requests.post(f"{url}/emulator/v1/orgs", json={"name": "before"}, timeout=10).status_code
+                == 201
+            )
+            database.server.stop()
+            try:
+                started = time.monotonic()
+                control = requests.get(f"{url}/emulator/v1/orgs", timeout=10)
+                dep = requests.get(
+                    f"{url}/account", headers={"User-Agent": "x", "X-ADM-Auth-Session": "t"}, timeout=10
+                )
+                elapsed = time.monotonic() - started
+                assert (
+                    control.status_code == 503 and control.json()["error"]["code"] == "database_unavailable"
+                )
+                assert control.headers["retry-after"] == "5"
+                assert (dep.status_code, dep.text) == (503, "SERVICE_UNAVAILABLE")
+                assert elapsed < 8, f"outage answers took {elapsed:.1f}s"
+                assert requests.get(f"{url}/readyz", timeout=10).status_code == 503
+                assert requests.get(f"{url}/healthz", timeout=10).status_code == 200
+            finally:
+                database.server.start()
+            deadline = time.monotonic() + 20
+            while requests.get(f"{url}/readyz", timeout=10).status_code != 200:
+                assert time.monotonic() < deadline, "did not recover"
+                time.sleep(0.2)
+            orgs = requests.get(f"{url}/emulator/v1/orgs", timeout=10).json()["orgs"]
+            assert [o["name"] for o in orgs] == ["before"]
+    finally:
+        database.stop()
+
+
+async def test_conflicts_are_retried_before_anything_is_sent() -> None:
+    """The middleware re-runs a request that PostgreSQL aborted as a deadlock, with the same body."""
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    seen: list[bytes] = []
+
+    async def flaky_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        message = await receive()
+        seen.append(message["body"])
+        if len(seen) < 3:
+            raise DBAPIError("UPDATE ...", {}, Deadlock())
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    transport = httpx.ASGITransport(app=ResilienceMiddleware(flaky_app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        response = await c.post("/devices/disown", content=b'{"devices": ["A"]}')
+    assert (response.status_code, response.text) == (200, "ok")
+    assert seen == [b'{"devices": ["A"]}'] * 3
