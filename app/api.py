@@ -10,6 +10,8 @@ from app.admin.router import router as admin_router
 from app.clock.router import router as clock_router
 from app.core.control import require_admin
 from app.core.dep import DepJSONResponse, check_user_agent
+from app.devices.control_router import router as devices_control_router
+from app.devices.router import router as devices_router
 from app.observability.router import router as metrics_router
 from app.orgs.router import router as orgs_router
 from app.session.router import router as session_router
@@ -22,12 +24,14 @@ session_api.include_router(session_router)
 # Every other Apple endpoint checks the User-Agent first, then the session (in each handler).
 dep_api = APIRouter(dependencies=[Depends(check_user_agent)], default_response_class=DepJSONResponse)
 dep_api.include_router(account_router)
+dep_api.include_router(devices_router)
 
 control_api = APIRouter(prefix="/emulator/v1", dependencies=[Depends(require_admin)])
 control_api.include_router(admin_router)
 control_api.include_router(clock_router)
 control_api.include_router(orgs_router)
 control_api.include_router(tokens_router)
+control_api.include_router(devices_control_router)
 
 api_router = APIRouter()
 api_router.include_router(health.router)

@@ -2,7 +2,7 @@
 
 from app.clock.models import EmulatorClock
 from app.core.db import Base
-from app.devices.models import Device, DeviceEvent
+from app.devices.models import Device, DeviceAssignment, DeviceEvent, EmulatorSecret
 from app.orgs.models import MdmServer, Org
 from app.profiles.models import Profile
 from app.session.models import AuthSession, OAuthNonce
@@ -12,8 +12,10 @@ __all__ = [
     "AuthSession",
     "Base",
     "Device",
+    "DeviceAssignment",
     "DeviceEvent",
     "EmulatorClock",
+    "EmulatorSecret",
     "MdmServer",
     "OAuthNonce",
     "OAuthToken",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -81,3 +81,33 @@ class DeviceEvent(Base):
     op_at: Mapped[datetime]
     # The device's wire fields at the time of the event, before protocol gating.
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class DeviceAssignment(Base):
+    """One line of a device's assignment history in the portal (shown by the control API).
+
+    `action`: added (to the org), assigned, moved, reassigned, unassigned, modified, released,
+    disowned, replaced. `server_uuid` is kept as text so history survives a deleted server.
+    """
+
+    __tablename__ = "device_assignment"
+    __table_args__ = (Index("ix_device_assignment_device", "device_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    device_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("device.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))
+    server_uuid: Mapped[str | None] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(250))
+    at: Mapped[datetime]
+
+
+class EmulatorSecret(Base):
+    """The key that signs cursors: one row shared by every replica (never per-process memory).
+
+    Created by migration 0002 and recreated on first use if the row is missing.
+    """
+
+    __tablename__ = "emulator_secret"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[bytes] = mapped_column(LargeBinary)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Body, Request, status
 
 from app.core.db import DbSession
 from app.orgs import service
+from app.orgs import settings as org_settings
 from app.orgs.models import MdmServer, Org
 from app.orgs.schemas import (
     MdmServerIn,
@@ -133,3 +136,16 @@ async def _certificate_from_body(request: Request) -> str:
 
 
 _ = Body  # keep FastAPI's Body importable for OpenAPI tooling
+
+
+@router.get("/orgs/{org_id}/settings")
+async def get_org_settings(org_id: str, db: DbSession) -> dict[str, Any]:
+    """The org's switches with their effective values (see app.orgs.settings for each key)."""
+    return org_settings.effective_settings(await service.get_org(db, org_id=org_id))
+
+
+@router.patch("/orgs/{org_id}/settings")
+async def patch_org_settings(org_id: str, body: dict[str, Any], db: DbSession) -> dict[str, Any]:
+    """JSON merge-patch of the org's switches, e.g. `{"feed_style": "clean"}`; null resets a key."""
+    org = await service.get_org(db, org_id=org_id)
+    return await org_settings.patch_settings(db, org=org, patch=body)

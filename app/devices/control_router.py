@@ -1,0 +1,180 @@
+"""Control API for the inventory: add, generate, list, change, release, assign, replace devices."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from pydantic import ValidationError
+
+from app.core.db import DbSession
+from app.core.errors import ControlError
+from app.devices import inventory, service, wire
+from app.devices.inventory import DeviceView
+from app.devices.schemas import (
+    AddDevicesIn,
+    AddDevicesOut,
+    AssignmentIn,
+    AssignmentOut,
+    DeviceAttributes,
+    DeviceList,
+    DeviceOut,
+    HistoryOut,
+    ReplaceIn,
+)
+from app.orgs import service as orgs_service
+
+router = APIRouter(tags=["devices"])
+RESULTS_SHOWN = 10_000
+_ADD_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": AddDevicesIn.model_json_schema()},
+            "text/csv": {"schema": {"type": "string", "example": "serial_number,model,order_number\n..."}},
+        }
+    }
+}
+
+
+def device_out(view: DeviceView) -> DeviceOut:
+    d = view.device
+    history = None
+    if view.history is not None:
+        history = [
+            HistoryOut(action=h.action, server_uuid=h.server_uuid, actor=h.actor, at=h.at)
+            for h in view.history
+        ]
+    return DeviceOut(
+        serial_number=d.serial_number,
+        org_id=str(d.org_id) if d.org_id else None,
+        server_uuid=view.server_uuid,
+        order_number=d.order_number,
+        order_date=d.order_date,
+        replaces_serial_number=d.replaces_serial_number,
+        replacement_date=d.replacement_date,
+        fields=wire.device_fields(d),
+        history=history,
+    )
+
+
+async def _add_body(request: Request) -> AddDevicesIn:
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if content_type in ("text/csv", "application/csv", "text/plain"):
+            return AddDevicesIn(devices=inventory.parse_csv(raw.decode("utf-8")))
+        return AddDevicesIn.model_validate(json.loads(raw))
+    except UnicodeDecodeError:
+        raise ControlError(422, "invalid_csv", "the CSV is not UTF-8") from None
+    except ValueError as exc:  # JSON syntax, or pydantic's ValidationError (a ValueError)
+        if isinstance(exc, ValidationError):
+            message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:20])
+        else:
+            message = f"body is not JSON: {exc}"
+        raise ControlError(422, "validation_error", message) from None
+
+
+@router.post(
+    "/orgs/{org_id}/devices",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AddDevicesOut,
+    response_model_exclude_none=True,
+    openapi_extra=_ADD_BODY,
+)
+async def add_devices(org_id: str, request: Request, db: DbSession) -> AddDevicesOut:
+    """Add devices: JSON `{"devices": [...]}` or `{"generate": {...}}`, or a CSV with a header row."""
+    org = await orgs_service.get_org(db, org_id=org_id)
+    body = await _add_body(request)
+    if body.generate is not None:
+        g = body.generate
+        made = await service.generate_devices(
+            db, org=org, count=g.count, families=g.families, order_number=g.order_number, seed=g.seed
+        )
+        return AddDevicesOut(
+            count=made.count, serials=made.serials if made.count <= 1000 else None, seed=made.seed
+        )
+    assert body.devices is not None
+    added = await service.add_devices(db, org=org, devices=body.devices)
+    return AddDevicesOut(
+        count=len(added), serials=[d.serial_number for d in added] if len(added) <= 1000 else None
+    )
+
+
+@router.get("/orgs/{org_id}/devices", response_model=DeviceList)
+async def list_devices(
+    org_id: str,
+    db: DbSession,
+    server_uuid: str | None = None,
+    order_number: str | None = None,
+    serial: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=inventory.LIST_MAX)] = 100,
+    cursor: str | None = None,
+) -> DeviceList:
+    """The org's devices by serial number; `next_cursor` pages on."""
+    org = await orgs_service.get_org(db, org_id=org_id)
+    views, next_cursor = await inventory.list_devices(
+        db,
+        org=org,
+        server_uuid=server_uuid,
+        order_number=order_number,
+        serial=serial,
+        limit=limit,
+        cursor=cursor,
+    )
+    return DeviceList(devices=[device_out(v) for v in views], next_cursor=next_cursor)
+
+
+@router.get("/devices/{serial}", response_model=DeviceOut)
+async def get_device(serial: str, db: DbSession) -> DeviceOut:
+    """One device (released ones too, with `org_id` null) and its assignment history."""
+    return device_out(await inventory.get_device(db, serial=serial))
+
+
+@router.patch("/devices/{serial}", response_model=DeviceOut)
+async def modify_device(serial: str, body: DeviceAttributes, db: DbSession) -> DeviceOut:
+    """Change attributes; a `modified` event on its server's feed."""
+    await service.modify_device(db, serial=serial, changes=body)
+    return device_out(await inventory.get_device(db, serial=serial))
+
+
+@router.delete("/devices/{serial}", response_model=DeviceOut)
+async def release_device(serial: str, db: DbSession) -> DeviceOut:
+    """Release the device from its org: `deleted` on its server's feed."""
+    await service.release_device(db, serial=serial)
+    return device_out(await inventory.get_device(db, serial=serial))
+
+
+@router.post("/devices/{serial}/replace", status_code=status.HTTP_201_CREATED, response_model=DeviceOut)
+async def replace_device(serial: str, db: DbSession, body: ReplaceIn | None = None) -> DeviceOut:
+    """AppleCare replacement: returns the new device; the original is released by replacement."""
+    _, replacement = await service.replace_device(
+        db, serial=serial, new_serial=body.serial_number if body else None
+    )
+    return device_out(await inventory.get_device(db, serial=replacement.serial_number))
+
+
+@router.post("/orgs/{org_id}/assignments", response_model=AssignmentOut, response_model_exclude_none=True)
+async def assign(org_id: str, body: AssignmentIn, db: DbSession) -> AssignmentOut:
+    """Manage Devices → Assign to Server (or unassign with `server_uuid: null`), by serials or order."""
+    org = await orgs_service.get_org(db, org_id=org_id)
+    server = None
+    if body.server_uuid is not None:
+        server = await orgs_service.get_server(db, server_uuid=body.server_uuid)
+        if server.org_id != org.id:
+            raise ControlError(409, "foreign_server", "that MDM server belongs to another org")
+    actor = body.assigned_by or org.email
+    if body.serials is not None:
+        results = await service.assign_devices(
+            db, org=org, server=server, serials=body.serials, assigned_by=actor
+        )
+    else:
+        assert body.order_number is not None
+        results = await inventory.assign_order(
+            db, org=org, server=server, order_number=body.order_number, assigned_by=actor
+        )
+    return AssignmentOut(
+        count=len(results),
+        summary=inventory.summary(list(results.values())),
+        results=results if len(results) <= RESULTS_SHOWN else None,
+    )

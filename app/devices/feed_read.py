@@ -1,0 +1,196 @@
+"""The read side of Apple's device feed: fetch, sync, details, replacement details (spec §6.2–§6.7, §8).
+
+Fetch is a snapshot without server-side state: the first request notes the server's feed
+sequence (`horizon`); pages are keyset reads of the server's devices with
+`position < feed_seq <= horizon`, in order of their last event (spec §8.2, "chronologically by
+the last operation"). A device changed after the snapshot gets a `feed_seq` above the horizon,
+so it leaves the fetch, and its event is above the horizon too, so the sync that starts at the
+horizon (the last page's cursor) delivers it: nothing changed mid-fetch is lost.
+Both reads cost one index range scan whatever the position (index on (server_id, feed_seq) and
+the primary key (server_id, seq)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import service as clock
+from app.clock.service import isoformat
+from app.core.config import Settings
+from app.core.errors import DepError
+from app.devices import cursors, locking, wire
+from app.devices.cursors import Cursor
+from app.devices.models import Device
+from app.orgs.models import MdmServer, Org
+from app.orgs.settings import org_setting
+
+DAY_MS = 86_400_000
+_DEVICE_COLUMNS = [c for c in Device.__table__.c]
+FETCH_PAGE = (
+    select(*_DEVICE_COLUMNS)
+    .where(
+        Device.server_id == bindparam("server"),
+        Device.feed_seq > bindparam("position"),
+        Device.feed_seq <= bindparam("horizon"),
+    )
+    .order_by(Device.feed_seq)
+    .limit(bindparam("n"))
+)
+SYNC_PAGE = text(
+    "SELECT seq, op_type, op_at, snapshot FROM device_event "
+    "WHERE server_id = :server AND seq > :position ORDER BY seq LIMIT :n"
+)
+
+
+def clamp_limit(limit: int | None, settings: Settings) -> int:
+    """Default when absent; out-of-range values are clamped to [1, max] (spec §8.5, [EMU])."""
+    if limit is None:
+        return settings.fetch_default_limit
+    return max(1, min(limit, settings.fetch_max_limit))
+
+
+async def _server_seq(db: AsyncSession, server: MdmServer) -> int:
+    """The server's last committed feed sequence: every event up to it is committed (see feed.py)."""
+    value = await db.scalar(text("SELECT feed_seq FROM mdm_server WHERE id = :id"), {"id": server.id})
+    return int(value or 0)
+
+
+async def _verified(
+    db: AsyncSession, *, server: MdmServer, value: object, now: datetime, settings: Settings
+) -> Cursor:
+    try:
+        cursor = await cursors.decode(db, value)
+    except cursors.BadCursor:
+        raise DepError("INVALID_CURSOR") from None
+    if cursor.server_id != server.id or cursor.position > await _server_seq(db, server):
+        raise DepError("INVALID_CURSOR")  # another server's cursor (spec §8.6)
+    if cursors.to_ms(now) - cursor.issued_ms > settings.cursor_max_age_days * DAY_MS:
+        raise DepError("EXPIRED_CURSOR")
+    return cursor
+
+
+async def fetch(
+    db: AsyncSession,
+    *,
+    server: MdmServer,
+    version: int,
+    settings: Settings,
+    cursor: object,
+    limit: int | None,
+) -> dict[str, Any]:
+    """`POST /server/devices` (spec §6.2): one page of the snapshot taken by the first request."""
+    now = await clock.now(db)
+    n = clamp_limit(limit, settings)
+    if cursor is None or cursor == "":  # absent, null and "" all start a new fetch (spec §6.2)
+        position, horizon, snapshot_ms = 0, await _server_seq(db, server), cursors.to_ms(now)
+    else:
+        previous = await _verified(db, server=server, value=cursor, now=now, settings=settings)
+        if not previous.fetching:  # the last page's cursor, or a sync cursor (spec §8.1 step 2)
+            raise DepError("EXHAUSTED_CURSOR")
+        position, horizon, snapshot_ms = previous.position, previous.horizon, previous.snapshot_ms
+    rows = (
+        await db.execute(
+            FETCH_PAGE, {"server": server.id, "position": position, "horizon": horizon, "n": n + 1}
+        )
+    ).all()
+    more = len(rows) > n
+    page = rows[:n]
+    devices = [wire.gate(wire.device_fields(row), version) for row in page]  # type: ignore[arg-type]
+    if more:
+        next_cursor = Cursor(
+            server.id, True, page[-1].feed_seq, horizon, n, snapshot_ms, snapshot_ms, cursors.to_ms(now)
+        )
+    else:  # the hand-off to sync: events after the snapshot (spec §8.2)
+        next_cursor = Cursor(
+            server.id, False, horizon, horizon, n, snapshot_ms, snapshot_ms, cursors.to_ms(now)
+        )
+    return {
+        "devices": devices,
+        "cursor": await cursors.encode(db, next_cursor),
+        "fetched_until": isoformat(cursors.from_ms(snapshot_ms)),
+        "more_to_follow": more,
+    }
+
+
+async def sync(
+    db: AsyncSession,
+    *,
+    server: MdmServer,
+    version: int,
+    settings: Settings,
+    cursor: object,
+    limit: int | None,
+) -> dict[str, Any]:
+    """`POST /devices/sync` (spec §6.3, §8.3): events after the cursor, oldest first, repeats allowed."""
+    if cursor is None or cursor == "":
+        raise DepError("CURSOR_REQUIRED")
+    now = await clock.now(db)
+    n = clamp_limit(limit, settings)
+    previous = await _verified(db, server=server, value=cursor, now=now, settings=settings)
+    if previous.fetching:  # a fetch is unfinished: its snapshot is incomplete, so no hand-off yet
+        raise DepError("INVALID_CURSOR")
+    rows = (
+        await db.execute(SYNC_PAGE, {"server": server.id, "position": previous.position, "n": n + 1})
+    ).all()
+    more = len(rows) > n
+    page = rows[:n]
+    devices = []
+    for row in page:
+        fields = wire.gate(row.snapshot, version)
+        fields["op_type"] = row.op_type
+        fields["op_date"] = isoformat(row.op_at)
+        devices.append(fields)
+    position = page[-1].seq if page else previous.position
+    until_ms = cursors.to_ms(page[-1].op_at) if page else previous.until_ms
+    next_cursor = Cursor(server.id, False, position, position, n, until_ms, until_ms, cursors.to_ms(now))
+    return {
+        "devices": devices,
+        "cursor": await cursors.encode(db, next_cursor),
+        "fetched_until": isoformat(cursors.from_ms(until_ms)),
+        "more_to_follow": more,
+    }
+
+
+async def details(
+    db: AsyncSession, *, server: MdmServer, version: int, serials: Sequence[str]
+) -> dict[str, Any]:
+    """`POST /devices` (spec §6.4): a map keyed by each requested serial, with `response_status`."""
+    wanted = locking.unique(serials)
+    usable = [s for s in wanted if locking.usable_serial(s)]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(usable), locking.CHUNK):
+        rows = await db.execute(
+            select(*_DEVICE_COLUMNS).where(
+                Device.server_id == server.id, Device.serial_number.in_(usable[start : start + locking.CHUNK])
+            )
+        )
+        for row in rows:
+            fields = wire.gate(wire.device_fields(row), version)  # type: ignore[arg-type]
+            found[row.serial_number] = fields | {"response_status": "SUCCESS"}
+    return {"devices": {s: found.get(s, {"response_status": "NOT_ACCESSIBLE"}) for s in wanted}}
+
+
+async def replacement_details(db: AsyncSession, *, server: MdmServer, serial: str | None) -> dict[str, Any]:
+    """`GET /device/replacementDetails` (spec §6.7): the original of a replacement on this server."""
+    if not serial:
+        raise DepError("DEVICE_ID_REQUIRED")
+    org = await db.get(Org, server.org_id)
+    assert org is not None
+    device = None
+    if locking.usable_serial(serial):
+        device = await db.scalar(
+            select(Device).where(Device.serial_number == serial, Device.server_id == server.id)
+        )
+    if device is None or not device.is_replacement_device or device.replaces_serial_number is None:
+        raise DepError("DEVICE_NOT_FOUND", status_code=int(org_setting(org, "replacement_not_found_status")))
+    assert device.replacement_date is not None
+    return {
+        "serial_number": device.serial_number,
+        "original_device_serial_number": device.replaces_serial_number,
+        "replacement_date": device.replacement_date.astimezone(UTC).strftime("%Y-%m-%d"),
+    }

@@ -1,0 +1,92 @@
+"""Row locks in the one order every feed writer uses: devices (by id), then servers (by id).
+
+`app.devices.feed.record_events` takes server row locks as it allocates sequence numbers. A
+writer that touches several servers (a move: `deleted` on A, `modified` on B) must hold all
+of them before the first `record_events` call, or two opposite moves deadlock. These helpers
+take the locks up front; the row locks then last until the request's transaction commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.devices.models import Device
+
+CHUNK = 5000
+
+
+def usable_serial(value: str) -> bool:
+    """False for strings PostgreSQL cannot store or that can never be a serial (NUL, surrogates, huge)."""
+    if not value or len(value) > 64 or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    """Order-preserving de-duplication."""
+    return list(dict.fromkeys(values))
+
+
+async def lock_device_ids(db: AsyncSession, *, where: str, params: dict[str, Any]) -> list[int]:
+    """Lock the devices matching `where` (SQL over `device`), in id order; returns their ids."""
+    rows = await db.execute(text(f"SELECT id FROM device WHERE {where} ORDER BY id FOR UPDATE"), params)
+    return [row[0] for row in rows]
+
+
+async def lock_devices_by_serial(
+    db: AsyncSession, *, serials: Sequence[str], org_id: int | None = None
+) -> list[int]:
+    """Lock the devices with these serials (optionally only in one org); returns their ids."""
+    usable = [s for s in serials if usable_serial(s)]
+    if not usable:
+        return []
+    if org_id is None:
+        return await lock_device_ids(db, where="serial_number = ANY(:serials)", params={"serials": usable})
+    return await lock_device_ids(
+        db, where="org_id = :org AND serial_number = ANY(:serials)", params={"org": org_id, "serials": usable}
+    )
+
+
+async def lock_servers(db: AsyncSession, *, server_ids: Iterable[int]) -> None:
+    """Lock MDM server rows in id order (after the device locks, before any `record_events`)."""
+    ids = sorted(set(server_ids))
+    if ids:
+        await db.execute(
+            text("SELECT id FROM mdm_server WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"), {"ids": ids}
+        )
+
+
+async def servers_of(db: AsyncSession, *, device_ids: Sequence[int]) -> set[int]:
+    """The servers these (locked, so stable) devices are assigned to."""
+    servers: set[int] = set()
+    for chunk in chunks(device_ids):
+        rows = await db.execute(
+            text("SELECT DISTINCT server_id FROM device WHERE id = ANY(:ids) AND server_id IS NOT NULL"),
+            {"ids": list(chunk)},
+        )
+        servers.update(row[0] for row in rows)
+    return servers
+
+
+def chunks(values: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+async def load_devices(db: AsyncSession, *, ids: Sequence[int]) -> list[Device]:
+    """The (already locked) devices, freshly read even if the session had them cached."""
+    result = await db.execute(
+        select(Device)
+        .where(Device.id.in_(list(ids)))
+        .order_by(Device.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(result.scalars())

@@ -1,0 +1,73 @@
+"""Apple's device endpoints (spec §6.2–§6.5, §6.7); thin handlers over `feed_read` and `service`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from app.core.db import DbSession
+from app.core.dep import CurrentServer, ProtocolVersion, SettingsDep
+from app.core.errors import DepError
+from app.devices import dep_body, feed_read, service
+
+router = APIRouter(tags=["dep"])
+REPLACEMENT_DETAILS_SINCE = 10  # spec §2
+
+
+@router.post("/server/devices")
+async def fetch_devices(
+    request: Request, server: CurrentServer, version: ProtocolVersion, settings: SettingsDep, db: DbSession
+) -> dict[str, Any]:
+    """Fetch Devices (spec §6.2): the server's devices, a snapshot paged by `cursor`."""
+    body = await dep_body.json_object(request, required=False)
+    return await feed_read.fetch(
+        db,
+        server=server,
+        version=version,
+        settings=settings,
+        cursor=body.get("cursor"),
+        limit=dep_body.optional_int(body, "limit"),
+    )
+
+
+@router.post("/devices/sync")
+async def sync_devices(
+    request: Request, server: CurrentServer, version: ProtocolVersion, settings: SettingsDep, db: DbSession
+) -> dict[str, Any]:
+    """Sync Devices (spec §6.3): every change after `cursor`, oldest first."""
+    body = await dep_body.json_object(request, required=False)
+    return await feed_read.sync(
+        db,
+        server=server,
+        version=version,
+        settings=settings,
+        cursor=body.get("cursor"),
+        limit=dep_body.optional_int(body, "limit"),
+    )
+
+
+@router.post("/devices")
+async def device_details(
+    request: Request, server: CurrentServer, version: ProtocolVersion, db: DbSession
+) -> dict[str, Any]:
+    """Get Device Details (spec §6.4)."""
+    body = await dep_body.json_object(request, required=False)
+    return await feed_read.details(db, server=server, version=version, serials=dep_body.serial_list(body))
+
+
+@router.post("/devices/disown")
+async def disown_devices(request: Request, server: CurrentServer, db: DbSession) -> dict[str, Any]:
+    """Disown Devices (spec §6.5): SUCCESS or NOT_ACCESSIBLE per serial; `deleted` on the feed."""
+    body = await dep_body.json_object(request, required=False)
+    return {"devices": await service.disown_devices(db, server=server, serials=dep_body.serial_list(body))}
+
+
+@router.get("/device/replacementDetails")
+async def replacement_details(
+    server: CurrentServer, version: ProtocolVersion, db: DbSession, device: str | None = None
+) -> dict[str, Any]:
+    """Get Replacement Details (spec §6.7; protocol 10 and later)."""
+    if version < REPLACEMENT_DETAILS_SINCE:
+        raise DepError("BAD_REQUEST")  # [UNCERTAIN] in the spec; its suggestion
+    return await feed_read.replacement_details(db, server=server, serial=device)
