@@ -55,4 +55,8 @@ def serial_list(body: dict[str, Any], key: str = "devices") -> list[str]:
         raise DepError("DEVICE_ID_REQUIRED")
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise malformed()
+    try:  # lone surrogates ("\ud800") parse as JSON but are not text: they could never be echoed back
+        "".join(value).encode("utf-8")
+    except UnicodeEncodeError:
+        raise malformed() from None
     return value

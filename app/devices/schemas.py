@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.devices.generator import FAMILIES
 
@@ -125,6 +125,15 @@ class AssignmentIn(BaseModel):
     serials: list[str] | None = Field(default=None, max_length=2_000_000)
     order_number: str | None = Field(default=None, max_length=64)
     assigned_by: str | None = Field(default=None, max_length=250)
+
+    @field_validator("serials")
+    @classmethod
+    def _text_only(cls, value: list[str] | None) -> list[str] | None:
+        try:  # lone surrogates parse as JSON but could never be echoed back in the results
+            "".join(value or ()).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("serials must be valid Unicode text") from None
+        return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> AssignmentIn:

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import snapshot
 from tests.devices.conftest import OtherServer
 from tests.devices.helpers import add, assign, fetch_all, ops, sync_all
 
@@ -167,3 +168,62 @@ async def test_assignment_by_order_and_history(
         )
     ).json()
     assert [d["serial_number"] for d in listed["devices"]] == ["SN0002"]
+
+
+async def test_control_api_bad_input_is_a_4xx_and_changes_nothing(
+    client: httpx.AsyncClient, org: dict[str, Any], server: dict[str, Any], pg: Any
+) -> None:
+    await add(client, org["id"], SN)
+    before = await snapshot(pg)
+    url = f"/emulator/v1/orgs/{org['id']}"
+    cases = [
+        ("post", f"{url}/devices", {"devices": [{"serial_number": SN}, {"serial_number": "NEW1"}]}, 409),
+        ("post", f"{url}/devices", {"devices": [{"serial_number": "NEW1"}, {"serial_number": "NEW1"}]}, 409),
+        ("post", f"{url}/devices", {"devices": [{"serial_number": "bad serial!"}]}, 422),
+        ("post", f"{url}/devices", {"devices": [], "generate": {"count": 1}}, 422),
+        ("post", f"{url}/devices", {"generate": {"count": 0}}, 422),
+        ("post", f"{url}/devices", {"generate": {"count": 1, "families": ["Toaster"]}}, 422),
+        ("post", f"{url}/assignments", b'{"server_uuid": null, "serials": ["\\ud800"]}', 422),
+        ("post", f"{url}/assignments", {"server_uuid": "NOPE", "serials": [SN]}, 404),
+        ("post", f"{url}/assignments", {"server_uuid": None}, 422),
+        ("patch", f"/emulator/v1/devices/{SN}", {"model": None}, 422),
+        ("patch", "/emulator/v1/devices/NOSUCH", {"asset_tag": "x"}, 404),
+        ("delete", "/emulator/v1/devices/NOSUCH", None, 404),
+        ("post", "/emulator/v1/devices/NOSUCH/replace", None, 404),
+    ]
+    for method, path, body, status in cases:
+        if isinstance(body, bytes):
+            response = await client.request(
+                method, path, content=body, headers={"content-type": "application/json"}
+            )
+        else:
+            response = await client.request(method, path, json=body)
+        assert response.status_code == status, (path, body, response.text)
+    duplicate = await client.post(f"{url}/devices", json={"devices": [{"serial_number": SN}]})
+    assert duplicate.json()["error"]["details"]["serials"] == [SN]
+    csv = await client.post(
+        f"{url}/devices",
+        content=b"serial_number,model\nCSV0001,iPad mini\n,iPhone\n",
+        headers={"content-type": "text/csv"},
+    )
+    assert csv.status_code == 422 and "line 3" in csv.json()["error"]["message"]
+    assert await snapshot(pg) == before
+
+
+async def test_csv_upload_and_generate(client: httpx.AsyncClient, org: dict[str, Any]) -> None:
+    url = f"/emulator/v1/orgs/{org['id']}/devices"
+    body = (
+        "serial_number,model,order_number,imei\n"
+        "CSV0001,iPad mini,ORD-9,35 1 2;35 3 4\nCSV0002,MacBook Pro,ORD-9,\n"
+    )
+    response = await client.post(url, content=body.encode(), headers={"content-type": "text/csv"})
+    assert response.json() == {"count": 2, "serials": ["CSV0001", "CSV0002"]}
+    ipad = (await client.get("/emulator/v1/devices/CSV0001")).json()["fields"]
+    assert (ipad["device_family"], ipad["os"], ipad["imei"]) == ("iPad", "iPadOS", ["35 1 2", "35 3 4"])
+    one = await client.post(url, json={"generate": {"count": 5, "seed": 3, "families": ["Mac"]}})
+    assert one.status_code == 201 and one.json()["seed"] == 3 and len(one.json()["serials"]) == 5
+    again = await client.post(url, json={"generate": {"count": 5, "seed": 3, "families": ["Mac"]}})
+    assert again.status_code == 409  # deterministic: the same seed makes the same serials
+    listed = (await client.get(url, params={"limit": 4})).json()
+    rest = (await client.get(url, params={"limit": 4, "cursor": listed["next_cursor"]})).json()
+    assert len(listed["devices"]) == 4 and len(rest["devices"]) == 3 and rest["next_cursor"] is None
