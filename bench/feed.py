@@ -1,0 +1,262 @@
+"""Device-feed benchmark: `python bench/feed.py [--devices 1000000] [--sync-events 100000]`.
+
+Starts an embedded PostgreSQL and the service under uvicorn in a subprocess (a real HTTP
+server on a loopback port), then measures through HTTP what issue 3 asks for:
+- time to generate N devices into one org and assign them all to one MDM server;
+- median latency of fetch pages (limit 1000) at the start and at the end of a full fetch,
+  and end/start (target ≤ 1.3);
+- HTTP page latency / the raw asyncpg query reading the same page (target ≤ 2.0);
+- the same two figures for sync over `--sync-events` events;
+- peak RSS of the service process during the full fetch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.core import embedded_pg, migrate  # noqa: E402
+from app.testing.dep_client import OAuthCredentials, dep_client  # noqa: E402
+
+SAMPLE = 10  # pages at each end
+FETCH_SQL = "SELECT * FROM device WHERE server_id = $1 AND feed_seq > $2 AND feed_seq <= $3 ORDER BY feed_seq LIMIT $4"
+SYNC_SQL = "SELECT seq, op_type, op_at, snapshot FROM device_event WHERE server_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+
+
+def cursor_fields(cursor: str) -> list[str]:
+    """The bench may look inside our own cursors (clients must not): position and horizon."""
+    return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.process = psutil.Process(pid)
+        self.peak = 0
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            rss = sum(p.memory_info().rss for p in [self.process, *self.process.children(recursive=True)])
+            self.peak = max(self.peak, rss)
+            time.sleep(0.02)
+
+
+async def timed(coro: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = await coro
+    return time.perf_counter() - start, result
+
+
+async def raw_median(conn: asyncpg.Connection, sql: str, params: list[tuple[Any, ...]]) -> float:
+    times = []
+    for args in params:
+        await conn.fetch(sql, *args)  # warm, as the HTTP page read it just before
+        start = time.perf_counter()
+        await conn.fetch(sql, *args)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+async def page_through(
+    mdm: httpx.AsyncClient, path: str, cursor: str | None
+) -> tuple[list[float], list[str | None], str]:
+    """Every page of a fetch or sync: latencies, the cursor each page was requested with, last cursor."""
+    latencies: list[float] = []
+    requested: list[str | None] = []
+    while True:
+        body: dict[str, Any] = {"limit": 1000}
+        if cursor:
+            body["cursor"] = cursor
+        elapsed, response = await timed(mdm.post(path, json=body))
+        assert response.status_code == 200, response.text
+        page = response.json()
+        latencies.append(elapsed)
+        requested.append(cursor)
+        cursor = page["cursor"]
+        if not page["more_to_follow"]:
+            assert cursor is not None
+            return latencies, requested, cursor
+
+
+async def run(args: argparse.Namespace, base_url: str, dsn: str, service_pid: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"devices": args.devices, "sync_events": args.sync_events}
+    timeout = httpx.Timeout(3600.0)
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as admin:
+        org = (await admin.post("/emulator/v1/orgs", json={"name": "Bench Org"})).json()
+        server = (
+            await admin.post(f"/emulator/v1/orgs/{org['id']}/mdm-servers", json={"server_name": "Bench"})
+        ).json()
+        creds = (
+            await admin.post(f"/emulator/v1/mdm-servers/{server['server_uuid']}/oauth-credentials")
+        ).json()
+
+        async def add_and_assign(count: int, order: str, seed: int) -> tuple[float, float]:
+            t_gen, r = await timed(
+                admin.post(
+                    f"/emulator/v1/orgs/{org['id']}/devices",
+                    json={"generate": {"count": count, "order_number": order, "seed": seed}},
+                )
+            )
+            assert r.status_code == 201, r.text
+            t_assign, r = await timed(
+                admin.post(
+                    f"/emulator/v1/orgs/{org['id']}/assignments",
+                    json={"server_uuid": server["server_uuid"], "order_number": order},
+                )
+            )
+            assert r.status_code == 200 and r.json()["summary"] == {"assigned": count}, r.text
+            return t_gen, t_assign
+
+        t_gen, t_assign = await add_and_assign(args.devices, "BENCH-FETCH", 1)
+        out.update(generate_s=t_gen, assign_s=t_assign)
+
+        conn = await asyncpg.connect(dsn)
+        server_id = await conn.fetchval(
+            "SELECT id FROM mdm_server WHERE server_uuid = $1", server["server_uuid"]
+        )
+        await conn.execute("VACUUM ANALYZE device")
+        await conn.execute("VACUUM ANALYZE device_event")
+        async with dep_client(OAuthCredentials.from_json(creds), base_url=base_url) as mdm:
+            mdm.timeout = timeout
+            await mdm.post("/server/devices", json={"limit": 1})  # session + warm-up
+            sampler = RssSampler(service_pid)
+            sampler.start()
+            started = time.perf_counter()
+            latencies, requested, last = await page_through(mdm, "/server/devices", None)
+            out["fetch_total_s"] = time.perf_counter() - started
+            sampler.running = False
+            sampler.join()
+            out["fetch_pages"] = len(latencies)
+            out["peak_rss_mb"] = sampler.peak / 2**20
+            horizon = int(cursor_fields(last)[7])
+
+            def fetch_params(cursors: list[str | None]) -> list[tuple[Any, ...]]:
+                return [(server_id, int(cursor_fields(c)[1]) if c else 0, horizon, 1001) for c in cursors]
+
+            out["fetch_start_ms"] = statistics.median(latencies[:SAMPLE]) * 1000
+            out["fetch_end_ms"] = statistics.median(latencies[-SAMPLE:]) * 1000
+            raw_start = await raw_median(conn, FETCH_SQL, fetch_params(requested[:SAMPLE]))
+            raw_end = await raw_median(conn, FETCH_SQL, fetch_params(requested[-SAMPLE:]))
+            out["fetch_raw_start_ms"], out["fetch_raw_end_ms"] = raw_start * 1000, raw_end * 1000
+
+            t_gen2, t_assign2 = await add_and_assign(args.sync_events, "BENCH-SYNC", 2)
+            out.update(sync_generate_s=t_gen2, sync_assign_s=t_assign2)
+            await conn.execute("VACUUM ANALYZE device_event")
+            latencies, requested, _ = await page_through(mdm, "/devices/sync", last)
+            out["sync_pages"] = len(latencies)
+            out["sync_start_ms"] = statistics.median(latencies[:SAMPLE]) * 1000
+            out["sync_end_ms"] = statistics.median(latencies[-SAMPLE:]) * 1000
+            params = [(server_id, int(cursor_fields(c)[1]), 1001) for c in requested if c]
+            out["sync_raw_start_ms"] = await raw_median(conn, SYNC_SQL, params[:SAMPLE]) * 1000
+            out["sync_raw_end_ms"] = await raw_median(conn, SYNC_SQL, params[-SAMPLE:]) * 1000
+        await conn.close()
+    return out
+
+
+def report(r: dict[str, Any]) -> str:
+    def ratio(a: str, b: str) -> float:
+        return float(r[a]) / float(r[b])
+
+    lines = [
+        f"devices: {r['devices']:,}   sync events: {r['sync_events']:,}",
+        f"generate {r['devices']:,} devices: {r['generate_s']:.1f} s; assign them to one server: {r['assign_s']:.1f} s"
+        f" (total {r['generate_s'] + r['assign_s']:.1f} s)",
+        f"full fetch: {r['fetch_pages']} pages of 1000 in {r['fetch_total_s']:.1f} s",
+        f"fetch page median: start {r['fetch_start_ms']:.1f} ms, end {r['fetch_end_ms']:.1f} ms,"
+        f" end/start {ratio('fetch_end_ms', 'fetch_start_ms'):.2f} (target ≤ 1.3)",
+        f"fetch raw asyncpg page: start {r['fetch_raw_start_ms']:.1f} ms, end {r['fetch_raw_end_ms']:.1f} ms;"
+        f" HTTP/raw start {ratio('fetch_start_ms', 'fetch_raw_start_ms'):.2f},"
+        f" end {ratio('fetch_end_ms', 'fetch_raw_end_ms'):.2f} (target ≤ 2.0)",
+        f"sync over {r['sync_events']:,} events: {r['sync_pages']} pages; median start {r['sync_start_ms']:.1f} ms,"
+        f" end {r['sync_end_ms']:.1f} ms, end/start {ratio('sync_end_ms', 'sync_start_ms'):.2f} (target ≤ 1.3)",
+        f"sync raw asyncpg page: start {r['sync_raw_start_ms']:.1f} ms, end {r['sync_raw_end_ms']:.1f} ms;"
+        f" HTTP/raw start {ratio('sync_start_ms', 'sync_raw_start_ms'):.2f},"
+        f" end {ratio('sync_end_ms', 'sync_raw_end_ms'):.2f} (target ≤ 2.0)",
+        f"service peak RSS during the full fetch: {r['peak_rss_mb']:.0f} MiB",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--devices", type=int, default=1_000_000)
+    parser.add_argument("--sync-events", type=int, default=100_000)
+    parser.add_argument(
+        "--database-url", help="use this PostgreSQL (a scratch database!) instead of an embedded one"
+    )
+    args = parser.parse_args()
+    embedded = None
+    url = args.database_url
+    if not url:
+        embedded = embedded_pg.start(Path(tempfile.mkdtemp(prefix="depemu-bench-")), cleanup_mode="delete")
+        url = embedded.url
+    migrate.upgrade(url)
+    port = free_port()
+    env = dict(os.environ, DEPEMU_DATABASE_URL=url, DEPEMU_LOG_LEVEL="WARNING", DEPEMU_LOG_FORMAT="text")
+    service = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "app.main:create_app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+    )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or service.poll() is not None:
+                raise SystemExit("the service did not start")
+            time.sleep(0.2)
+        dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        result = asyncio.run(run(args, base_url, dsn, service.pid))
+        print(report(result))  # noqa: T201
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+        if embedded is not None:
+            embedded.stop()
+
+
+if __name__ == "__main__":
+    main()
