@@ -46,8 +46,18 @@ NAMED_ERRORS: dict[str, int] = {
 
 # Written as the OAuth layer writes them, never quoted (§4.4).
 OAUTH_PROBLEMS = frozenset(
-    {"token_rejected", "signature_invalid", "token_expired", "consumer_key_unknown", "nonce_used", "timestamp_refused"}
+    {
+        "token_rejected",
+        "signature_invalid",
+        "token_expired",
+        "consumer_key_unknown",
+        "nonce_used",
+        "timestamp_refused",
+    }
 )
 
 # How a 5xx from an outage reads: plain text, like the real service's front end.
-OUTAGE_BODIES = {"INTERNAL_SERVER_ERROR": "Internal Server Error", "SERVICE_UNAVAILABLE": "Service Unavailable"}
+OUTAGE_BODIES = {
+    "INTERNAL_SERVER_ERROR": "Internal Server Error",
+    "SERVICE_UNAVAILABLE": "Service Unavailable",
+}

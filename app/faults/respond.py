@@ -52,7 +52,9 @@ def action_for(response: dict[str, Any], settings: Settings) -> FaultAction:
         if raw is None:
             raw = error_body("TOO_MANY_REQUESTS", settings) if status == 429 else ""
         headers.append((b"content-type", PLAIN_TEXT))
-        return FaultAction("status", status=status, body=str(raw).encode(), headers=headers, label=f"status {status}")
+        return FaultAction(
+            "status", status=status, body=str(raw).encode(), headers=headers, label=f"status {status}"
+        )
     if "delay_ms" in response:
         delay = int(response["delay_ms"])
         return FaultAction("delay", delay_ms=delay, label=f"delay {delay}ms")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from app.core.db import DbSession
 from app.faults import service
-from app.faults.schemas import FaultScriptIn, FaultScriptList, FaultScriptOut, FaultsCleared
+from app.faults.schemas import FaultsCleared, FaultScriptIn, FaultScriptList, FaultScriptOut
 
 router = APIRouter(prefix="/faults", tags=["faults"])
 

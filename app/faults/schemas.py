@@ -26,7 +26,9 @@ class FaultResponse(BaseModel):
 
     count: int = Field(default=1, ge=1, le=1_000_000)
     error: str | None = Field(default=None, description="A named error from the spec's catalogue.")
-    status: int | None = Field(default=None, ge=100, le=599, description="Any status; with `error`, overrides it.")
+    status: int | None = Field(
+        default=None, ge=100, le=599, description="Any status; with `error`, overrides it."
+    )
     body: str | None = Field(default=None, max_length=10_000, description="Body sent as is (with `status`).")
     retry_after: int | str | None = Field(default=None, description="Retry-After: seconds or an HTTP-date.")
     delay_ms: int | None = Field(default=None, ge=0, le=600_000)

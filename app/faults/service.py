@@ -100,7 +100,9 @@ async def _consume_endpoint_kind(
 ) -> dict[str, Any] | None:
     assert kind in ENDPOINT_KINDS
     method, path = split_endpoint(endpoint)
-    sql = "WITH " + consume_sql(server_expr=":f_server", kind=kind) + " SELECT fault_response FROM fault_fired"
+    sql = (
+        "WITH " + consume_sql(server_expr=":f_server", kind=kind) + " SELECT fault_response FROM fault_fired"
+    )
     row = await db.execute(
         text(sql),
         {"f_method": method, "f_path": path, "f_kind": kind, "f_server": server.id if server else None},
@@ -116,7 +118,9 @@ async def device_status_override(
     response = await _consume_endpoint_kind(db, endpoint=endpoint, server=server, kind="device_status")
     if response is None:
         return None
-    return DeviceStatusFault(status=response["device_status"], retry_after_seconds=response.get("retry_after_seconds"))
+    return DeviceStatusFault(
+        status=response["device_status"], retry_after_seconds=response.get("retry_after_seconds")
+    )
 
 
 async def cursor_echo_fault(db: AsyncSession, *, endpoint: str, server: MdmServer | None) -> bool:

@@ -50,7 +50,9 @@ async def get_journal(
     endpoint: Annotated[str | None, Query(description='"METHOD /path"')] = None,
     path: str | None = None,
     status_code: Annotated[int | None, Query(alias="status")] = None,
-    cursor_value: Annotated[str | None, Query(alias="request_cursor", description="Requests sent with it.")] = None,
+    cursor_value: Annotated[
+        str | None, Query(alias="request_cursor", description="Requests sent with it.")
+    ] = None,
     since: Annotated[datetime | None, Query(description="Emulator clock, inclusive.")] = None,
     until: Annotated[datetime | None, Query(description="Emulator clock, exclusive.")] = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,

@@ -51,7 +51,7 @@ class JournalEntry:
     rule: str | None
 
 
-_COLUMNS = [name for name in JournalEntry.__slots__ if name != "wall_at"]  # type: ignore[attr-defined]
+_COLUMNS = [name for name in JournalEntry.__slots__ if name != "wall_at"]
 
 
 def insert_journal_sql(entry: JournalEntry, *, settings: Settings) -> tuple[list[str], dict[str, Any]]:
@@ -62,9 +62,7 @@ def insert_journal_sql(entry: JournalEntry, *, settings: Settings) -> tuple[list
         "journal_row AS (INSERT INTO request_journal (wall_at, emulated_at, "
         + columns
         + ") VALUES (:j_wall_at, CAST(:j_wall_at AS timestamptz) + make_interval(secs => coalesce("
-        "(SELECT offset_seconds FROM emulator_clock WHERE id = 1), 0)), "
-        + values
-        + ") RETURNING id)",
+        "(SELECT offset_seconds FROM emulator_clock WHERE id = 1), 0)), " + values + ") RETURNING id)",
         "journal_pruned AS (DELETE FROM request_journal WHERE (SELECT id FROM journal_row) % :j_every = 0 "
         "AND (wall_at < CAST(:j_wall_at AS timestamptz) - make_interval(secs => :j_retention_seconds) "
         "OR id <= (SELECT id FROM journal_row) - :j_max_rows) RETURNING 1)",

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clock import service as clock
 from app.core.config import Settings
+from app.core.db import create_engine
 from app.core.security import hash_secret
 from app.faults.respond import PLAIN_TEXT, FaultAction, action_for, error_body
 from app.journal.service import JournalEntry
@@ -78,10 +79,49 @@ class TrafficMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, _disposing_on_shutdown(scope, send))
+            return
         if scope["type"] != "http" or not is_apple_surface(scope["path"]):
             await self.app(scope, receive, send)
             return
         await _handle(self.app, scope, receive, send)
+
+
+def traffic_engine(state: Any) -> AsyncEngine:
+    """The middleware's own small pool on the app's database, created on first use.
+
+    Autocommit (no BEGIN/COMMIT round trips) and no pre-ping (SQLAlchemy's asyncpg ping is
+    BEGIN; ping; ROLLBACK, three round trips per checkout): a connection that died is
+    invalidated by the failing statement, which the middleware survives by failing open.
+    Disposed when the app shuts down (the lifespan passes through this middleware).
+    """
+    engine: AsyncEngine | None = getattr(state, "traffic_engine", None)
+    if engine is None:  # no await between the check and the assignment: one per app
+        engine = create_engine(
+            state.engine.url,
+            pool_pre_ping=False,
+            pool_size=5,
+            max_overflow=15,
+            isolation_level="AUTOCOMMIT",
+            # Budgets and journal rows may lose their last milliseconds in a database crash;
+            # in exchange no request waits for a WAL flush of bookkeeping.
+            connect_args={"server_settings": {"synchronous_commit": "off"}},
+        )
+        state.traffic_engine = engine
+    return engine
+
+
+def _disposing_on_shutdown(scope: Scope, send: Send) -> Send:
+    async def forward(message: Message) -> None:
+        if message["type"].startswith("lifespan.shutdown."):
+            engine = getattr(scope["app"].state, "traffic_engine", None)
+            if engine is not None:
+                await engine.dispose()
+                scope["app"].state.traffic_engine = None
+        await send(message)
+
+    return forward
 
 
 async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
@@ -89,7 +129,7 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
     wall = clock.wall_now()
     state = scope["app"].state
     settings: Settings = state.settings
-    engine: AsyncEngine = state.engine
+    engine = traffic_engine(state)
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
     method, path = scope["method"], scope["path"]
     client = scope.get("client")
@@ -109,7 +149,6 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
     refusal_status = settings.traffic_refusal_status
     try:
         async with engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             session_token = headers.get("x-adm-auth-session")
             caller = await service.resolve(
                 conn,
@@ -154,10 +193,16 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
             retry_after = str(max(1, math.ceil(refusal[1])))
             code = "TOO_MANY_REQUESTS" if refusal_status == 429 else "SERVICE_UNAVAILABLE"
             body_out = error_body(code, settings).encode()
-            await _send_plain(send, outcome, refusal_status, body_out, [(b"retry-after", retry_after.encode())])
+            await _send_plain(
+                send, outcome, refusal_status, body_out, [(b"retry-after", retry_after.encode())]
+            )
             logger.info(
                 "request refused by traffic rule",
-                extra={"rule": refusal[0], "server_uuid": caller.server_uuid if caller else None, "path": path},
+                extra={
+                    "rule": refusal[0],
+                    "server_uuid": caller.server_uuid if caller else None,
+                    "path": path,
+                },
             )
         else:
             if action is not None and action.kind == "delay":
@@ -198,7 +243,6 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
 async def _finish(engine: AsyncEngine, **kwargs: Any) -> None:
     try:
         async with engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             await service.finish(conn, **kwargs)
     except Exception:
         logger.exception("could not write the request journal")

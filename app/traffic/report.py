@@ -120,9 +120,17 @@ def analyse(rows: list[RequestJournal], effective: rules.TrafficRules) -> list[V
                 big,
             )
         )
-    pages = [r for r in rows if r.limit is not None and r.limit > max_page and r.path in ("/server/devices", "/devices/sync")]
+    pages = [
+        r
+        for r in rows
+        if r.limit is not None and r.limit > max_page and r.path in ("/server/devices", "/devices/sync")
+    ]
     if pages:
-        found.append(_violation("page_too_large", f"asked for pages above {max_page} devices {len(pages)} times", pages))
+        found.append(
+            _violation(
+                "page_too_large", f"asked for pages above {max_page} devices {len(pages)} times", pages
+            )
+        )
 
     ignored: list[RequestJournal] = []
     not_before = None
@@ -137,7 +145,8 @@ def analyse(rows: list[RequestJournal], effective: rules.TrafficRules) -> list[V
         found.append(
             _violation(
                 "retry_after_ignored",
-                f"came back before Retry-After had passed {len(ignored)} time{'s' if len(ignored) != 1 else ''}",
+                f"came back before Retry-After had passed {len(ignored)} "
+                f"time{'s' if len(ignored) != 1 else ''}",
                 ignored,
             )
         )

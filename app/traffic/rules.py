@@ -98,9 +98,7 @@ PRESETS: dict[Preset, TrafficRules] = {
 }
 
 
-def effective(
-    stored: dict[str, Any] | None, *, default_preset: Preset
-) -> tuple[Preset, TrafficRules]:
+def effective(stored: dict[str, Any] | None, *, default_preset: Preset) -> tuple[Preset, TrafficRules]:
     """The org's preset (or the setting's) with the stored overrides laid over it.
 
     `stored` is what PUT /emulator/v1/orgs/{id}/traffic-rules saved: `{"preset"?, "overrides"?}`.
@@ -187,17 +185,23 @@ def plan(
     buckets: list[BucketCheck] = []
     if cls == "session" and client_addr and rules.session_per_address is not None:
         b = rules.session_per_address
-        buckets.append(BucketCheck(f"a{client_addr}:session", "session_per_address", b.requests, b.per_seconds))
+        buckets.append(
+            BucketCheck(f"a{client_addr}:session", "session_per_address", b.requests, b.per_seconds)
+        )
     if server_id is None:
         return Plan(buckets=buckets)
 
     budget = rules.budgets.get(cls)
     if budget is not None:
-        buckets.append(BucketCheck(f"s{server_id}:{cls}", f"budget:{cls}", budget.requests, budget.per_seconds))
+        buckets.append(
+            BucketCheck(f"s{server_id}:{cls}", f"budget:{cls}", budget.requests, budget.per_seconds)
+        )
     note_key = None
     if cls == "fetch" and method == "POST" and not body.cursor and rules.full_fetch_interval_seconds:
         buckets.append(
-            BucketCheck(f"s{server_id}:full_fetch", "full_fetch_interval", 1, rules.full_fetch_interval_seconds)
+            BucketCheck(
+                f"s{server_id}:full_fetch", "full_fetch_interval", 1, rules.full_fetch_interval_seconds
+            )
         )
     if cls == "sync" and method == "POST" and rules.sync_interval_seconds:
         note_key = f"s{server_id}:sync_cycle"

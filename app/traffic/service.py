@@ -63,6 +63,7 @@ _RESOLVE_BY_CONSUMER = _RESOLVE.format(
 async def resolve(
     conn: AsyncConnection, *, method: str, path: str, token_hash: str | None, consumer_key: str | None
 ) -> CallerContext:
+    params: dict[str, str | None]
     if consumer_key is not None:
         sql, params = _RESOLVE_BY_CONSUMER, {"consumer_key": consumer_key}
     else:
@@ -77,7 +78,10 @@ async def admit(conn: AsyncConnection, *, plan: rules.Plan) -> tuple[str | None,
     """(refused bucket key or None, seconds until it would admit)."""
     row = (
         await conn.execute(
-            text("SELECT refused_key, retry_after FROM traffic_admit(:keys, :caps, :pers, :matches, :slot, :slot_max)"),
+            text(
+                "SELECT refused_key, retry_after "
+                "FROM traffic_admit(:keys, :caps, :pers, :matches, :slot, :slot_max)"
+            ),
             {
                 "keys": [b.key for b in plan.buckets],
                 "caps": [float(b.capacity) for b in plan.buckets],
@@ -137,7 +141,9 @@ def rules_out(org: Org, settings: Settings) -> TrafficRulesOut:
     )
 
 
-async def put_rules(db: AsyncSession, *, org: Org, data: TrafficRulesIn, settings: Settings) -> TrafficRulesOut:
+async def put_rules(
+    db: AsyncSession, *, org: Org, data: TrafficRulesIn, settings: Settings
+) -> TrafficRulesOut:
     """Replace the org's rules (only its `traffic_rules` key of `org.settings`, atomically)."""
     stored = data.stored()
     rules.effective(stored, default_preset=settings.traffic_preset)  # validates the merge

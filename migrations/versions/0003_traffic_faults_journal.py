@@ -122,7 +122,10 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_fired_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["server_id"], ["mdm_server.id"], name=op.f("fk_fault_script_server_id_mdm_server"), ondelete="CASCADE"
+            ["server_id"],
+            ["mdm_server.id"],
+            name=op.f("fk_fault_script_server_id_mdm_server"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fault_script")),
     )

@@ -57,7 +57,9 @@ async def test_error_with_status_override_and_retry_after(
 
 
 @pytest.mark.parametrize("settings_overrides", [{"error_body_style": "quoted", "oauth_error_style": "bare"}])
-async def test_error_bodies_follow_the_body_style(client: httpx.AsyncClient, credentials: OAuthCredentials) -> None:
+async def test_error_bodies_follow_the_body_style(
+    client: httpx.AsyncClient, credentials: OAuthCredentials
+) -> None:
     token = await open_session(client, credentials)
     await add_fault(
         client,
@@ -93,7 +95,9 @@ async def test_status_entries_with_body_and_retry_after(
     assert got[4][0] == 200
 
 
-async def test_delay_then_pass_then_error_in_order(client: httpx.AsyncClient, credentials: OAuthCredentials) -> None:
+async def test_delay_then_pass_then_error_in_order(
+    client: httpx.AsyncClient, credentials: OAuthCredentials
+) -> None:
     token = await open_session(client, credentials)
     await add_fault(
         client,
@@ -111,9 +115,13 @@ async def test_delay_then_pass_then_error_in_order(client: httpx.AsyncClient, cr
     assert [s for s, _ in got] == [200, 200, 403, 200]
 
 
-async def test_session_faults_on_the_session_endpoint(client: httpx.AsyncClient, credentials: OAuthCredentials) -> None:
-    await add_fault(client, {"endpoint": "GET /session", "responses": [{"count": 1, "error": "TOO_MANY_REQUESTS"}]})
-    response = await client.get("/session", headers={"Authorization": "OAuth oauth_consumer_key=\"x\""})
+async def test_session_faults_on_the_session_endpoint(
+    client: httpx.AsyncClient, credentials: OAuthCredentials
+) -> None:
+    await add_fault(
+        client, {"endpoint": "GET /session", "responses": [{"count": 1, "error": "TOO_MANY_REQUESTS"}]}
+    )
+    response = await client.get("/session", headers={"Authorization": 'OAuth oauth_consumer_key="x"'})
     assert (response.status_code, response.text) == (429, "TOO_MANY_REQUESTS")
     await open_session(client, credentials)
 
@@ -125,37 +133,59 @@ async def test_fault_scoped_to_one_server(
     other_credentials = await issue_credentials(client, other["server_uuid"])
     await add_fault(
         client,
-        {"endpoint": "GET /account", "server_uuid": server["server_uuid"], "responses": [{"count": 2, "error": "T_C_NOT_SIGNED"}]},
+        {
+            "endpoint": "GET /account",
+            "server_uuid": server["server_uuid"],
+            "responses": [{"count": 2, "error": "T_C_NOT_SIGNED"}],
+        },
     )
     other_token = await open_session(client, other_credentials)
     assert [s for s, _ in await statuses(client, other_token, 3)] == [200, 200, 200]
-    assert (await call(client, "GET", "/account", None)).status_code == 401  # unauthenticated: not this server
+    assert (
+        await call(client, "GET", "/account", None)
+    ).status_code == 401  # unauthenticated: not this server
     token = await open_session(client, credentials)
     assert [s for s, _ in await statuses(client, token, 3)] == [403, 403, 200]
 
 
-async def test_probability_mode_cycles_forever(client: httpx.AsyncClient, credentials: OAuthCredentials) -> None:
+async def test_probability_mode_cycles_forever(
+    client: httpx.AsyncClient, credentials: OAuthCredentials
+) -> None:
     token = await open_session(client, credentials)
     fault = await add_fault(
         client,
-        {"endpoint": "GET /account", "probability": 1.0, "responses": [{"error": "FORBIDDEN"}, {"count": 2, "pass": True}]},
+        {
+            "endpoint": "GET /account",
+            "probability": 1.0,
+            "responses": [{"error": "FORBIDDEN"}, {"count": 2, "pass": True}],
+        },
     )
     assert [s for s, _ in await statuses(client, token, 7)] == [403, 200, 200, 403, 200, 200, 403]
     listed = (await client.get(f"/emulator/v1/faults/{fault['id']}")).json()
     assert (listed["remaining"], listed["exhausted"], listed["fired"]) == (None, False, 7)
 
     await client.delete("/emulator/v1/faults")
-    await add_fault(client, {"endpoint": "GET /account", "probability": 0.5, "responses": [{"error": "FORBIDDEN"}]})
+    await add_fault(
+        client, {"endpoint": "GET /account", "probability": 0.5, "responses": [{"error": "FORBIDDEN"}]}
+    )
     fired = sum(s == 403 for s, _ in await statuses(client, token, 80))
     assert 15 <= fired <= 65
 
 
-async def test_list_inspect_delete_and_clear(client: httpx.AsyncClient, credentials: OAuthCredentials) -> None:
+async def test_list_inspect_delete_and_clear(
+    client: httpx.AsyncClient, credentials: OAuthCredentials
+) -> None:
     token = await open_session(client, credentials)
     first = await add_fault(
-        client, {"endpoint": "GET /account", "responses": [{"count": 2, "error": "FORBIDDEN"}, {"count": 3, "pass": True}]}
+        client,
+        {
+            "endpoint": "GET /account",
+            "responses": [{"count": 2, "error": "FORBIDDEN"}, {"count": 3, "pass": True}],
+        },
     )
-    second = await add_fault(client, {"endpoint": "POST /devices/sync", "responses": [{"error": "EXPIRED_CURSOR"}]})
+    second = await add_fault(
+        client, {"endpoint": "POST /devices/sync", "responses": [{"error": "EXPIRED_CURSOR"}]}
+    )
     await statuses(client, token, 3)
     one = (await client.get(f"/emulator/v1/faults/{first['id']}")).json()
     assert [s["remaining"] for s in one["steps"]] == [0, 2]
@@ -221,7 +251,10 @@ async def test_endpoint_hooks_device_status_and_echo_cursor(
         mdm_server = await db.get(MdmServer, 1)
         assert mdm_server is not None and mdm_server.server_uuid == server["server_uuid"]
         assert await device_status_override(db, endpoint="POST /profile/devices", server=mdm_server) is None
-        hits = [await device_status_override(db, endpoint="PUT /profile/devices", server=mdm_server) for _ in range(3)]
+        hits = [
+            await device_status_override(db, endpoint="PUT /profile/devices", server=mdm_server)
+            for _ in range(3)
+        ]
         assert await cursor_echo_fault(db, endpoint="PUT /profile/devices", server=mdm_server) is False
         await db.commit()
     assert [(h.status, h.retry_after_seconds) if h else None for h in hits] == [
@@ -233,10 +266,14 @@ async def test_endpoint_hooks_device_status_and_echo_cursor(
     assert (refused.status_code, refused.text) == (403, "ACCESS_DENIED")
     assert (await client.get(f"/emulator/v1/faults/{script['id']}")).json()["exhausted"] is True
 
-    await add_fault(client, {"endpoint": "POST /devices/sync", "responses": [{"count": 2, "echo_cursor": True}]})
+    await add_fault(
+        client, {"endpoint": "POST /devices/sync", "responses": [{"count": 2, "echo_cursor": True}]}
+    )
     async with app.state.sessionmaker() as db:
         mdm_server = await db.get(MdmServer, 1)
-        echoes = [await cursor_echo_fault(db, endpoint="POST /devices/sync", server=mdm_server) for _ in range(3)]
+        echoes = [
+            await cursor_echo_fault(db, endpoint="POST /devices/sync", server=mdm_server) for _ in range(3)
+        ]
         await db.commit()
     assert echoes == [True, True, False]
 

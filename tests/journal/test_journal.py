@@ -44,7 +44,9 @@ async def test_body_summary_cursor_limit_and_device_count(
     token = await open_session(client, credentials)
     await call(client, "POST", "/devices/sync", token, {"cursor": "MTAwOjA6MTc0", "limit": 200})
     await call(client, "PUT", "/profile/devices", token, {"profile_uuid": "AB", "devices": ["A", "B", "C"]})
-    await client.post("/devices/sync", content=b"{not json", headers={"X-ADM-Auth-Session": token, "User-Agent": "x"})
+    await client.post(
+        "/devices/sync", content=b"{not json", headers={"X-ADM-Auth-Session": token, "User-Agent": "x"}
+    )
     entries = await journal(client, path="/devices/sync")
     assert [(e["cursor"], e["limit"], e["device_count"]) for e in entries] == [
         ("MTAwOjA6MTc0", 200, None),
@@ -141,12 +143,16 @@ async def test_no_secret_reaches_the_journal_or_the_logs(
     pg: asyncpg.Connection,
     captured_logs: _Capture,
 ) -> None:
-    await put_rules(client, org["id"], {"overrides": {"budgets": {"account": {"requests": 2, "per_seconds": 60}}}})
+    await put_rules(
+        client, org["id"], {"overrides": {"budgets": {"account": {"requests": 2, "per_seconds": 60}}}}
+    )
     authorization = sign_session_request(credentials, f"{BASE_URL}/session")
     session = await client.get("/session", headers={"Authorization": authorization, "User-Agent": "x/1"})
     token = session.json()["auth_session_token"]
     bad = sign_session_request(credentials, f"{BASE_URL}/other")
-    assert (await client.get("/session", headers={"Authorization": bad, "User-Agent": "x/1"})).status_code == 401
+    assert (
+        await client.get("/session", headers={"Authorization": bad, "User-Agent": "x/1"})
+    ).status_code == 401
     await add_fault(client, {"endpoint": "GET /account", "responses": [{"error": "token_rejected"}]})
     for _ in range(4):  # fault, two inside the budget, one refused
         await call(client, "GET", "/account", token)

@@ -14,7 +14,8 @@ HEADERS = {"User-Agent": "fleetdm/nanodep", "X-Server-Protocol-Version": "10"}
 
 async def open_session(client: httpx.AsyncClient, credentials: OAuthCredentials) -> str:
     response = await client.get(
-        "/session", headers={**HEADERS, "Authorization": sign_session_request(credentials, f"{BASE_URL}/session")}
+        "/session",
+        headers={**HEADERS, "Authorization": sign_session_request(credentials, f"{BASE_URL}/session")},
     )
     assert response.status_code == 200, response.text
     token: str = response.json()["auth_session_token"]

@@ -37,7 +37,9 @@ async def test_budgets_are_shared_by_replicas(
     replicas: list[httpx.AsyncClient], org: dict[str, Any], credentials: OAuthCredentials
 ) -> None:
     a, b = replicas
-    await put_rules(a, org["id"], {"overrides": {"budgets": {"account": {"requests": 4, "per_seconds": 3600}}}})
+    await put_rules(
+        a, org["id"], {"overrides": {"budgets": {"account": {"requests": 4, "per_seconds": 3600}}}}
+    )
     token = await open_session(b, credentials)
     got = [(await call(replicas[i % 2], "GET", "/account", token)).status_code for i in range(6)]
     assert got == [200, 200, 200, 200, 429, 429]
@@ -46,7 +48,9 @@ async def test_budgets_are_shared_by_replicas(
 async def test_concurrent_requests_on_two_replicas_never_overdraw(
     replicas: list[httpx.AsyncClient], org: dict[str, Any], credentials: OAuthCredentials
 ) -> None:
-    await put_rules(replicas[0], org["id"], {"overrides": {"budgets": {"account": {"requests": 5, "per_seconds": 3600}}}})
+    await put_rules(
+        replicas[0], org["id"], {"overrides": {"budgets": {"account": {"requests": 5, "per_seconds": 3600}}}}
+    )
     token = await open_session(replicas[0], credentials)
     results = await asyncio.gather(*(call(replicas[i % 2], "GET", "/account", token) for i in range(16)))
     assert Counter(r.status_code for r in results) == {200: 5, 429: 11}
@@ -58,7 +62,10 @@ async def test_each_fault_unit_fires_exactly_once_across_replicas(
     a, _ = replicas
     fault = await add_fault(
         a,
-        {"endpoint": "GET /account", "responses": [{"count": 3, "error": "EXPIRED_CURSOR"}, {"count": 2, "status": 503}]},
+        {
+            "endpoint": "GET /account",
+            "responses": [{"count": 3, "error": "EXPIRED_CURSOR"}, {"count": 2, "status": 503}],
+        },
     )
     token = await open_session(a, credentials)
     sequential = [(await call(replicas[i % 2], "GET", "/account", token)).status_code for i in range(2)]
@@ -84,13 +91,16 @@ async def test_drop_connection_closes_without_a_response(settings: Settings, pg:
             from app.testing.dep_client import sign_session_request
 
             session = await client.get(
-                "/session", headers={"Authorization": sign_session_request(credentials, url), "User-Agent": "t/1"}
+                "/session",
+                headers={"Authorization": sign_session_request(credentials, url), "User-Agent": "t/1"},
             )
             token = session.json()["auth_session_token"]
             for _ in range(2):
                 with pytest.raises(httpx.RemoteProtocolError, match="without sending"):
                     await client.get("/account", headers={"X-ADM-Auth-Session": token, "User-Agent": "t/1"})
-            response = await client.get("/account", headers={"X-ADM-Auth-Session": token, "User-Agent": "t/1"})
+            response = await client.get(
+                "/account", headers={"X-ADM-Auth-Session": token, "User-Agent": "t/1"}
+            )
             assert response.status_code == 200
             await asyncio.sleep(0.2)  # the journal row is written just after the response
             entries = await journal(client, endpoint="GET /account")

@@ -43,7 +43,10 @@ async def test_report_names_what_the_client_did_wrong_even_with_rules_off(
     body = await report(client, server["server_uuid"])
     words = {v["rule"]: (v["description"], v["count"]) for v in body["violations"]}
     assert words["full_fetch_repeated"] == ("full fetch repeated 3 times within 7 days", 3)
-    assert words["sync_too_often"] == ("sync cycle started 2 times less than 15 minutes after the previous one", 2)
+    assert words["sync_too_often"] == (
+        "sync cycle started 2 times less than 15 minutes after the previous one",
+        2,
+    )
     assert words["too_many_devices"] == ("1 request carried more than 1000 devices (largest: 1500)", 1)
     fetches = next(v for v in body["violations"] if v["rule"] == "full_fetch_repeated")
     assert len(fetches["request_ids"]) == 3 and fetches["first_at"] < fetches["last_at"]
@@ -52,7 +55,9 @@ async def test_report_names_what_the_client_did_wrong_even_with_rules_off(
 async def test_report_lists_refusals_and_ignored_retry_after(
     client: httpx.AsyncClient, org: dict[str, Any], server: dict[str, Any], credentials: OAuthCredentials
 ) -> None:
-    await put_rules(client, org["id"], {"overrides": {"budgets": {"account": {"requests": 1, "per_seconds": 60}}}})
+    await put_rules(
+        client, org["id"], {"overrides": {"budgets": {"account": {"requests": 1, "per_seconds": 60}}}}
+    )
     token = await open_session(client, credentials)
     for _ in range(3):
         await call(client, "GET", "/account", token)

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI, Request
 
 from app.testing.dep_client import OAuthCredentials
-from tests.traffic.support import advance, add_fault, call, open_session, put_rules
+from tests.traffic.support import add_fault, advance, call, open_session, put_rules
 
 WEEK = 7 * 86400
 
@@ -59,7 +59,9 @@ async def test_request_budget_refuses_with_429_and_refills_on_the_emulator_clock
     client: httpx.AsyncClient, org: dict[str, Any], credentials: OAuthCredentials
 ) -> None:
     await put_rules(
-        client, org["id"], {"preset": "strict", "overrides": {"budgets": {"account": {"requests": 2, "per_seconds": 60}}}}
+        client,
+        org["id"],
+        {"preset": "strict", "overrides": {"budgets": {"account": {"requests": 2, "per_seconds": 60}}}},
     )
     token = await open_session(client, credentials)
     assert [(await call(client, "GET", "/account", token)).status_code for _ in range(2)] == [200, 200]
@@ -84,7 +86,11 @@ async def test_refusal_status_503_per_org(
     token = await open_session(client, credentials)
     assert (await call(client, "GET", "/account", token)).status_code == 200
     refused = await call(client, "GET", "/account", token)
-    assert (refused.status_code, refused.text, refused.headers["retry-after"]) == (503, "Service Unavailable", "10")
+    assert (refused.status_code, refused.text, refused.headers["retry-after"]) == (
+        503,
+        "Service Unavailable",
+        "10",
+    )
 
 
 @pytest.mark.parametrize("settings_overrides", [{"traffic_preset": "strict", "error_body_style": "quoted"}])
@@ -95,7 +101,9 @@ async def test_strict_full_fetch_once_per_seven_days(
     first = await call(client, "POST", "/server/devices", token, {"limit": 100})
     assert first.status_code != 429
     # Paging with a cursor is not a full fetch.
-    assert (await call(client, "POST", "/server/devices", token, {"cursor": "MTAw", "limit": 100})).status_code != 429
+    assert (
+        await call(client, "POST", "/server/devices", token, {"cursor": "MTAw", "limit": 100})
+    ).status_code != 429
     again = await call(client, "POST", "/server/devices", token, {"limit": 100})
     assert (again.status_code, again.text) == (429, '"TOO_MANY_REQUESTS"')
     assert WEEK - 5 <= int(again.headers["retry-after"]) <= WEEK
@@ -112,8 +120,18 @@ def install_fake_sync(app: FastAPI) -> None:
     async def fake_sync(request: Request) -> dict[str, Any]:
         cursor = (await request.json()).get("cursor")
         if cursor == "c1":
-            return {"devices": [], "cursor": "c2", "more_to_follow": False, "fetched_until": "2026-01-01T00:00:00Z"}
-        return {"devices": [], "cursor": "c1", "more_to_follow": True, "fetched_until": "2026-01-01T00:00:00Z"}
+            return {
+                "devices": [],
+                "cursor": "c2",
+                "more_to_follow": False,
+                "fetched_until": "2026-01-01T00:00:00Z",
+            }
+        return {
+            "devices": [],
+            "cursor": "c1",
+            "more_to_follow": True,
+            "fetched_until": "2026-01-01T00:00:00Z",
+        }
 
     app.router.add_api_route("/devices/sync", fake_sync, methods=["POST"])
     app.router.routes.insert(0, app.router.routes.pop())
@@ -148,7 +166,11 @@ async def test_apple_preset_limits_devices_per_request(
     serials = [f"C02X{i:07d}" for i in range(1001)]
     body = {"profile_uuid": "C1F123098EB5074580041E69883004C3"}
     refused = await call(client, "PUT", "/profile/devices", token, {**body, "devices": serials})
-    assert (refused.status_code, refused.text, refused.headers["retry-after"]) == (429, "TOO_MANY_REQUESTS", "60")
+    assert (refused.status_code, refused.text, refused.headers["retry-after"]) == (
+        429,
+        "TOO_MANY_REQUESTS",
+        "60",
+    )
     allowed = await call(client, "PUT", "/profile/devices", token, {**body, "devices": serials[:1000]})
     assert allowed.status_code != 429
     # The apple preset documents no page-size or rate limits (§12.1).
@@ -156,23 +178,27 @@ async def test_apple_preset_limits_devices_per_request(
         assert (await call(client, "POST", "/server/devices", token, {"limit": 5000})).status_code != 429
 
 
-async def test_strict_page_size(client: httpx.AsyncClient, org: dict[str, Any], credentials: OAuthCredentials) -> None:
+async def test_strict_page_size(
+    client: httpx.AsyncClient, org: dict[str, Any], credentials: OAuthCredentials
+) -> None:
     await put_rules(client, org["id"], {"preset": "strict"})
     token = await open_session(client, credentials)
     refused = await call(client, "POST", "/devices/sync", token, {"cursor": "x", "limit": 1001})
     assert (refused.status_code, refused.text) == (429, "TOO_MANY_REQUESTS")
-    assert (await call(client, "POST", "/devices/sync", token, {"cursor": "x", "limit": 1000})).status_code != 429
+    assert (
+        await call(client, "POST", "/devices/sync", token, {"cursor": "x", "limit": 1000})
+    ).status_code != 429
 
 
 async def test_session_budget_per_client_address(client: httpx.AsyncClient, org: dict[str, Any]) -> None:
     await put_rules(client, org["id"], {"preset": "strict"})  # the address budget follows the setting: off
-    statuses = [(await client.get("/session", headers={"Authorization": "OAuth x"})).status_code for _ in range(3)]
+    statuses = [
+        (await client.get("/session", headers={"Authorization": "OAuth x"})).status_code for _ in range(3)
+    ]
     assert 429 not in statuses
 
 
-@pytest.mark.parametrize(
-    "settings_overrides", [{"traffic_preset": "strict", "traffic_refusal_status": 503}]
-)
+@pytest.mark.parametrize("settings_overrides", [{"traffic_preset": "strict", "traffic_refusal_status": 503}])
 async def test_session_budget_per_client_address_from_the_setting(
     client: httpx.AsyncClient, org: dict[str, Any], pg: asyncpg.Connection
 ) -> None:
@@ -193,7 +219,11 @@ async def test_concurrency_limit_per_server_and_slots_released(
     slow = asyncio.create_task(call(client, "GET", "/account", token))
     await asyncio.sleep(0.15)
     refused = await call(client, "GET", "/account", token)
-    assert (refused.status_code, refused.text, refused.headers["retry-after"]) == (429, "TOO_MANY_REQUESTS", "1")
+    assert (refused.status_code, refused.text, refused.headers["retry-after"]) == (
+        429,
+        "TOO_MANY_REQUESTS",
+        "1",
+    )
     assert (await slow).status_code == 200
     assert (await call(client, "GET", "/account", token)).status_code == 200
     # Released after an error answer too.
