@@ -50,6 +50,8 @@ class FaultResponse(BaseModel):
     def _retry_after(cls, value: int | str | None) -> int | str | None:
         if isinstance(value, int) and value < 0:
             raise ValueError("Retry-After seconds must be ≥ 0")
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
         if isinstance(value, str):
             try:
                 parsedate_to_datetime(value)

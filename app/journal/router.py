@@ -18,7 +18,7 @@ router = APIRouter(prefix="/journal", tags=["journal"])
 def entry_out(row: RequestJournal) -> JournalEntryOut:
     return JournalEntryOut(
         id=str(row.id),
-        at=row.emulated_at,
+        emulator_time=row.emulated_at,
         wall_at=row.wall_at,
         server_uuid=row.server_uuid,
         client_addr=row.client_addr,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 class JournalEntryOut(BaseModel):
     id: str
-    at: datetime = Field(description="Emulator-clock time of the request.")
+    emulator_time: datetime = Field(description="Emulator-clock time of the request.")
     wall_at: datetime
     server_uuid: str | None
     client_addr: str | None

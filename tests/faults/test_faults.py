@@ -78,7 +78,7 @@ async def test_status_entries_with_body_and_retry_after(
         {
             "endpoint": "GET /account",
             "responses": [
-                {"count": 2, "status": 503, "retry_after": 120},
+                {"count": 2, "status": 503, "retry_after": "120"},  # as the CLI sends it
                 {"count": 1, "status": 429, "retry_after": date},
                 {"count": 1, "status": 500, "body": "<html>oops</html>"},
             ],

@@ -35,7 +35,7 @@ async def test_apple_requests_are_journaled_and_control_calls_are_not(
         "fleetdm/nanodep",
         "127.0.0.1",
     )
-    assert account["latency_ms"] > 0 and account["at"] and account["wall_at"]
+    assert account["latency_ms"] > 0 and account["emulator_time"] and account["wall_at"]
 
 
 async def test_body_summary_cursor_limit_and_device_count(
