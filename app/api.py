@@ -12,10 +12,13 @@ from app.core.control import require_admin
 from app.core.dep import DepJSONResponse, check_user_agent
 from app.devices.control_router import router as devices_control_router
 from app.devices.router import router as devices_router
+from app.faults.router import router as faults_router
+from app.journal.router import router as journal_router
 from app.observability.router import router as metrics_router
 from app.orgs.router import router as orgs_router
 from app.session.router import router as session_router
 from app.tokens.router import router as tokens_router
+from app.traffic.router import router as traffic_router
 
 # /session tolerates a missing User-Agent (older nanodep and appiron send none, spec §14.2).
 session_api = APIRouter()
@@ -32,6 +35,9 @@ control_api.include_router(clock_router)
 control_api.include_router(orgs_router)
 control_api.include_router(tokens_router)
 control_api.include_router(devices_control_router)
+control_api.include_router(faults_router)
+control_api.include_router(journal_router)
+control_api.include_router(traffic_router)
 
 api_router = APIRouter()
 api_router.include_router(health.router)

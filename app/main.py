@@ -19,6 +19,7 @@ from app.core.logging import configure_logging
 from app.core.resilience import ResilienceMiddleware
 from app.observability.metrics import Metrics
 from app.observability.middleware import ObservabilityMiddleware
+from app.traffic.middleware import TrafficMiddleware
 
 logger = logging.getLogger("dep_emulator")
 
@@ -60,8 +61,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.state.settings = settings
     metrics = Metrics()
     app.state.metrics = metrics
-    # Added last runs first: observe everything, then refuse oversized bodies, then retry/503.
+    # Added last runs first: observe everything, then refuse oversized bodies, then faults,
+    # traffic rules and the journal (app/traffic; outside the retries, so a retried request
+    # consumes a fault or a budget once), then retry/503.
     app.add_middleware(ResilienceMiddleware)
+    app.add_middleware(TrafficMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     register_error_handlers(app, settings)

@@ -3,10 +3,13 @@
 from app.clock.models import EmulatorClock
 from app.core.db import Base
 from app.devices.models import Device, DeviceAssignment, DeviceEvent, EmulatorSecret
+from app.faults.models import FaultScript
+from app.journal.models import RequestJournal
 from app.orgs.models import MdmServer, Org
 from app.profiles.models import Profile
 from app.session.models import AuthSession, OAuthNonce
 from app.tokens.models import OAuthToken
+from app.traffic.models import TrafficBucket
 
 __all__ = [
     "AuthSession",
@@ -16,9 +19,12 @@ __all__ = [
     "DeviceEvent",
     "EmulatorClock",
     "EmulatorSecret",
+    "FaultScript",
     "MdmServer",
     "OAuthNonce",
     "OAuthToken",
     "Org",
     "Profile",
+    "RequestJournal",
+    "TrafficBucket",
 ]

@@ -117,6 +117,18 @@ class Settings(BaseSettings):
         default=7, ge=1, description="Age after which a cursor is EXPIRED_CURSOR."
     )
 
+    # --- Traffic rules, faults and the request journal (spec §12) ------------------------
+    traffic_preset: Literal["off", "apple", "strict"] = Field(
+        default="off", description="Traffic rules for orgs that did not choose their own preset."
+    )
+    traffic_refusal_status: Literal[429, 503] = Field(
+        default=429, description="Status of a request refused by a traffic rule (with Retry-After)."
+    )
+    journal_retention_hours: float = Field(
+        default=168, gt=0, description="Request-journal rows older than this (wall clock) are pruned."
+    )
+    journal_max_rows: int = Field(default=200_000, ge=100, description="Upper bound on request-journal rows.")
+
     @field_validator("user_agent_deny", mode="before")
     @classmethod
     def _split_patterns(cls, value: object) -> object:

@@ -1,0 +1,133 @@
+"""The request journal: what each request to an Apple surface was, for contract assertions.
+
+Rows are written by the traffic middleware after the response was sent, inside its one
+post-response statement (app.traffic.service.finish), so journaling adds no round trip on
+the latency path. Retention: every 100th row prunes what is older than
+DEPEMU_JOURNAL_RETENTION_HOURS (wall clock) or beyond DEPEMU_JOURNAL_MAX_ROWS, by index
+range, so pruning stays cheap.
+
+Never stored: Authorization headers, session tokens, OAuth values, response bodies of
+successful calls. Only a summary (cursor, limit, number of devices) and, for errors, the
+error body (truncated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.errors import ControlError
+from app.journal.models import RequestJournal
+
+PRUNE_EVERY = 100
+
+
+@dataclass(slots=True)
+class JournalEntry:
+    wall_at: datetime
+    server_uuid: str | None
+    client_addr: str | None
+    method: str
+    path: str
+    query: str | None
+    protocol_version: str | None
+    user_agent: str | None
+    status: int
+    error_code: str | None
+    latency_ms: float
+    cursor: str | None
+    limit: int | None
+    device_count: int | None
+    response_cursor: str | None
+    more_to_follow: bool | None
+    retry_after: str | None
+    fault_id: int | None
+    fault: str | None
+    rule: str | None
+
+
+_COLUMNS = [name for name in JournalEntry.__slots__ if name != "wall_at"]
+
+
+def insert_journal_sql(entry: JournalEntry, *, settings: Settings) -> tuple[list[str], dict[str, Any]]:
+    """CTEs inserting `entry` (emulator time computed in SQL) and pruning now and then."""
+    columns = ", ".join(f'"{c}"' for c in _COLUMNS)
+    values = ", ".join(f":j_{c}" for c in _COLUMNS)
+    ctes = [
+        "journal_row AS (INSERT INTO request_journal (wall_at, emulated_at, "
+        + columns
+        + ") VALUES (:j_wall_at, CAST(:j_wall_at AS timestamptz) + make_interval(secs => coalesce("
+        "(SELECT offset_seconds FROM emulator_clock WHERE id = 1), 0)), " + values + ") RETURNING id)",
+        "journal_pruned AS (DELETE FROM request_journal WHERE (SELECT id FROM journal_row) % :j_every = 0 "
+        "AND (wall_at < CAST(:j_wall_at AS timestamptz) - make_interval(secs => :j_retention_seconds) "
+        "OR id <= (SELECT id FROM journal_row) - :j_max_rows) RETURNING 1)",
+    ]
+    params = {f"j_{k}": v for k, v in asdict(entry).items()}
+    params.update(
+        j_every=PRUNE_EVERY,
+        j_retention_seconds=float(settings.journal_retention_hours) * 3600,
+        j_max_rows=settings.journal_max_rows,
+    )
+    return ctes, params
+
+
+def _cursor_id(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    if not cursor.isdigit() or len(cursor) > 18:
+        raise ControlError(422, "validation_error", "cursor must be a next_cursor this endpoint returned")
+    return int(cursor)
+
+
+async def query(
+    db: AsyncSession,
+    *,
+    server_uuid: str | None = None,
+    endpoint: str | None = None,
+    path: str | None = None,
+    status: int | None = None,
+    cursor_value: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> tuple[list[RequestJournal], str | None]:
+    """Entries oldest first (emulator-clock `since`/`until`), keyset-paginated on id."""
+    stmt = select(RequestJournal).order_by(RequestJournal.id).limit(limit + 1)
+    if server_uuid is not None:
+        stmt = stmt.where(RequestJournal.server_uuid == server_uuid.upper())
+    if endpoint is not None:
+        method, _, endpoint_path = " ".join(endpoint.split()).partition(" ")
+        if not endpoint_path:
+            raise ControlError(422, "validation_error", 'endpoint must read "METHOD /path"')
+        stmt = stmt.where(RequestJournal.method == method.upper(), RequestJournal.path == endpoint_path)
+    if path is not None:
+        stmt = stmt.where(RequestJournal.path == path)
+    if status is not None:
+        stmt = stmt.where(RequestJournal.status == status)
+    if cursor_value is not None:
+        stmt = stmt.where(RequestJournal.cursor == cursor_value)
+    if since is not None:
+        stmt = stmt.where(RequestJournal.emulated_at >= since)
+    if until is not None:
+        stmt = stmt.where(RequestJournal.emulated_at < until)
+    after_id = _cursor_id(after)
+    if after_id is not None:
+        stmt = stmt.where(RequestJournal.id > after_id)
+    rows = list((await db.execute(stmt)).scalars())
+    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+async def for_server(db: AsyncSession, *, server_uuid: str) -> list[RequestJournal]:
+    stmt = select(RequestJournal).where(RequestJournal.server_uuid == server_uuid).order_by(RequestJournal.id)
+    return list((await db.execute(stmt)).scalars())
+
+
+async def clear(db: AsyncSession) -> None:
+    await db.execute(delete(RequestJournal))

@@ -1,0 +1,391 @@
+"""The traffic middleware: faults, traffic rules and the journal for Apple's surfaces.
+
+Pure ASGI. It answers by sending a response and never raises on its own account (a
+database failure here fails open: the request goes through unjournaled, and is logged);
+exceptions from the app pass through untouched. Nothing per request is kept on the
+instance. Every decision that must agree across replicas is one statement in PostgreSQL
+(app.traffic.service), run on a short autocommit connection of the app's engine, never
+held across the request.
+
+Per request to an Apple surface (everything but /emulator, /healthz, /readyz, the docs and
+/metrics):
+1. buffer a JSON body (replayed to the app) and summarise it: cursor, limit, device count;
+2. statement 1: identify the server and consume one unit of a matching fault script. A
+   fault answers first (Apple's front end errs before anything is counted): an error or
+   status is sent, `drop_connection` closes without a byte, `delay_ms` waits then goes on;
+3. statement 2 (only if the org's rules need it): take from the budgets; a refusal is the
+   configured status (429 TOO_MANY_REQUESTS or 503) with `Retry-After` in seconds;
+4. the app runs; the status, error body and (fetch/sync) returned cursor are observed;
+5. statement 3, after the response went out: journal row, concurrency-slot release (also
+   on errors and disconnects; shielded from cancellation), sync-cycle note.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.clock import service as clock
+from app.core.config import Settings
+from app.core.db import create_engine
+from app.core.security import hash_secret
+from app.faults.respond import PLAIN_TEXT, FaultAction, action_for, error_body
+from app.journal.service import JournalEntry
+from app.session import oauth1
+from app.traffic import rules, service
+
+logger = logging.getLogger("dep_emulator.traffic")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+NOT_APPLE = ("/emulator", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/metrics")
+FEED_PATHS = ("/server/devices", "/devices/sync")
+MAX_CAPTURE = 16 * 1024 * 1024
+_CURSOR = re.compile(rb'"cursor"\s*:\s*"([^"]{0,1000})"')
+_MORE = re.compile(rb'"more_to_follow"\s*:\s*(true|false)')
+
+
+def is_apple_surface(path: str) -> bool:
+    return not any(path == p or path.startswith(p + "/") for p in NOT_APPLE)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the response turned out to be (local to one call)."""
+
+    status: int = 0
+    retry_after: str | None = None
+    captured: bytearray = field(default_factory=bytearray)
+    fault_id: int | None = None
+    fault: str | None = None
+    rule: str | None = None
+
+
+class TrafficMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, _disposing_on_shutdown(scope, send))
+            return
+        if scope["type"] != "http" or not is_apple_surface(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        await _handle(self.app, scope, receive, send)
+
+
+def traffic_engine(state: Any) -> AsyncEngine:
+    """The middleware's own small pool on the app's database, created on first use.
+
+    Autocommit (no BEGIN/COMMIT round trips) and no pre-ping (SQLAlchemy's asyncpg ping is
+    BEGIN; ping; ROLLBACK, three round trips per checkout): a connection that died is
+    invalidated by the failing statement, which the middleware survives by failing open.
+    Disposed when the app shuts down (the lifespan passes through this middleware).
+    """
+    engine: AsyncEngine | None = getattr(state, "traffic_engine", None)
+    if engine is None:  # no await between the check and the assignment: one per app
+        engine = create_engine(
+            state.engine.url,
+            pool_pre_ping=False,
+            pool_size=5,
+            max_overflow=15,
+            isolation_level="AUTOCOMMIT",
+            # Budgets and journal rows may lose their last milliseconds in a database crash;
+            # in exchange no request waits for a WAL flush of bookkeeping.
+            connect_args={"server_settings": {"synchronous_commit": "off"}},
+        )
+        state.traffic_engine = engine
+    return engine
+
+
+def _disposing_on_shutdown(scope: Scope, send: Send) -> Send:
+    async def forward(message: Message) -> None:
+        if message["type"].startswith("lifespan.shutdown."):
+            engine = getattr(scope["app"].state, "traffic_engine", None)
+            if engine is not None:
+                await engine.dispose()
+                scope["app"].state.traffic_engine = None
+        await send(message)
+
+    return forward
+
+
+async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    started = time.perf_counter()
+    wall = clock.wall_now()
+    state = scope["app"].state
+    settings: Settings = state.settings
+    engine = traffic_engine(state)
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    method, path = scope["method"], scope["path"]
+    client = scope.get("client")
+    client_addr = client[0] if client else None
+
+    body = b""
+    if method in ("POST", "PUT", "DELETE", "PATCH"):
+        body, receive = await _buffer_body(receive)
+    summary = summarize(body)
+
+    outcome = Outcome()
+    caller: service.CallerContext | None = None
+    plan: rules.Plan | None = None
+    action: FaultAction | None = None
+    slot_claimed = False
+    refusal: tuple[str, float] | None = None
+    refusal_status = settings.traffic_refusal_status
+    try:
+        async with engine.connect() as conn:
+            session_token = headers.get("x-adm-auth-session")
+            caller = await service.resolve(
+                conn,
+                method=method,
+                path=path,
+                token_hash=hash_secret(session_token) if session_token else None,
+                consumer_key=_consumer_key(headers.get("authorization")) if path == "/session" else None,
+            )
+            if caller.fault_response is not None:
+                action = action_for(caller.fault_response, settings)
+                outcome.fault_id, outcome.fault = caller.fault_id, action.label
+            if action is None or not (action.answers or action.kind == "drop"):
+                stored = caller.stored_rules or {}
+                refusal_status = stored.get("refusal_status") or refusal_status
+                _, effective = rules.effective(stored, default_preset=settings.traffic_preset)
+                plan = rules.plan(
+                    effective,
+                    method=method,
+                    path=path,
+                    server_id=caller.server_id,
+                    client_addr=client_addr,
+                    body=summary,
+                )
+                if plan.refuse_rule is not None:
+                    refusal = (plan.refuse_rule, float(rules.SIZE_REFUSAL_RETRY_AFTER))
+                elif plan.needs_database:
+                    refused_key, wait = await service.admit(conn, plan=plan)
+                    if refused_key is not None:
+                        refusal = (rules.rule_for_key(plan.buckets, refused_key), wait)
+                    else:
+                        slot_claimed = plan.slot_key is not None
+    except Exception:
+        logger.exception("traffic rules and faults skipped for %s %s (database unavailable?)", method, path)
+
+    try:
+        if action is not None and action.answers:
+            await _send_plain(send, outcome, action.status or 500, action.body, action.headers)
+        elif action is not None and action.kind == "drop":
+            await drop_connection(send)
+        elif refusal is not None:
+            outcome.rule = refusal[0]
+            retry_after = str(max(1, math.ceil(refusal[1])))
+            code = "TOO_MANY_REQUESTS" if refusal_status == 429 else "SERVICE_UNAVAILABLE"
+            body_out = error_body(code, settings).encode()
+            await _send_plain(
+                send, outcome, refusal_status, body_out, [(b"retry-after", retry_after.encode())]
+            )
+            logger.info(
+                "request refused by traffic rule",
+                extra={
+                    "rule": refusal[0],
+                    "server_uuid": caller.server_uuid if caller else None,
+                    "path": path,
+                },
+            )
+        else:
+            if action is not None and action.kind == "delay":
+                await asyncio.sleep(action.delay_ms / 1000)
+            capture_feed = method == "POST" and path in FEED_PATHS
+            await app(scope, receive, _observing(send, outcome, capture_feed=capture_feed))
+    except BaseException:
+        if outcome.status == 0:
+            outcome.status = 500
+        raise
+    finally:
+        entry = _journal_entry(
+            wall=wall,
+            started=started,
+            headers=headers,
+            method=method,
+            path=path,
+            query=scope.get("query_string", b"").decode("latin-1") or None,
+            client_addr=client_addr,
+            caller=caller,
+            summary=summary,
+            outcome=outcome,
+        )
+        note_key = plan.note_key if plan is not None and outcome.status == 200 else None
+        task = asyncio.ensure_future(
+            _finish(
+                engine,
+                entry=entry,
+                settings=settings,
+                release_key=plan.slot_key if plan is not None and slot_claimed else None,
+                note_key=note_key,
+                note=entry.response_cursor if entry.more_to_follow else None,
+            )
+        )
+        await asyncio.shield(task)
+
+
+async def _finish(engine: AsyncEngine, **kwargs: Any) -> None:
+    try:
+        async with engine.connect() as conn:
+            await service.finish(conn, **kwargs)
+    except Exception:
+        logger.exception("could not write the request journal")
+
+
+async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
+    """Read the whole request body, and a `receive` that replays it once, then delegates."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+def summarize(body: bytes) -> rules.BodySummary:
+    """cursor, limit and the number of devices of a DEP JSON body (anything unparsable: nothing)."""
+    if not body:
+        return rules.BodySummary()
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return rules.BodySummary()
+    if not isinstance(data, dict):
+        return rules.BodySummary()
+    cursor = data.get("cursor")
+    limit = data.get("limit")
+    devices = data.get("devices")
+    return rules.BodySummary(
+        cursor=cursor[:1000] if isinstance(cursor, str) and cursor else None,
+        limit=limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
+        device_count=len(devices) if isinstance(devices, list) else None,
+    )
+
+
+def _consumer_key(authorization: str | None) -> str | None:
+    """Only the consumer key of a /session Authorization header (no other value leaves here)."""
+    try:
+        return oauth1.parse_authorization(authorization).consumer_key
+    except oauth1.OAuthHeaderError:
+        return None
+
+
+def _observing(send: Send, outcome: Outcome, *, capture_feed: bool) -> Send:
+    async def observed(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            outcome.status = int(message["status"])
+            for name, value in message.get("headers", []):
+                if name.lower() == b"retry-after":
+                    outcome.retry_after = value.decode("latin-1")[:64]
+        elif message["type"] == "http.response.body":
+            wanted = outcome.status >= 400 or (capture_feed and outcome.status == 200)
+            chunk = message.get("body", b"")
+            if wanted and len(outcome.captured) < MAX_CAPTURE:
+                outcome.captured += chunk[: MAX_CAPTURE - len(outcome.captured)]
+        await send(message)
+
+    return observed
+
+
+async def _send_plain(
+    send: Send, outcome: Outcome, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    all_headers = [(b"content-type", PLAIN_TEXT), (b"content-length", str(len(body)).encode())]
+    all_headers += [h for h in headers if h[0] != b"content-type"]
+    outcome.status = status
+    outcome.captured = bytearray(body)
+    outcome.retry_after = next((v.decode() for k, v in headers if k == b"retry-after"), None)
+    await send({"type": "http.response.start", "status": status, "headers": all_headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def drop_connection(send: Send) -> None:
+    """Close the connection without sending a byte (spec §12.4 "connection reset").
+
+    ASGI has no "close" message. Under uvicorn (httptools and h11 alike) a response start
+    marks the response as started before its headers are validated; a header value with a
+    line break is then refused before anything is written, and an app that returns with
+    the response started but not finished makes uvicorn close the transport ("ASGI callable
+    returned without completing response" in its log). Tested with a live uvicorn server.
+    A server that accepted the header would see a started, never finished response, which
+    it also ends by closing the connection.
+    """
+    try:
+        await send({"type": "http.response.start", "status": 500, "headers": [(b"x-depemu-drop", b"\n")]})
+    except Exception:  # the expected refusal of the poisoned header
+        return
+
+
+def _journal_entry(
+    *,
+    wall: Any,
+    started: float,
+    headers: dict[str, str],
+    method: str,
+    path: str,
+    query: str | None,
+    client_addr: str | None,
+    caller: service.CallerContext | None,
+    summary: rules.BodySummary,
+    outcome: Outcome,
+) -> JournalEntry:
+    error_code = None
+    if outcome.status >= 400:
+        error_code = bytes(outcome.captured[:200]).decode("utf-8", "replace").strip() or None
+    response_cursor = more = None
+    if outcome.status == 200 and outcome.captured:
+        if found := _CURSOR.search(outcome.captured):
+            response_cursor = found.group(1).decode("utf-8", "replace")
+        if found := _MORE.search(outcome.captured):
+            more = found.group(1) == b"true"
+    return JournalEntry(
+        wall_at=wall,
+        server_uuid=caller.server_uuid if caller else None,
+        client_addr=(client_addr or "")[:64] or None,
+        method=method[:10],
+        path=path[:300],
+        query=query[:500] if query else None,
+        protocol_version=(headers.get("x-server-protocol-version") or "")[:16] or None,
+        user_agent=(headers.get("user-agent") or "")[:300] or None,
+        status=outcome.status,
+        error_code=error_code,
+        latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        cursor=summary.cursor,
+        limit=summary.limit,
+        device_count=summary.device_count,
+        response_cursor=response_cursor,
+        more_to_follow=more,
+        retry_after=outcome.retry_after,
+        fault_id=outcome.fault_id,
+        fault=outcome.fault,
+        rule=outcome.rule,
+    )

@@ -1,0 +1,174 @@
+"""Traffic rules in the database: per-org rules, the per-request statements of the middleware.
+
+The middleware runs at most three statements per request, each on a short autocommit
+connection from the app's engine (no transaction, so no lock outlives a statement):
+1. `resolve`: who is calling (session token hash → auth_session → server → org rules, or
+   the OAuth consumer key on /session) and, in the same statement, consume one unit of a
+   matching fault script (app.faults.service.consume_sql);
+2. `admit`, only when the org's rules put the request under a budget: one call of the
+   `traffic_admit` SQL function (migration 0003), which refills and takes from every budget
+   all-or-nothing and claims a concurrency slot;
+3. `finish`, after the response was sent: the journal row, the slot release, the sync-cycle
+   note, and every 100th row a cheap prune of the journal.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from app.core.config import Settings
+from app.faults.service import consume_sql
+from app.journal import service as journal_service
+from app.journal.service import JournalEntry, insert_journal_sql
+from app.orgs.models import MdmServer, Org
+from app.traffic import report, rules
+from app.traffic.schemas import TrafficReport, TrafficRulesIn, TrafficRulesOut
+
+
+@dataclass(frozen=True, slots=True)
+class CallerContext:
+    server_id: int | None
+    server_uuid: str | None
+    stored_rules: dict[str, Any] | None
+    fault_id: int | None
+    fault_response: dict[str, Any] | None
+
+
+_RESOLVE = """
+WITH srv AS (
+    SELECT s.id, s.server_uuid, o.settings -> 'traffic_rules' AS stored_rules
+    FROM mdm_server s JOIN org o ON o.id = s.org_id
+    WHERE {server_pred}
+),
+{faults}
+SELECT srv.id, srv.server_uuid, srv.stored_rules, fault_fired.fault_id, fault_fired.fault_response
+FROM (SELECT 1) AS one LEFT JOIN srv ON true LEFT JOIN fault_fired ON true
+"""
+
+_RESOLVE_BY_SESSION = _RESOLVE.format(
+    server_pred="s.id = (SELECT server_id FROM auth_session WHERE token_hash = :token_hash)",
+    faults=consume_sql(server_expr="SELECT id FROM srv", kind=None),
+)
+_RESOLVE_BY_CONSUMER = _RESOLVE.format(
+    server_pred="s.consumer_key = :consumer_key",
+    faults=consume_sql(server_expr="SELECT id FROM srv", kind=None),
+)
+
+
+async def resolve(
+    conn: AsyncConnection, *, method: str, path: str, token_hash: str | None, consumer_key: str | None
+) -> CallerContext:
+    params: dict[str, str | None]
+    if consumer_key is not None:
+        sql, params = _RESOLVE_BY_CONSUMER, {"consumer_key": consumer_key}
+    else:
+        sql, params = _RESOLVE_BY_SESSION, {"token_hash": token_hash}
+    row = (await conn.execute(text(sql), {**params, "f_method": method, "f_path": path})).one()
+    return CallerContext(
+        server_id=row[0], server_uuid=row[1], stored_rules=row[2], fault_id=row[3], fault_response=row[4]
+    )
+
+
+async def admit(conn: AsyncConnection, *, plan: rules.Plan) -> tuple[str | None, float]:
+    """(refused bucket key or None, seconds until it would admit)."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT refused_key, retry_after "
+                "FROM traffic_admit(:keys, :caps, :pers, :matches, :slot, :slot_max)"
+            ),
+            {
+                "keys": [b.key for b in plan.buckets],
+                "caps": [float(b.capacity) for b in plan.buckets],
+                "pers": [float(b.per_seconds) for b in plan.buckets],
+                "matches": [b.match for b in plan.buckets],
+                "slot": plan.slot_key,
+                "slot_max": plan.slot_max,
+            },
+        )
+    ).one()
+    return row[0], float(row[1] or 0.0)
+
+
+async def finish(
+    conn: AsyncConnection,
+    *,
+    entry: JournalEntry | None,
+    settings: Settings,
+    release_key: str | None,
+    note_key: str | None,
+    note: str | None,
+) -> None:
+    """Everything after the response in one statement: journal, slot release, cycle note."""
+    ctes: list[str] = []
+    params: dict[str, Any] = {}
+    if release_key is not None:
+        ctes.append(
+            "released AS (UPDATE traffic_bucket SET in_flight = greatest(in_flight - 1, 0) "
+            "WHERE key = :release_key RETURNING 1)"
+        )
+        params["release_key"] = release_key
+    if note_key is not None:
+        ctes.append("noted AS (UPDATE traffic_bucket SET note = :note WHERE key = :note_key RETURNING 1)")
+        params.update(note_key=note_key, note=note)
+    if entry is not None:
+        journal_ctes, journal_params = insert_journal_sql(entry, settings=settings)
+        ctes.extend(journal_ctes)
+        params.update(journal_params)
+    if not ctes:
+        return
+    await conn.execute(text("WITH " + ",\n".join(ctes) + " SELECT 1"), params)
+
+
+# --- control API ------------------------------------------------------------------------
+
+
+def rules_out(org: Org, settings: Settings) -> TrafficRulesOut:
+    stored = (org.settings or {}).get("traffic_rules") or {}
+    preset, effective = rules.effective(stored, default_preset=settings.traffic_preset)
+    return TrafficRulesOut(
+        org_id=str(org.id),
+        preset=preset,
+        preset_source="org" if stored.get("preset") else "setting",
+        refusal_status=stored.get("refusal_status") or settings.traffic_refusal_status,
+        overrides=stored.get("overrides") or {},
+        effective=effective,
+    )
+
+
+async def put_rules(
+    db: AsyncSession, *, org: Org, data: TrafficRulesIn, settings: Settings
+) -> TrafficRulesOut:
+    """Replace the org's rules (only its `traffic_rules` key of `org.settings`, atomically)."""
+    stored = data.stored()
+    rules.effective(stored, default_preset=settings.traffic_preset)  # validates the merge
+    await db.execute(
+        text(
+            "UPDATE org SET settings = jsonb_set(coalesce(settings, '{}'::jsonb), '{traffic_rules}', "
+            "CAST(:stored AS jsonb)) WHERE id = :id"
+        ),
+        {"stored": json.dumps(stored), "id": org.id},
+    )
+    await db.refresh(org)
+    return rules_out(org, settings)
+
+
+async def traffic_report(db: AsyncSession, *, server: MdmServer, settings: Settings) -> TrafficReport:
+    """Rules this server's client broke, in plain words, from the journal (issue 5 §4)."""
+    org = await db.get(Org, server.org_id)
+    stored = ((org.settings if org else None) or {}).get("traffic_rules") or {}
+    preset, effective = rules.effective(stored, default_preset=settings.traffic_preset)
+    rows = await journal_service.for_server(db, server_uuid=server.server_uuid)
+    return TrafficReport(
+        server_uuid=server.server_uuid,
+        preset=preset,
+        requests_examined=len(rows),
+        first_request_at=rows[0].emulated_at if rows else None,
+        last_request_at=rows[-1].emulated_at if rows else None,
+        violations=report.analyse(rows, effective),
+    )
