@@ -1,5 +1,6 @@
 """Every table, imported in one place for Alembic and the mapper configuration."""
 
+from app.abm.models import AccessToken, Activity, ActivityDevice, ApiAccount, ServerSetting
 from app.clock.models import EmulatorClock
 from app.core.db import Base
 from app.devices.models import Device, DeviceAssignment, DeviceEvent, EmulatorSecret
@@ -9,6 +10,10 @@ from app.session.models import AuthSession, OAuthNonce
 from app.tokens.models import OAuthToken
 
 __all__ = [
+    "AccessToken",
+    "Activity",
+    "ActivityDevice",
+    "ApiAccount",
     "AuthSession",
     "Base",
     "Device",
@@ -21,4 +26,5 @@ __all__ = [
     "OAuthToken",
     "Org",
     "Profile",
+    "ServerSetting",
 ]
