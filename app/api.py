@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 
 from app import health
 from app.abm.control_router import router as abm_control_router
+from app.abm.router import log_router as abm_log_router
 from app.abm.router import router as abm_router
 from app.abm.token_router import router as abm_token_router
 from app.account.router import router as account_router
@@ -34,6 +35,7 @@ dep_api.include_router(devices_router)
 abm_api = APIRouter()
 abm_api.include_router(abm_token_router)
 abm_api.include_router(abm_router)
+abm_api.include_router(abm_log_router)
 
 control_api = APIRouter(prefix="/emulator/v1", dependencies=[Depends(require_admin)])
 control_api.include_router(admin_router)

@@ -8,11 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from app.abm import org_devices, servers
+from app.abm import activities, org_devices, servers
 from app.abm.auth import CurrentCaller
 from app.abm.jsonapi import Page, RequestLinks, parse_fields
 from app.core.db import DbSession
-from app.core.errors import JsonApiError
+from app.core.dep import SettingsDep
+from app.core.errors import ControlError, JsonApiError
 
 router = APIRouter(prefix="/v1", tags=["abm"])
 
@@ -140,3 +141,47 @@ async def delete_mdm_server(server_id: str, caller: CurrentCaller, db: DbSession
     await servers.delete_server(db, org=caller.org, server_id=server_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
+
+
+# --- orgDeviceActivities --------------------------------------------------------------------
+
+
+@router.post("/orgDeviceActivities", status_code=status.HTTP_201_CREATED)
+async def create_org_device_activity(
+    request: Request, caller: CurrentCaller, links: RequestLinks, settings: SettingsDep, db: DbSession
+) -> dict[str, Any]:
+    """Create an Activity: assign, unassign, MDM migration deadlines, release (→ 201)."""
+    return await activities.create_activity(
+        db,
+        caller=caller,
+        body=await json_body(request),
+        delay_seconds=settings.abm_activity_delay_seconds,
+        links=links,
+    )
+
+
+@router.get("/orgDeviceActivities/{activity_id}")
+async def get_org_device_activity(
+    activity_id: str, request: Request, caller: CurrentCaller, links: RequestLinks, db: DbSession
+) -> dict[str, Any]:
+    """Get Activity Information: IN_PROGRESS until the configured delay has passed, then COMPLETED."""
+    fields = parse_fields(request, activities.TYPE, activities.FIELDS)
+    return await activities.get_activity(db, org=caller.org, activity_id=activity_id, links=links, fields=fields)
+
+
+# The activity log stands in for Apple's presigned blob-store URL: no bearer token, the random
+# activity id is the capability (abm-api.md §2.3 item 5).
+log_router = APIRouter(tags=["abm"])
+
+
+@log_router.get("/emulator/activity-logs/{activity_id}.csv", response_class=Response)
+async def download_activity_log(activity_id: str, db: DbSession) -> Response:
+    """The CSV log of a completed activity, with its file name in Content-Disposition."""
+    log = await activities.activity_log(db, activity_id=activity_id)
+    if log is None:
+        raise ControlError(404, "not_found", f"no activity log {activity_id!r}")
+    return Response(
+        log.content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{log.filename}"'},
+    )
