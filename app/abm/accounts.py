@@ -50,7 +50,9 @@ async def create_account(
     await db.execute(select(Org.id).where(Org.id == org.id).with_for_update())
     count = await db.scalar(select(func.count()).select_from(ApiAccount).where(ApiAccount.org_id == org.id))
     if (count or 0) >= MAX_ACCOUNTS_PER_ORG:
-        raise ControlError(409, "too_many_api_accounts", f"an org has at most {MAX_ACCOUNTS_PER_ORG} API accounts")
+        raise ControlError(
+            409, "too_many_api_accounts", f"an org has at most {MAX_ACCOUNTS_PER_ORG} API accounts"
+        )
     scope = scope or ("school.api" if org.org_type == "edu" else "business.api")
     private_pem: str | None = None
     if public_key_pem is None:
@@ -58,9 +60,11 @@ async def create_account(
         private_pem = private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode()
-        public_key_pem = private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        public_key_pem = (
+            private_key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
     account = ApiAccount(
         org_id=org.id,
         client_id=f"{PREFIX_BY_SCOPE[scope]}.{uuid.uuid4()}",

@@ -77,9 +77,14 @@ def parse_request(body: Any) -> ActivityRequest:
         raise unprocessable("/data/relationships/devices/data", "'devices' must list at least one orgDevice")
     serials: list[str] = []
     for index, item in enumerate(items):
-        if not isinstance(item, dict) or item.get("type") != "orgDevices" or not isinstance(item.get("id"), str):
+        if (
+            not isinstance(item, dict)
+            or item.get("type") != "orgDevices"
+            or not isinstance(item.get("id"), str)
+        ):
             raise unprocessable(
-                f"/data/relationships/devices/data/{index}", "each device must be {type: orgDevices, id: serial}"
+                f"/data/relationships/devices/data/{index}",
+                "each device must be {type: orgDevices, id: serial}",
             )
         serials.append(item["id"])
     server_id = None
@@ -140,17 +145,23 @@ async def _apply(
     failures: dict[str, str] = {}
     kind = request.activity_type
     if kind == ASSIGN:
-        await devices.assign_devices(db, org=caller.org, server=server, serials=request.serials, assigned_by=actor)
+        await devices.assign_devices(
+            db, org=caller.org, server=server, serials=request.serials, assigned_by=actor
+        )
     elif kind == UNASSIGN:
         assert server is not None
         on_server = [s for s in request.serials if mine[s].server_id == server.id]
-        failures = {s: "The device is not assigned to this mdmServer" for s in request.serials if s not in on_server}
+        failures = {
+            s: "The device is not assigned to this mdmServer" for s in request.serials if s not in on_server
+        }
         await devices.assign_devices(db, org=caller.org, server=None, serials=on_server, assigned_by=actor)
     elif kind == ASSIGN_WITH_DEADLINE:
         for serial in request.serials:
             changes = DeviceAttributes(mdm_migration_deadline=request.deadline)
             await devices.modify_device(db, serial=serial, changes=changes)
-        await devices.assign_devices(db, org=caller.org, server=server, serials=request.serials, assigned_by=actor)
+        await devices.assign_devices(
+            db, org=caller.org, server=server, serials=request.serials, assigned_by=actor
+        )
     elif kind in (UPDATE_DEADLINE, CANCEL_MIGRATION):
         # A serial without a migration in progress fails only in the log, not the request (§1.5).
         for serial in request.serials:
@@ -158,7 +169,9 @@ async def _apply(
                 failures[serial] = "The device has no MDM migration in progress"
                 continue
             deadline = request.deadline if kind == UPDATE_DEADLINE else None
-            await devices.modify_device(db, serial=serial, changes=DeviceAttributes(mdm_migration_deadline=deadline))
+            await devices.modify_device(
+                db, serial=serial, changes=DeviceAttributes(mdm_migration_deadline=deadline)
+            )
     else:  # RELEASE_DEVICES: out of the org, `deleted` on its server
         for serial in request.serials:
             await devices.release_device(db, serial=serial, actor=actor)
@@ -213,7 +226,9 @@ def log_filename(activity: Activity) -> str:
     return f"ABM-ActivityLog_{activity.id}.csv"
 
 
-def render(activity: Activity, *, now: datetime, links: Links, fields: frozenset[str] | None) -> dict[str, Any]:
+def render(
+    activity: Activity, *, now: datetime, links: Links, fields: frozenset[str] | None
+) -> dict[str, Any]:
     completed = now >= activity.completes_at
     if completed:
         status = "COMPLETED"
@@ -258,7 +273,11 @@ async def _visible(db: AsyncSession, *, activity_id: str, org_id: int | None, no
         activity = await db.get(Activity, activity_id.lower())
     except ValueError:
         pass
-    if activity is None or (org_id is not None and activity.org_id != org_id) or now > activity.created_at + RETENTION:
+    if (
+        activity is None
+        or (org_id is not None and activity.org_id != org_id)
+        or now > activity.created_at + RETENTION
+    ):
         raise not_found(TYPE, activity_id)
     return activity
 

@@ -17,7 +17,7 @@ def account_out(account: ApiAccount, private_key_pem: str | None = None) -> ApiA
     return ApiAccountOut(
         client_id=account.client_id,
         key_id=account.key_id,
-        scope=account.scope,  # type: ignore[arg-type]
+        scope=account.scope,
         org_id=str(account.org_id),
         public_key_pem=account.public_key_pem,
         private_key_pem=private_key_pem,

@@ -125,7 +125,9 @@ def page_request(request: Request) -> PageRequest:
     limit = DEFAULT_LIMIT
     if raw_limit is not None:
         if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-            raise bad_parameter("limit", f"'{raw_limit}' is not a valid limit: use an integer from 1 to {MAX_LIMIT}")
+            raise bad_parameter(
+                "limit", f"'{raw_limit}' is not a valid limit: use an integer from 1 to {MAX_LIMIT}"
+            )
         limit = int(raw_limit)
     raw_cursor = request.query_params.get("cursor")
     return PageRequest(limit=limit, after=decode_cursor(raw_cursor) if raw_cursor is not None else None)

@@ -83,4 +83,3 @@ class ActivityDevice(Base):
     serial_number: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(Boolean)
     message: Mapped[str] = mapped_column(String(250))
-

@@ -68,8 +68,15 @@ COVERAGE_FIELDS = (
     "contractCancelDateTime",
     "agreementNumber",
 )
-PRODUCT_FAMILY = {"iPhone": "iPhone", "iPad": "iPad", "Mac": "Mac", "AppleTV": "AppleTV", "Vision": "Vision",
-                  "iPod": "iPhone", "Watch": "Watch"}
+PRODUCT_FAMILY = {
+    "iPhone": "iPhone",
+    "iPad": "iPad",
+    "Mac": "Mac",
+    "AppleTV": "AppleTV",
+    "Vision": "Vision",
+    "iPod": "iPhone",
+    "Watch": "Watch",
+}
 MIGRATION_CAPABLE = {"iPhone", "iPad", "Mac", "Vision"}
 _CAPACITY = re.compile(r"\b(\d+(?:GB|TB))\b")
 
@@ -109,7 +116,9 @@ def attributes(device: Device, org: Org) -> dict[str, Any]:
     }
 
 
-def render(devices: Sequence[Device], org: Org, *, links: Links, fields: frozenset[str] | None) -> list[dict[str, Any]]:
+def render(
+    devices: Sequence[Device], org: Org, *, links: Links, fields: frozenset[str] | None
+) -> list[dict[str, Any]]:
     resources = []
     for device in devices:
         path = f"/v1/orgDevices/{device.serial_number}"
@@ -137,7 +146,9 @@ def render(devices: Sequence[Device], org: Org, *, links: Links, fields: frozens
 async def get_device(db: AsyncSession, *, org: Org, serial: str) -> Device:
     device = None
     if 0 < len(serial) <= 64 and "\x00" not in serial:
-        device = await db.scalar(select(Device).where(Device.org_id == org.id, Device.serial_number == serial))
+        device = await db.scalar(
+            select(Device).where(Device.org_id == org.id, Device.serial_number == serial)
+        )
     if device is None:
         raise not_found(TYPE, serial)
     return device
@@ -155,7 +166,9 @@ async def list_devices(
     more = len(devices) > page.limit
     devices = devices[: page.limit]
     data = render(devices, org, links=links, fields=fields)
-    return list_document(data, links=links, page=page, next_key=devices[-1].serial_number if more else None, total=total)
+    return list_document(
+        data, links=links, page=page, next_key=devices[-1].serial_number if more else None, total=total
+    )
 
 
 async def one_device(
@@ -171,7 +184,10 @@ async def assigned_server_linkage(db: AsyncSession, *, org: Org, serial: str, li
     server_uuid = await _server_uuid(db, device)
     return {
         "data": {"type": servers.TYPE, "id": server_uuid} if server_uuid else None,
-        "links": {"self": links.self_url, "related": links.url(f"/v1/orgDevices/{device.serial_number}/assignedServer")},
+        "links": {
+            "self": links.self_url,
+            "related": links.url(f"/v1/orgDevices/{device.serial_number}/assignedServer"),
+        },
     }
 
 
@@ -212,5 +228,7 @@ async def apple_care_coverage(
         "contractCancelDateTime": None,
         "agreementNumber": None,
     }
-    data = [{"type": COVERAGE_TYPE, "id": f"{device.serial_number}-LW", "attributes": sparse(coverage, fields)}]
+    data = [
+        {"type": COVERAGE_TYPE, "id": f"{device.serial_number}-LW", "attributes": sparse(coverage, fields)}
+    ]
     return list_document(data, links=links, page=page, next_key=None, total=1)

@@ -24,7 +24,10 @@ async def json_body(request: Request) -> Any:
         return json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
         raise JsonApiError(
-            400, "ENTITY_UNPARSABLE", "The request entity is not valid JSON", "The request body is not valid JSON"
+            400,
+            "ENTITY_UNPARSABLE",
+            "The request entity is not valid JSON",
+            "The request body is not valid JSON",
         ) from exc
 
 
@@ -54,7 +57,9 @@ async def get_org_device(
     serial: str, request: Request, caller: CurrentCaller, links: RequestLinks, db: DbSession
 ) -> dict[str, Any]:
     """Get Device Information (the id is the serial number)."""
-    return await org_devices.one_device(db, org=caller.org, serial=serial, links=links, fields=device_fields(request))
+    return await org_devices.one_device(
+        db, org=caller.org, serial=serial, links=links, fields=device_fields(request)
+    )
 
 
 @router.get("/orgDevices/{serial}/relationships/assignedServer")
@@ -94,7 +99,9 @@ async def list_mdm_servers(
     request: Request, caller: CurrentCaller, page: Page, links: RequestLinks, db: DbSession
 ) -> dict[str, Any]:
     """Get Device Management Services."""
-    return await servers.list_servers(db, org=caller.org, page=page, links=links, fields=server_fields(request))
+    return await servers.list_servers(
+        db, org=caller.org, page=page, links=links, fields=server_fields(request)
+    )
 
 
 @router.get("/mdmServers/{server_id}")
@@ -130,7 +137,9 @@ async def update_mdm_server(
     server_id: str, request: Request, caller: CurrentCaller, links: RequestLinks, db: DbSession
 ) -> dict[str, Any]:
     """Update a Device Management Service (name, disown flag, default product families)."""
-    server = await servers.update_server(db, org=caller.org, server_id=server_id, body=await json_body(request))
+    server = await servers.update_server(
+        db, org=caller.org, server_id=server_id, body=await json_body(request)
+    )
     data = (await servers.render(db, [server], links=links, fields=None))[0]
     return {"data": data, "links": {"self": links.self_url}}
 
@@ -140,7 +149,6 @@ async def delete_mdm_server(server_id: str, caller: CurrentCaller, db: DbSession
     """Delete a Device Management Service; 409 while devices are assigned to it."""
     await servers.delete_server(db, org=caller.org, server_id=server_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
 
 
 # --- orgDeviceActivities --------------------------------------------------------------------
@@ -166,7 +174,9 @@ async def get_org_device_activity(
 ) -> dict[str, Any]:
     """Get Activity Information: IN_PROGRESS until the configured delay has passed, then COMPLETED."""
     fields = parse_fields(request, activities.TYPE, activities.FIELDS)
-    return await activities.get_activity(db, org=caller.org, activity_id=activity_id, links=links, fields=fields)
+    return await activities.get_activity(
+        db, org=caller.org, activity_id=activity_id, links=links, fields=fields
+    )
 
 
 # The activity log stands in for Apple's presigned blob-store URL: no bearer token, the random

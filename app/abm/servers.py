@@ -62,7 +62,7 @@ async def _extras(
     )
     settings = await db.scalars(select(ServerSetting).where(ServerSetting.server_id.in_(ids)))
     return (
-        {row[0]: row[1] for row in counts},
+        {row[0]: row[1] for row in counts if row[0] is not None},
         {row[0]: row[1] for row in connected},
         {s.server_id: s for s in settings},
     )
@@ -142,7 +142,9 @@ async def device_linkages(
     more = len(serials) > page.limit
     serials = serials[: page.limit]
     data = [{"type": "orgDevices", "id": s} for s in serials]
-    document = list_document(data, links=links, page=page, next_key=serials[-1] if more else None, total=total)
+    document = list_document(
+        data, links=links, page=page, next_key=serials[-1] if more else None, total=total
+    )
     document["links"]["related"] = links.url(f"/v1/mdmServers/{server.server_uuid}")
     return document
 
@@ -169,7 +171,9 @@ def _attributes(body: Any, *, creating: bool) -> dict[str, Any]:
     if (creating or "serverName" in attributes) and (
         not isinstance(name, str) or not name.strip() or len(name) > 200
     ):
-        raise unprocessable("/data/attributes/serverName", "'serverName' must be a string of 1 to 200 characters")
+        raise unprocessable(
+            "/data/attributes/serverName", "'serverName' must be a string of 1 to 200 characters"
+        )
     if "enableMdmDisownFlag" in attributes and not isinstance(attributes["enableMdmDisownFlag"], bool):
         raise unprocessable("/data/attributes/enableMdmDisownFlag", "'enableMdmDisownFlag' must be a boolean")
     families = attributes.get("defaultProductFamilies", [])
@@ -193,7 +197,9 @@ def _certificate_pem(value: Any) -> str:
         else:
             certificate = x509.load_der_x509_certificate(raw)
     except (binascii.Error, ValueError) as exc:
-        raise unprocessable(f"{pointer}/data", "'serverCertificate.data' is not a base64 X.509 certificate") from exc
+        raise unprocessable(
+            f"{pointer}/data", "'serverCertificate.data' is not a base64 X.509 certificate"
+        ) from exc
     return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
@@ -251,7 +257,9 @@ async def update_server(db: AsyncSession, *, org: Org, server_id: str, body: Any
     server = await get_server(db, org=org, server_id=server_id)
     data = body.get("data") if isinstance(body, dict) else None
     if isinstance(data, dict) and data.get("id") not in (None, server.server_uuid, server_id):
-        raise conflict("ENTITY_ERROR.ATTRIBUTE.INVALID", "'data.id' does not match the URL", pointer="/data/id")
+        raise conflict(
+            "ENTITY_ERROR.ATTRIBUTE.INVALID", "'data.id' does not match the URL", pointer="/data/id"
+        )
     attributes = _attributes(body, creating=False)
     if "serverName" in attributes:
         try:

@@ -78,7 +78,9 @@ def _verify_signature(account: ApiAccount, signing_input: bytes, signature_part:
     try:
         key.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
-        raise _invalid_client("the client assertion's signature does not verify with the key of its kid") from exc
+        raise _invalid_client(
+            "the client assertion's signature does not verify with the key of its kid"
+        ) from exc
 
 
 def _check_claims(claims: dict[str, Any], client_id: str) -> None:
@@ -143,7 +145,9 @@ async def issue_token(db: AsyncSession, *, params: dict[str, str]) -> IssuedToke
         )
     )
     await db.flush()
-    return IssuedToken(access_token=token, expires_in=int(TOKEN_LIFETIME.total_seconds()), scope=account.scope)
+    return IssuedToken(
+        access_token=token, expires_in=int(TOKEN_LIFETIME.total_seconds()), scope=account.scope
+    )
 
 
 @dataclass(frozen=True, slots=True)

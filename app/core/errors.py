@@ -183,9 +183,13 @@ def register_error_handlers(app: FastAPI, settings: Settings) -> None:
         if is_json_api_path(path):
             code, title = _HTTP_JSON_API.get(exc.status_code, ("HTTP_ERROR", "The request failed"))
             detail = f"{request.method} {path}: {exc.detail}"
-            return json_api_response(JsonApiError(exc.status_code, code, title, detail, headers=exc.headers))
+            return json_api_response(
+                JsonApiError(exc.status_code, code, title, detail, headers=dict(exc.headers or {}))
+            )
         if is_oauth2_path(path):
-            return oauth2_response(OAuth2Error("invalid_request", str(exc.detail), status_code=exc.status_code))
+            return oauth2_response(
+                OAuth2Error("invalid_request", str(exc.detail), status_code=exc.status_code)
+            )
         if is_control_path(path):
             code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
             return JSONResponse(

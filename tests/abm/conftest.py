@@ -83,7 +83,9 @@ async def get_token(client: httpx.AsyncClient, account: ApiAccount) -> str:
 
 def bearer_client(app: FastAPI, token: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers={"Authorization": f"Bearer {token}"}
+        transport=httpx.ASGITransport(app=app),
+        base_url=BASE_URL,
+        headers={"Authorization": f"Bearer {token}"},
     )
 
 
@@ -93,7 +95,9 @@ async def api_account(client: httpx.AsyncClient, org: dict[str, Any]) -> ApiAcco
 
 
 @pytest.fixture
-async def abm(app: FastAPI, client: httpx.AsyncClient, api_account: ApiAccount) -> AsyncIterator[httpx.AsyncClient]:
+async def abm(
+    app: FastAPI, client: httpx.AsyncClient, api_account: ApiAccount
+) -> AsyncIterator[httpx.AsyncClient]:
     """A client of `/v1` with a bearer token of `api_account` (the org of the `org` fixture)."""
     async with bearer_client(app, await get_token(client, api_account)) as c:
         yield c

@@ -14,7 +14,9 @@ from tests.abm.conftest import ApiAccount
 from tests.devices.helpers import fetch_all, generate, ops, sync_all
 
 
-def activity_body(activity_type: str, serials: list[str], server_id: str | None = None, **attributes: Any) -> dict[str, Any]:
+def activity_body(
+    activity_type: str, serials: list[str], server_id: str | None = None, **attributes: Any
+) -> dict[str, Any]:
     relationships: dict[str, Any] = {"devices": {"data": [{"type": "orgDevices", "id": s} for s in serials]}}
     if server_id is not None:
         relationships["mdmServer"] = {"data": {"type": "mdmServers", "id": server_id}}
@@ -111,6 +113,9 @@ async def test_walk_assign_sync_unassign(
     events, cursor = await sync_all(mdm, cursor)
     assert sorted(ops(events)) == sorted((s, "deleted") for s in chosen[:5])
     rows = list(csv.DictReader(io.StringIO((await client.get(unassigned["attributes"]["downloadUrl"])).text)))
-    assert [(r["serialNumber"], r["status"]) for r in rows] == [*((s, "SUCCESS") for s in chosen[:5]), (serials[0], "FAILED")]
+    assert [(r["serialNumber"], r["status"]) for r in rows] == [
+        *((s, "SUCCESS") for s in chosen[:5]),
+        (serials[0], "FAILED"),
+    ]
     servers = (await abm.get("/v1/mdmServers")).json()["data"]
     assert servers[0]["attributes"]["deviceCount"] == 5

@@ -17,12 +17,31 @@ from tests.conftest import create_org, make_certificate, snapshot
 from tests.devices.helpers import add, assign
 
 ORG_DEVICE_ATTRIBUTES = {
-    "serialNumber", "addedToOrgDateTime", "releasedFromOrgDateTime", "updatedDateTime", "deviceModel",
-    "productFamily", "productType", "deviceCapacity", "partNumber", "orderNumber", "color", "status",
-    "orderDateTime", "imei", "meid", "eid", "wifiMacAddress", "bluetoothMacAddress", "ethernetMacAddress",
-    "purchaseSourceId", "purchaseSourceType", "isMdmMigrationCapable", "mdmMigrationStatus",
+    "serialNumber",
+    "addedToOrgDateTime",
+    "releasedFromOrgDateTime",
+    "updatedDateTime",
+    "deviceModel",
+    "productFamily",
+    "productType",
+    "deviceCapacity",
+    "partNumber",
+    "orderNumber",
+    "color",
+    "status",
+    "orderDateTime",
+    "imei",
+    "meid",
+    "eid",
+    "wifiMacAddress",
+    "bluetoothMacAddress",
+    "ethernetMacAddress",
+    "purchaseSourceId",
+    "purchaseSourceType",
+    "isMdmMigrationCapable",
+    "mdmMigrationStatus",
     "mdmMigrationDeadlineDateTime",
-}  # fmt: skip
+}
 
 
 def certificate_body(name: str = "New MDM", **attributes: Any) -> dict[str, Any]:
@@ -65,9 +84,13 @@ async def test_org_device_has_every_attribute(
     assert coverage["data"][0]["attributes"]["description"] == "Limited Warranty"
 
 
-async def test_sparse_fieldsets(client: httpx.AsyncClient, abm: httpx.AsyncClient, org: dict[str, Any]) -> None:
+async def test_sparse_fieldsets(
+    client: httpx.AsyncClient, abm: httpx.AsyncClient, org: dict[str, Any]
+) -> None:
     await add(client, org["id"], "SPARSE0001")
-    response = await abm.get("/v1/orgDevices", params={"fields[orgDevices]": "serialNumber,status,assignedServer"})
+    response = await abm.get(
+        "/v1/orgDevices", params={"fields[orgDevices]": "serialNumber,status,assignedServer"}
+    )
     data = response.json()["data"][0]
     assert set(data["attributes"]) == {"serialNumber", "status"}
     assert set(data["relationships"]) == {"assignedServer"}
@@ -126,12 +149,18 @@ async def test_unknown_resources_are_404(abm: httpx.AsyncClient, path: str) -> N
 
 
 async def test_other_orgs_are_invisible(
-    app: FastAPI, client: httpx.AsyncClient, abm: httpx.AsyncClient, org: dict[str, Any], server: dict[str, Any]
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    abm: httpx.AsyncClient,
+    org: dict[str, Any],
+    server: dict[str, Any],
 ) -> None:
     """An API account sees its own org only: another org's device and server are 404."""
     other = await create_org(client, name="Other Org")
     await add(client, other["id"], "OTHERORG01")
-    async with bearer_client(app, await get_token(client, await create_api_account(client, other["id"]))) as them:
+    async with bearer_client(
+        app, await get_token(client, await create_api_account(client, other["id"]))
+    ) as them:
         assert_error(await them.get(f"/v1/mdmServers/{server['server_uuid']}"), 404, "NOT_FOUND")
         assert (await them.get("/v1/orgDevices/OTHERORG01")).status_code == 200
     assert_error(await abm.get("/v1/orgDevices/OTHERORG01"), 404, "NOT_FOUND")
@@ -140,7 +169,9 @@ async def test_other_orgs_are_invisible(
 async def test_mdm_server_crud(
     client: httpx.AsyncClient, abm: httpx.AsyncClient, org: dict[str, Any], server: dict[str, Any]
 ) -> None:
-    response = await abm.post("/v1/mdmServers", json=certificate_body("Created by API", enableMdmDisownFlag=True))
+    response = await abm.post(
+        "/v1/mdmServers", json=certificate_body("Created by API", enableMdmDisownFlag=True)
+    )
     assert response.status_code == 201, response.text
     created = response.json()["data"]
     assert len(created["id"]) == 32 and created["id"] == created["id"].upper()
@@ -148,15 +179,22 @@ async def test_mdm_server_crud(
     assert attributes["serverName"] == "Created by API" and attributes["serverType"] == "MDM"
     assert attributes["enableMdmDisownFlag"] is True and attributes["deviceCount"] == 0
     assert attributes["status"] == "ACTIVE" and attributes["lastConnectedIp"] is None
-    assert created["relationships"]["devices"]["links"]["self"].endswith(f"/v1/mdmServers/{created['id']}/relationships/devices")
+    assert created["relationships"]["devices"]["links"]["self"].endswith(
+        f"/v1/mdmServers/{created['id']}/relationships/devices"
+    )
 
     # It is a DEP server like any other: the control API sees it with its certificate and issues a token.
     control = (await client.get(f"/emulator/v1/mdm-servers/{created['id']}")).json()
     assert control["server_name"] == "Created by API" and control["has_certificate"] is True
     assert (await client.post(f"/emulator/v1/mdm-servers/{created['id']}/token")).status_code == 200
 
-    patch = {"data": {"type": "mdmServers", "id": created["id"],
-                      "attributes": {"serverName": "Renamed", "defaultProductFamilies": ["IPHONE", "MAC"]}}}  # fmt: skip
+    patch = {
+        "data": {
+            "type": "mdmServers",
+            "id": created["id"],
+            "attributes": {"serverName": "Renamed", "defaultProductFamilies": ["IPHONE", "MAC"]},
+        }
+    }
     response = await abm.patch(f"/v1/mdmServers/{created['id']}", json=patch)
     assert response.status_code == 200, response.text
     assert response.json()["data"]["attributes"]["serverName"] == "Renamed"
@@ -184,16 +222,35 @@ async def test_mdm_server_delete_refused_while_devices_are_assigned(
     ("body", "status", "code"),
     [
         pytest.param(b"{not json", 400, "ENTITY_UNPARSABLE", id="not-json"),
-        pytest.param({"data": {"type": "orgDevices", "attributes": {}}}, 422, "ENTITY_UNPROCESSABLE", id="wrong-type"),
-        pytest.param({"data": {"type": "mdmServers", "attributes": {"serverName": "X"}}}, 422,
-                     "ENTITY_UNPROCESSABLE", id="no-certificate"),
-        pytest.param({"data": {"type": "mdmServers", "attributes": {
-            "serverName": "X", "serverCertificate": {"name": "a", "data": "bm90IGEgY2VydA=="}}}}, 422,
-            "ENTITY_UNPROCESSABLE", id="bad-certificate"),
+        pytest.param(
+            {"data": {"type": "orgDevices", "attributes": {}}}, 422, "ENTITY_UNPROCESSABLE", id="wrong-type"
+        ),
+        pytest.param(
+            {"data": {"type": "mdmServers", "attributes": {"serverName": "X"}}},
+            422,
+            "ENTITY_UNPROCESSABLE",
+            id="no-certificate",
+        ),
+        pytest.param(
+            {
+                "data": {
+                    "type": "mdmServers",
+                    "attributes": {
+                        "serverName": "X",
+                        "serverCertificate": {"name": "a", "data": "bm90IGEgY2VydA=="},
+                    },
+                }
+            },
+            422,
+            "ENTITY_UNPROCESSABLE",
+            id="bad-certificate",
+        ),
         pytest.param(certificate_body(""), 422, "ENTITY_UNPROCESSABLE", id="empty-name"),
-        pytest.param(certificate_body("Test MDM"), 409, "ENTITY_ERROR.ATTRIBUTE.INVALID", id="duplicate-name"),
+        pytest.param(
+            certificate_body("Test MDM"), 409, "ENTITY_ERROR.ATTRIBUTE.INVALID", id="duplicate-name"
+        ),
     ],
-)  # fmt: skip
+)
 async def test_mdm_server_create_errors(
     abm: httpx.AsyncClient, server: dict[str, Any], pg: Any, body: Any, status: int, code: str
 ) -> None:
@@ -211,7 +268,9 @@ async def test_mdm_server_rename_to_taken_name_is_409(
 ) -> None:
     created = (await abm.post("/v1/mdmServers", json=certificate_body("Second"))).json()["data"]
     patch = {"data": {"type": "mdmServers", "id": created["id"], "attributes": {"serverName": "Test MDM"}}}
-    assert_error(await abm.patch(f"/v1/mdmServers/{created['id']}", json=patch), 409, "ENTITY_ERROR.ATTRIBUTE.INVALID")
+    assert_error(
+        await abm.patch(f"/v1/mdmServers/{created['id']}", json=patch), 409, "ENTITY_ERROR.ATTRIBUTE.INVALID"
+    )
 
 
 async def test_wrong_method_is_405_envelope(abm: httpx.AsyncClient) -> None:

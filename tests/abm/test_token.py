@@ -53,7 +53,9 @@ async def test_own_public_key(client: httpx.AsyncClient, org: dict[str, Any]) ->
 
 async def test_api_account_rejects_non_p256_key(client: httpx.AsyncClient, org: dict[str, Any]) -> None:
     key = ec.generate_private_key(ec.SECP384R1()).public_key()
-    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
     response = await client.post(f"/emulator/v1/orgs/{org['id']}/api-accounts", json={"public_key_pem": pem})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_public_key"
