@@ -5,6 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from app import health
+from app.abm.control_router import router as abm_control_router
+from app.abm.router import log_router as abm_log_router
+from app.abm.router import router as abm_router
+from app.abm.token_router import router as abm_token_router
 from app.account.router import router as account_router
 from app.admin.router import router as admin_router
 from app.clock.router import router as clock_router
@@ -29,6 +33,13 @@ dep_api = APIRouter(dependencies=[Depends(check_user_agent)], default_response_c
 dep_api.include_router(account_router)
 dep_api.include_router(devices_router)
 
+# Apple's Business Manager API (abm-api.md): /v1 resources and the OAuth 2 token endpoint.
+# Tagged "abm", not "dep": it is not part of /account's `urls`, and it has no User-Agent rule.
+abm_api = APIRouter()
+abm_api.include_router(abm_token_router)
+abm_api.include_router(abm_router)
+abm_api.include_router(abm_log_router)
+
 control_api = APIRouter(prefix="/emulator/v1", dependencies=[Depends(require_admin)])
 control_api.include_router(admin_router)
 control_api.include_router(clock_router)
@@ -38,10 +49,12 @@ control_api.include_router(devices_control_router)
 control_api.include_router(faults_router)
 control_api.include_router(journal_router)
 control_api.include_router(traffic_router)
+control_api.include_router(abm_control_router)
 
 api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(metrics_router)
 api_router.include_router(session_api)
 api_router.include_router(dep_api)
+api_router.include_router(abm_api)
 api_router.include_router(control_api)

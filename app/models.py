@@ -1,5 +1,6 @@
 """Every table, imported in one place for Alembic and the mapper configuration."""
 
+from app.abm.models import AccessToken, Activity, ActivityDevice, ApiAccount, ServerSetting
 from app.clock.models import EmulatorClock
 from app.core.db import Base
 from app.devices.models import Device, DeviceAssignment, DeviceEvent, EmulatorSecret
@@ -12,6 +13,10 @@ from app.tokens.models import OAuthToken
 from app.traffic.models import TrafficBucket
 
 __all__ = [
+    "AccessToken",
+    "Activity",
+    "ActivityDevice",
+    "ApiAccount",
     "AuthSession",
     "Base",
     "Device",
@@ -27,4 +32,5 @@ __all__ = [
     "Profile",
     "RequestJournal",
     "TrafficBucket",
+    "ServerSetting",
 ]

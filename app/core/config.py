@@ -129,6 +129,13 @@ class Settings(BaseSettings):
     )
     journal_max_rows: int = Field(default=200_000, ge=100, description="Upper bound on request-journal rows.")
 
+    # --- Apple Business Manager API (abm-api.md) -----------------------------------------
+    abm_activity_delay_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long an orgDeviceActivity stays IN_PROGRESS (abm-api.md §1.6; 0 for tests).",
+    )
+
     @field_validator("user_agent_deny", mode="before")
     @classmethod
     def _split_patterns(cls, value: object) -> object:

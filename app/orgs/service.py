@@ -6,13 +6,14 @@ import hashlib
 import re
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import service as clock
 from app.core.errors import ControlError, not_found
 from app.core.security import random_hex
+from app.devices.models import Device
 from app.orgs.models import MdmServer, Org
 from app.orgs.schemas import MdmServerIn, OrgIn
 from app.tokens import smime
@@ -93,6 +94,42 @@ async def create_server(db: AsyncSession, *, org: Org, data: MdmServerIn) -> Mdm
     except IntegrityError as exc:  # a concurrent create with the same name won the race
         raise _duplicate_name(data.server_name) from exc
     return server
+
+
+async def rename_server(db: AsyncSession, *, server: MdmServer, server_name: str) -> MdmServer:
+    """Rename a server; 409 when the org already has another server with that name."""
+    if server_name == server.server_name:
+        return server
+    existing = await db.scalar(
+        select(MdmServer.id).where(
+            MdmServer.org_id == server.org_id, MdmServer.server_name == server_name, MdmServer.id != server.id
+        )
+    )
+    if existing is not None:
+        raise _duplicate_name(server_name)
+    server.server_name = server_name
+    try:
+        async with db.begin_nested():
+            await db.flush()
+    except IntegrityError as exc:
+        raise _duplicate_name(server_name) from exc
+    return server
+
+
+async def delete_server(db: AsyncSession, *, server: MdmServer) -> None:
+    """Delete a server with its tokens, sessions and feed; 409 while devices are assigned to it.
+
+    The server row is locked first: an assignment to it takes that lock before it moves any
+    device (app.devices.locking), so no device can arrive between the count and the delete.
+    """
+    await db.execute(select(MdmServer.id).where(MdmServer.id == server.id).with_for_update())
+    assigned = await db.scalar(select(func.count()).select_from(Device).where(Device.server_id == server.id))
+    if assigned:
+        raise ControlError(
+            409, "server_has_devices", f"{assigned} device(s) are still assigned; unassign them first"
+        )
+    await db.execute(delete(MdmServer).where(MdmServer.id == server.id))
+    db.expunge(server)
 
 
 def _duplicate_name(name: str) -> ControlError:

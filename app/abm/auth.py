@@ -1,0 +1,37 @@
+"""Bearer authentication for `/v1` (abm-api.md §1.2: `Authorization: Bearer <access_token>`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.abm.tokens import Caller, resolve_bearer
+from app.core.db import DbSession
+from app.core.errors import JsonApiError
+
+
+async def current_caller(request: Request, db: DbSession) -> Caller:
+    """401 without a live token (the client then fetches a new one, as Apple advises); 403 while the
+    org has not accepted the current terms (the portal refuses API use, like DEP's T_C_NOT_SIGNED)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    caller = await resolve_bearer(db, token=token.strip()) if scheme.lower() == "bearer" else None
+    if caller is None:
+        raise JsonApiError(
+            401,
+            "NOT_AUTHORIZED",
+            "Authentication credentials are missing or invalid.",
+            "Provide a valid access token from the token endpoint in the Authorization header (Bearer).",
+            headers={"WWW-Authenticate": 'Bearer realm="AxM"'},
+        )
+    if not caller.org.terms_accepted:
+        raise JsonApiError(
+            403,
+            "FORBIDDEN_ERROR",
+            "This request is forbidden for security reasons",
+            "The organization must accept the latest terms and conditions before using the API.",
+        )
+    return caller
+
+
+CurrentCaller = Annotated[Caller, Depends(current_caller)]

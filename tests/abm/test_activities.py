@@ -1,0 +1,225 @@
+"""orgDeviceActivities: every activity type, errors (400/409/422), lazy completion on the clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.abm.conftest import ApiAccount, assert_error, get_token
+from tests.abm.test_flow import activity_body, run_activity
+from tests.conftest import snapshot
+from tests.devices.helpers import add, fetch_all, ops, sync_all
+
+
+def in_days(days: float) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat().replace("+00:00", "Z")
+
+
+async def test_migration_deadline_lifecycle(
+    client: httpx.AsyncClient,
+    abm: httpx.AsyncClient,
+    mdm: httpx.AsyncClient,
+    org: dict[str, Any],
+    server: dict[str, Any],
+) -> None:
+    await add(client, org["id"], "MIGRATE001", "MIGRATE002")
+    _, cursor = await fetch_all(mdm)
+    deadline = in_days(30)
+    metadata = {"activityTypeMetadata": {"mdmMigrationDeadlineDateTime": deadline}}
+    body = activity_body(
+        "ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE", ["MIGRATE001"], server["server_uuid"], **metadata
+    )
+    assert (await run_activity(abm, body))["attributes"]["subStatus"] == "COMPLETED_WITH_SUCCESS"
+    events, cursor = await sync_all(mdm, cursor)
+    assert ops(events) == [("MIGRATE001", "added")]
+    assert events[0]["mdm_migration_deadline"] == deadline[:19] + "Z"
+    device = (await abm.get("/v1/orgDevices/MIGRATE001")).json()["data"]["attributes"]
+    assert (
+        device["mdmMigrationStatus"] == "REQUESTED"
+        and device["mdmMigrationDeadlineDateTime"] == deadline[:19] + "Z"
+    )
+
+    # Update: MIGRATE002 has no migration in progress, which fails in the log only (abm-api.md §1.5).
+    later = in_days(60)
+    body = activity_body(
+        "UPDATE_MDM_MIGRATION_DEADLINE",
+        ["MIGRATE001", "MIGRATE002"],
+        activityTypeMetadata={"mdmMigrationDeadlineDateTime": later},
+    )
+    assert (await run_activity(abm, body))["attributes"]["subStatus"] == "COMPLETED_WITH_FAILURE"
+    events, cursor = await sync_all(mdm, cursor)
+    assert (
+        ops(events) == [("MIGRATE001", "modified")]
+        and events[0]["mdm_migration_deadline"] == later[:19] + "Z"
+    )
+
+    cancelled = await run_activity(abm, activity_body("CANCEL_MDM_MIGRATION", ["MIGRATE002"]))
+    assert cancelled["attributes"]["subStatus"] == "COMPLETED_WITH_ERROR"  # every device failed
+    await run_activity(abm, activity_body("CANCEL_MDM_MIGRATION", ["MIGRATE001"]))
+    device = (await abm.get("/v1/orgDevices/MIGRATE001")).json()["data"]["attributes"]
+    assert device["mdmMigrationStatus"] is None and device["mdmMigrationDeadlineDateTime"] is None
+
+
+async def test_release_devices(
+    client: httpx.AsyncClient,
+    abm: httpx.AsyncClient,
+    mdm: httpx.AsyncClient,
+    org: dict[str, Any],
+    server: dict[str, Any],
+) -> None:
+    await add(client, org["id"], "RELEASE001")
+    await run_activity(abm, activity_body("ASSIGN_DEVICES", ["RELEASE001"], server["server_uuid"]))
+    _, cursor = await fetch_all(mdm)
+    released = await run_activity(abm, activity_body("RELEASE_DEVICES", ["RELEASE001"]))
+    assert released["attributes"]["subStatus"] == "COMPLETED_WITH_SUCCESS"
+    events, _ = await sync_all(mdm, cursor)
+    assert ops(events) == [("RELEASE001", "deleted")]
+    assert_error(await abm.get("/v1/orgDevices/RELEASE001"), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("settings_overrides", [{"abm_activity_delay_seconds": 12}])
+async def test_in_progress_until_the_delay_passes_on_the_emulator_clock(
+    client: httpx.AsyncClient,
+    abm: httpx.AsyncClient,
+    org: dict[str, Any],
+    server: dict[str, Any],
+    api_account: ApiAccount,
+) -> None:
+    await add(client, org["id"], "DELAY00001")
+    response = await abm.post(
+        "/v1/orgDeviceActivities", json=activity_body("ASSIGN_DEVICES", ["DELAY00001"], server["server_uuid"])
+    )
+    assert response.status_code == 201
+    created = response.json()["data"]
+    assert created["attributes"] == {
+        "status": "IN_PROGRESS",
+        "subStatus": "SUBMITTED",
+        "createdDateTime": created["attributes"]["createdDateTime"],
+        "completedDateTime": None,
+        "downloadUrl": None,
+    }
+    # The effect is already visible: the DEP feed does not wait for the activity's status.
+    device = (await abm.get("/v1/orgDevices/DELAY00001")).json()["data"]["attributes"]
+    assert device["status"] == "ASSIGNED"
+    url = f"/v1/orgDeviceActivities/{created['id']}"
+    await client.post("/emulator/v1/clock", json={"advance_seconds": 7})
+    polled = (await abm.get(url)).json()["data"]["attributes"]
+    assert polled["status"] == "IN_PROGRESS" and polled["subStatus"] == "PROCESSING"
+    assert (await client.get(f"/emulator/activity-logs/{created['id']}.csv")).status_code == 404
+    await client.post("/emulator/v1/clock", json={"advance_seconds": 6})
+    polled = (await abm.get(url, params={"fields[orgDeviceActivities]": "status,subStatus"})).json()["data"]
+    assert polled["attributes"] == {"status": "COMPLETED", "subStatus": "COMPLETED_WITH_SUCCESS"}
+    # Activities can be read back for 30 days.
+    await client.post("/emulator/v1/clock", json={"advance_seconds": 30 * 86400})
+    fresh = {"Authorization": f"Bearer {await get_token(client, api_account)}"}
+    assert_error(await abm.get(url, headers=fresh), 404, "NOT_FOUND")
+
+
+def _bad_bodies() -> list[Any]:
+    server = "{server}"
+    ok = activity_body("ASSIGN_DEVICES", ["KNOWN00001"], server)
+    no_devices = activity_body("ASSIGN_DEVICES", [], server)
+    no_server = activity_body("ASSIGN_DEVICES", ["KNOWN00001"])
+    wrong_item = activity_body("ASSIGN_DEVICES", ["KNOWN00001"], server)
+    wrong_item["data"]["relationships"]["devices"]["data"][0]["type"] = "users"
+    no_deadline = activity_body("ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE", ["KNOWN00001"], server)
+    naive = activity_body(
+        "UPDATE_MDM_MIGRATION_DEADLINE",
+        ["KNOWN00001"],
+        activityTypeMetadata={"mdmMigrationDeadlineDateTime": "2030-01-01T00:00:00"},
+    )
+    return [
+        pytest.param(b"not json", 400, "ENTITY_UNPARSABLE", id="not-json"),
+        pytest.param([], 422, "ENTITY_UNPROCESSABLE", id="not-an-object"),
+        pytest.param(
+            {"data": {**ok["data"], "type": "orgDevices"}}, 422, "ENTITY_UNPROCESSABLE", id="wrong-type"
+        ),
+        pytest.param(
+            {"data": {**ok["data"], "attributes": {"activityType": "PAINT_DEVICES"}}},
+            422,
+            "ENTITY_UNPROCESSABLE",
+            id="unknown-activity-type",
+        ),
+        pytest.param(no_devices, 422, "ENTITY_UNPROCESSABLE", id="no-devices"),
+        pytest.param(wrong_item, 422, "ENTITY_UNPROCESSABLE", id="wrong-device-type"),
+        pytest.param(no_server, 422, "ENTITY_UNPROCESSABLE", id="assign-without-server"),
+        pytest.param(no_deadline, 422, "ENTITY_UNPROCESSABLE", id="migration-without-deadline"),
+        pytest.param(naive, 422, "ENTITY_UNPROCESSABLE", id="deadline-without-zone"),
+        pytest.param(
+            activity_body("ASSIGN_DEVICES", ["KNOWN00001"], "1F97349736CF4614A94F624E705841AD"),
+            409,
+            "ENTITY_ERROR.RELATIONSHIP.INVALID",
+            id="unknown-server",
+        ),
+        pytest.param(
+            activity_body("ASSIGN_DEVICES", ["KNOWN00001", "UNKNOWN001"], server),
+            409,
+            "ENTITY_ERROR.RELATIONSHIP.INVALID",
+            id="unknown-serial",
+        ),
+        pytest.param(
+            activity_body(
+                "ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE",
+                ["KNOWN00001"],
+                server,
+                activityTypeMetadata={"mdmMigrationDeadlineDateTime": in_days(91)},
+            ),
+            409,
+            "ENTITY_ERROR.ATTRIBUTE.INVALID",
+            id="deadline-beyond-90-days",
+        ),
+        pytest.param(
+            activity_body(
+                "UPDATE_MDM_MIGRATION_DEADLINE",
+                ["KNOWN00001"],
+                activityTypeMetadata={"mdmMigrationDeadlineDateTime": in_days(-1)},
+            ),
+            409,
+            "ENTITY_ERROR.ATTRIBUTE.INVALID",
+            id="deadline-in-the-past",
+        ),
+    ]
+
+
+def _fill(value: Any, server_uuid: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill(v, server_uuid) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, server_uuid) for v in value]
+    return server_uuid if value == "{server}" else value
+
+
+@pytest.mark.parametrize(("body", "status", "code"), _bad_bodies())
+async def test_activity_errors_change_nothing(
+    client: httpx.AsyncClient,
+    abm: httpx.AsyncClient,
+    org: dict[str, Any],
+    server: dict[str, Any],
+    pg: Any,
+    body: Any,
+    status: int,
+    code: str,
+) -> None:
+    await add(client, org["id"], "KNOWN00001")
+    before = await snapshot(pg)
+    if isinstance(body, bytes):
+        response = await abm.post("/v1/orgDeviceActivities", content=body)
+    else:
+        response = await abm.post("/v1/orgDeviceActivities", json=_fill(body, server["server_uuid"]))
+    assert_error(response, status, code)
+    assert await snapshot(pg) == before
+
+
+async def test_device_of_another_org_is_unknown(
+    client: httpx.AsyncClient, abm: httpx.AsyncClient, server: dict[str, Any]
+) -> None:
+    other = (await client.post("/emulator/v1/orgs", json={"name": "Other"})).json()
+    await add(client, other["id"], "FOREIGN001")
+    body = activity_body("ASSIGN_DEVICES", ["FOREIGN001"], server["server_uuid"])
+    error = assert_error(
+        await abm.post("/v1/orgDeviceActivities", json=body), 409, "ENTITY_ERROR.RELATIONSHIP.INVALID"
+    )
+    assert "FOREIGN001" in error["detail"]
