@@ -89,3 +89,78 @@ def test_admin_token(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1 and "401" in err
     code, _, _ = run(capsys, "org", "list", "--url", url, "--admin-token", "cli-admin-token-123")
     assert code == 0
+
+
+def test_devices_generate_in_chunks_and_assign(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from app.cli import commands
+    from app.devices.generator import generate_devices
+
+    monkeypatch.setattr(commands, "GENERATE_CHUNK", 1000)
+    org = run_json(capsys, "org", "create", "Devices Org", "--url", url)
+    assert isinstance(org, dict)
+    server = run_json(capsys, "server", "create", "--org", org["id"], "--name", "MDM", "--url", url)
+    assert isinstance(server, dict)
+    summary = run_json(
+        capsys, "devices", "generate", "--org", org["id"], "--count", "2500", "--seed", "7",
+        "--server", server["server_uuid"], "--order-number", "PO-1", "--url", url,
+    )  # fmt: skip
+    assert isinstance(summary, dict)
+    assert summary["created"] == 2500 and summary["assignment"]["count"] == 2500
+    assert summary["assignment"]["summary"] == {"assigned": 2500}
+
+    # Three chunks of one seed are the same devices as one call would make.
+    import httpx
+
+    listed: list[str] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, object] = {"server_uuid": server["server_uuid"], "limit": 1000}
+        if cursor:
+            params["cursor"] = cursor
+        page = httpx.get(f"{url}/emulator/v1/orgs/{org['id']}/devices", params=params, timeout=30).json()
+        listed += [d["serial_number"] for d in page["devices"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    expected = [
+        d.serial_number for d in generate_devices(2500, seed=7, order_number="PO-1", now=datetime.now(UTC))
+    ]
+    assert sorted(listed) == sorted(expected)
+
+    code, out, _ = run(
+        capsys, "devices", "assign", "--org", org["id"], "--unassign", expected[0], "--url", url
+    )
+    assert code == 0 and '"unassigned": 1' in out
+
+
+def test_faults_and_journal(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    fault = run_json(
+        capsys, "faults", "add", "--endpoint", "GET /account", "--status", "503", "--count", "2",
+        "--retry-after", "30", "--url", url,
+    )  # fmt: skip
+    assert isinstance(fault, dict) and fault["endpoint"] == "GET /account" and fault["remaining"] == 2
+    code, out, _ = run(capsys, "faults", "list", "--url", url)
+    assert code == 0 and f"{fault['id']}  GET /account  remaining=2" in out
+
+    import httpx
+
+    for _ in range(3):
+        httpx.get(f"{url}/account", headers={"User-Agent": "cli-test/1"}, timeout=10)
+    code, out, _ = run(capsys, "journal", "tail", "--limit", "2", "--url", url)
+    lines = out.strip().splitlines()
+    assert code == 0 and len(lines) == 2
+    assert all("GET /account" in line for line in lines)
+    assert "503" in lines[0] and "401 UNAUTHORIZED" in lines[1]  # oldest of the two newest first
+
+    code, out, _ = run(capsys, "journal", "tail", "--limit", "3", "--json", "--url", url)
+    entries = [json.loads(line) for line in out.splitlines()]
+    assert [e["status"] for e in entries] == [503, 503, 401]
+    assert all(e["user_agent"] == "cli-test/1" for e in entries)
+
+    code, out, _ = run(capsys, "faults", "clear", "--url", url)
+    assert code == 0 and "cleared" in out
+    assert run_json(capsys, "faults", "list", "--url", url) == {"faults": []}

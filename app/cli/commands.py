@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ def devices_generate(args: argparse.Namespace) -> None:
     created, serials = 0, []
     while created < args.count:
         chunk = min(GENERATE_CHUNK, args.count - created)
-        spec: dict[str, Any] = {"count": chunk, "order_number": order_number, "seed": seed + created}
+        spec: dict[str, Any] = {"count": chunk, "order_number": order_number, "seed": seed, "start": created}
         if args.families:
             spec["families"] = args.families.split(",")
         result = control.json("POST", f"/orgs/{args.org}/devices", json={"generate": spec})
@@ -124,13 +125,12 @@ def faults_add(args: argparse.Namespace) -> None:
     if args.server:
         body["server_uuid"] = args.server
     fault = _control(args).json("POST", "/faults", json=body)
-    emit(fault, as_json=args.json, human=f"fault {fault.get('id', '')} added on {args.endpoint}")
+    emit(fault, as_json=args.json, human=f"fault {fault['id']} added on {fault['endpoint']}")
 
 
 def faults_list(args: argparse.Namespace) -> None:
     data = _control(args).json("GET", "/faults")
-    faults = data.get("faults", data) if isinstance(data, dict) else data
-    lines = [f"{f.get('id')}  {f.get('endpoint')}  remaining={f.get('remaining')}" for f in faults]
+    lines = [f"{f['id']}  {f['endpoint']}  remaining={f['remaining']}" for f in data["faults"]]
     emit(data, as_json=args.json, human="\n".join(lines) or "(no faults)")
 
 
@@ -142,27 +142,26 @@ def faults_clear(args: argparse.Namespace) -> None:
 def journal_tail(args: argparse.Namespace) -> None:
     """Print the newest entries; with --follow keep polling for new ones."""
     control = _control(args)
-    params: dict[str, Any] = {"limit": args.limit}
+    params: dict[str, Any] = {"limit": args.limit, "order": "desc"}
     if args.server:
         params["server_uuid"] = args.server
-    seen: set[Any] = set()
+    last_id = 0
     while True:
-        data = control.json("GET", "/journal", params=params)
-        entries = data.get("entries", []) if isinstance(data, dict) else data
-        fresh = [e for e in entries if e.get("id") not in seen]
-        for entry in sorted(fresh, key=lambda e: e.get("id") or 0):
-            seen.add(entry.get("id"))
-            emit(entry, as_json=args.json, human=_journal_line(entry))
+        entries = control.json("GET", "/journal", params=params)["entries"]
+        fresh = sorted((e for e in entries if int(e["id"]) > last_id), key=lambda e: int(e["id"]))
+        for entry in fresh:  # --json: one object per line (JSON Lines), so `tail -f` output streams
+            sys.stdout.write((json.dumps(entry) if args.json else _journal_line(entry)) + "\n")
+        sys.stdout.flush()
+        if fresh:
+            last_id = int(fresh[-1]["id"])
         if not args.follow:
             return
         time.sleep(args.interval)
 
 
 def _journal_line(entry: dict[str, Any]) -> str:
-    return " ".join(
-        str(entry.get(k, ""))
-        for k in ("emulator_time", "method", "path", "status", "error_code", "server_uuid")
-    ).strip()
+    fields = ("emulator_time", "method", "path", "status", "error_code", "server_uuid")
+    return " ".join(str(entry[k]) for k in fields if entry.get(k) not in (None, ""))
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:

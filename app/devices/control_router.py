@@ -89,7 +89,13 @@ async def add_devices(org_id: str, request: Request, db: DbSession) -> AddDevice
     if body.generate is not None:
         g = body.generate
         made = await service.generate_devices(
-            db, org=org, count=g.count, families=g.families, order_number=g.order_number, seed=g.seed
+            db,
+            org=org,
+            count=g.count,
+            families=g.families,
+            order_number=g.order_number,
+            seed=g.seed,
+            start=g.start,
         )
         return AddDevicesOut(
             count=made.count, serials=made.serials if made.count <= 1000 else None, seed=made.seed

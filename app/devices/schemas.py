@@ -93,6 +93,9 @@ class GenerateIn(BaseModel):
     families: list[Family] | None = None
     order_number: str | None = Field(default=None, max_length=64)
     seed: int | None = Field(default=None, ge=0, le=2**62)
+    start: int = Field(
+        default=0, ge=0, le=2**39, description="Index of the first device in the seed's sequence (chunking)."
+    )
 
 
 class AddDevicesIn(BaseModel):

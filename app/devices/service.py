@@ -125,13 +125,20 @@ async def generate_devices(
     families: Sequence[str] | None = None,
     order_number: str | None = None,
     seed: int | None = None,
+    start: int = 0,
 ) -> Generated:
-    """Generate `count` realistic devices into the org with COPY (a million is fine); 409 on collisions."""
+    """Generate `count` realistic devices into the org with COPY (a million is fine); 409 on collisions.
+
+    Devices `start`..`start + count - 1` of the seed's deterministic sequence, so a large
+    population can be generated in chunks that together equal one big call.
+    """
     if seed is None:
         seed = secrets.randbits(48)
     now = await clock.now(db)
     try:
-        specs = generate_specs(count, seed=seed, families=families, order_number=order_number, now=now)
+        specs = generate_specs(
+            count, seed=seed, families=families, order_number=order_number, start=start, now=now
+        )
     except ValueError as exc:
         raise ControlError(422, "validation_error", str(exc)) from exc
     serials = await bulk.copy_generated(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -57,8 +57,9 @@ async def get_journal(
     until: Annotated[datetime | None, Query(description="Emulator clock, exclusive.")] = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    order: Annotated[Literal["asc", "desc"], Query(description="asc: oldest first; desc: newest.")] = "asc",
 ) -> JournalPage:
-    """Requests to Apple's surfaces, oldest first, filtered, keyset-paginated."""
+    """Requests to Apple's surfaces, oldest first (or newest first), filtered, keyset-paginated."""
     rows, next_cursor = await service.query(
         db,
         server_uuid=server_uuid,
@@ -70,6 +71,7 @@ async def get_journal(
         until=until,
         after=cursor,
         limit=limit,
+        newest_first=order == "desc",
     )
     return JournalPage(entries=[entry_out(r) for r in rows], next_cursor=next_cursor)
 

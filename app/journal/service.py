@@ -96,9 +96,11 @@ async def query(
     until: datetime | None = None,
     after: str | None = None,
     limit: int = 100,
+    newest_first: bool = False,
 ) -> tuple[list[RequestJournal], str | None]:
-    """Entries oldest first (emulator-clock `since`/`until`), keyset-paginated on id."""
-    stmt = select(RequestJournal).order_by(RequestJournal.id).limit(limit + 1)
+    """Entries oldest first (or newest first), emulator-clock `since`/`until`, keyset-paginated on id."""
+    order = RequestJournal.id.desc() if newest_first else RequestJournal.id
+    stmt = select(RequestJournal).order_by(order).limit(limit + 1)
     if server_uuid is not None:
         stmt = stmt.where(RequestJournal.server_uuid == server_uuid.upper())
     if endpoint is not None:
@@ -118,7 +120,7 @@ async def query(
         stmt = stmt.where(RequestJournal.emulated_at < until)
     after_id = _cursor_id(after)
     if after_id is not None:
-        stmt = stmt.where(RequestJournal.id > after_id)
+        stmt = stmt.where(RequestJournal.id < after_id if newest_first else RequestJournal.id > after_id)
     rows = list((await db.execute(stmt)).scalars())
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
