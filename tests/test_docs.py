@@ -19,3 +19,8 @@ def test_configuration_doc_is_generated_from_settings() -> None:
 def test_every_setting_is_described() -> None:
     undocumented = [name for name, field in Settings.model_fields.items() if not field.description]
     assert undocumented == []
+
+
+def test_contract_testing_doc_shows_the_example_that_runs() -> None:
+    example = (ROOT / "tests" / "contract" / "test_example_syncer.py").read_text()
+    assert f"```python\n{example}```" in (ROOT / "docs" / "contract-testing.md").read_text()
