@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,7 +20,10 @@ from app.models import Base
 from app.testing.server import free_port
 
 
-def test_serve_starts_on_an_embedded_database_and_stops_cleanly(tmp_path: Path) -> None:
+def test_serve_starts_on_an_embedded_database_and_stops_cleanly() -> None:
+    # Not pytest's tmp_path: its 0700 parents can keep the unprivileged postgres user (used when
+    # running as root) out. pgserver makes the directories it is given traversable.
+    tmp_path = Path(tempfile.mkdtemp(prefix="depemu-serve-"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPEMU_")}
     env.update({"DEPEMU_LOG_FORMAT": "json"})
@@ -50,6 +55,7 @@ def test_serve_starts_on_an_embedded_database_and_stops_cleanly(tmp_path: Path) 
     output = process.stdout.read().decode() if process.stdout else ""
     assert "Application shutdown complete" in output, output
     assert (tmp_path / "pgdata" / "PG_VERSION").exists()
+    shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 def test_bad_settings_fail_fast(tmp_path: Path) -> None:
