@@ -74,17 +74,22 @@ async def open_session(
     if org is None or not org.terms_accepted:
         raise DepError("T_C_NOT_SIGNED", status_code=403)
 
-    session_token = new_session_token()
+    return await _store_new_session(db, settings=settings, server_id=server.id, now=now)
+
+
+async def _store_new_session(db: AsyncSession, *, settings: Settings, server_id: int, now: datetime) -> str:
+    """A new session token for the server; only its hash is stored."""
+    token = new_session_token()
     db.add(
         AuthSession(
-            token_hash=hash_secret(session_token),
-            server_id=server.id,
+            token_hash=hash_secret(token),
+            server_id=server_id,
             created_at=now,
             expires_at=now + timedelta(seconds=settings.session_ttl_seconds),
         )
     )
     await db.flush()
-    return session_token
+    return token
 
 
 async def _check_freshness(db: AsyncSession, *, settings: Settings, oauth: oauth1.OAuthParams) -> None:
@@ -161,14 +166,4 @@ async def _rotate(db: AsyncSession, *, settings: Settings, old: AuthSession, now
     )
     if claimed is None:
         return None
-    token = new_session_token()
-    db.add(
-        AuthSession(
-            token_hash=hash_secret(token),
-            server_id=old.server_id,
-            created_at=now,
-            expires_at=now + timedelta(seconds=settings.session_ttl_seconds),
-        )
-    )
-    await db.flush()
-    return token
+    return await _store_new_session(db, settings=settings, server_id=old.server_id, now=now)
