@@ -20,6 +20,8 @@ from app.faults.router import router as faults_router
 from app.journal.router import router as journal_router
 from app.observability.router import router as metrics_router
 from app.orgs.router import router as orgs_router
+from app.profiles.control import router as profiles_control_router
+from app.profiles.router import router as profiles_router
 from app.session.router import router as session_router
 from app.tokens.router import router as tokens_router
 from app.traffic.router import router as traffic_router
@@ -32,6 +34,7 @@ session_api.include_router(session_router)
 dep_api = APIRouter(dependencies=[Depends(check_user_agent)], default_response_class=DepJSONResponse)
 dep_api.include_router(account_router)
 dep_api.include_router(devices_router)
+dep_api.include_router(profiles_router)
 
 # Apple's Business Manager API (abm-api.md): /v1 resources and the OAuth 2 token endpoint.
 # Tagged "abm", not "dep": it is not part of /account's `urls`, and it has no User-Agent rule.
@@ -50,6 +53,7 @@ control_api.include_router(faults_router)
 control_api.include_router(journal_router)
 control_api.include_router(traffic_router)
 control_api.include_router(abm_control_router)
+control_api.include_router(profiles_control_router)
 
 api_router = APIRouter()
 api_router.include_router(health.router)
