@@ -10,7 +10,11 @@ from app.abm.router import log_router as abm_log_router
 from app.abm.router import router as abm_router
 from app.abm.token_router import router as abm_token_router
 from app.account.router import router as account_router
+from app.account_driven.router import router as account_driven_router
+from app.activation_lock.router import control_router as activation_lock_control_router
+from app.activation_lock.router import router as activation_lock_router
 from app.admin.router import router as admin_router
+from app.beta.router import router as beta_router
 from app.clock.router import router as clock_router
 from app.core.control import require_admin
 from app.core.dep import DepJSONResponse, check_user_agent
@@ -35,6 +39,9 @@ dep_api = APIRouter(dependencies=[Depends(check_user_agent)], default_response_c
 dep_api.include_router(account_router)
 dep_api.include_router(devices_router)
 dep_api.include_router(profiles_router)
+dep_api.include_router(activation_lock_router)
+dep_api.include_router(beta_router)
+dep_api.include_router(account_driven_router)
 
 # Apple's Business Manager API (abm-api.md): /v1 resources and the OAuth 2 token endpoint.
 # Tagged "abm", not "dep": it is not part of /account's `urls`, and it has no User-Agent rule.
@@ -54,6 +61,7 @@ control_api.include_router(journal_router)
 control_api.include_router(traffic_router)
 control_api.include_router(abm_control_router)
 control_api.include_router(profiles_control_router)
+control_api.include_router(activation_lock_control_router)
 
 api_router = APIRouter()
 api_router.include_router(health.router)
