@@ -18,6 +18,7 @@ from app.beta.router import router as beta_router
 from app.clock.router import router as clock_router
 from app.core.control import require_admin
 from app.core.dep import DepJSONResponse, check_user_agent
+from app.device_setup.router import router as device_setup_router
 from app.devices.control_router import router as devices_control_router
 from app.devices.router import router as devices_router
 from app.faults.router import router as faults_router
@@ -62,6 +63,7 @@ control_api.include_router(traffic_router)
 control_api.include_router(abm_control_router)
 control_api.include_router(profiles_control_router)
 control_api.include_router(activation_lock_control_router)
+control_api.include_router(device_setup_router)
 
 api_router = APIRouter()
 api_router.include_router(health.router)
