@@ -1,27 +1,36 @@
 """Every table, imported in one place for Alembic and the mapper configuration."""
 
 from app.abm.models import AccessToken, Activity, ActivityDevice, ApiAccount, ServerSetting
+from app.account_driven.models import AccountDrivenEnrollmentProfile
+from app.activation_lock.models import ActivationLock
 from app.clock.models import EmulatorClock
 from app.core.db import Base
+from app.device_setup.models import DeviceCA, DeviceSetup
 from app.devices.models import Device, DeviceAssignment, DeviceEvent, EmulatorSecret
 from app.faults.models import FaultScript
 from app.journal.models import RequestJournal
 from app.orgs.models import MdmServer, Org
-from app.profiles.models import Profile
+from app.profiles.models import AssignmentAttempt, AssignmentCooldown, Profile
 from app.session.models import AuthSession, OAuthNonce
 from app.tokens.models import OAuthToken
 from app.traffic.models import TrafficBucket
 
 __all__ = [
     "AccessToken",
+    "AccountDrivenEnrollmentProfile",
+    "ActivationLock",
     "Activity",
     "ActivityDevice",
     "ApiAccount",
+    "AssignmentAttempt",
+    "AssignmentCooldown",
     "AuthSession",
     "Base",
     "Device",
     "DeviceAssignment",
+    "DeviceCA",
     "DeviceEvent",
+    "DeviceSetup",
     "EmulatorClock",
     "EmulatorSecret",
     "FaultScript",
@@ -31,6 +40,6 @@ __all__ = [
     "Org",
     "Profile",
     "RequestJournal",
-    "TrafficBucket",
     "ServerSetting",
+    "TrafficBucket",
 ]

@@ -136,11 +136,37 @@ class Settings(BaseSettings):
         description="How long an orgDeviceActivity stays IN_PROGRESS (abm-api.md §1.6; 0 for tests).",
     )
 
+    # --- Profiles and assignment (spec §6.9–§6.12, §12) --------------------------------
+    assign_methods: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["PUT", "POST"],
+        description="Methods /profile/devices accepts for assign (PUT,POST); others get 405.",
+    )
+    device_limit: int = Field(default=1000, ge=1, description="Serials Apple asks for at most per request.")
+    enforce_device_limit: bool = Field(
+        default=False, description="Reject requests over device_limit with 400 DEVICE_LIMIT_EXCEEDED."
+    )
+    strict_org_magic: bool = Field(default=False, description='Treat org_magic "" as MAGIC_INVALID.')
+    mdm_contact_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Timeout of a simulated device's request to the MDM."
+    )
+
     @field_validator("user_agent_deny", mode="before")
     @classmethod
     def _split_patterns(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("assign_methods", mode="before")
+    @classmethod
+    def _split_methods(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            methods = [str(m).upper() for m in value]
+            if not methods or any(m not in ("PUT", "POST") for m in methods):
+                raise ValueError("must list PUT and/or POST")
+            return methods
         return value
 
     @field_validator("user_agent_deny")

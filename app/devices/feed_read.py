@@ -28,6 +28,7 @@ from app.devices.cursors import Cursor
 from app.devices.models import Device
 from app.orgs.models import MdmServer, Org
 from app.orgs.settings import org_setting
+from app.profiles.throttle import VISIBLE_IN_SYNC_SQL
 
 DAY_MS = 86_400_000
 _DEVICE_COLUMNS = [c for c in Device.__table__.c]
@@ -41,9 +42,10 @@ FETCH_PAGE = (
     .order_by(Device.feed_seq)
     .limit(bindparam("n"))
 )
+# Devices in an assignment cooldown are left out of sync pages (app.profiles.throttle, spec §12.2).
 SYNC_PAGE = text(
-    "SELECT seq, op_type, op_at, snapshot FROM device_event "
-    "WHERE server_id = :server AND seq > :position ORDER BY seq LIMIT :n"
+    "SELECT seq, op_type, op_at, snapshot FROM device_event e "
+    f"WHERE server_id = :server AND seq > :position AND {VISIBLE_IN_SYNC_SQL} ORDER BY seq LIMIT :n"
 )
 
 
@@ -134,8 +136,11 @@ async def sync(
     previous = await _verified(db, server=server, value=cursor, now=now, settings=settings)
     if previous.fetching:  # a fetch is unfinished: its snapshot is incomplete, so no hand-off yet
         raise DepError("INVALID_CURSOR")
+    committed = await _server_seq(db, server)  # read before the page: every event up to it is visible
     rows = (
-        await db.execute(SYNC_PAGE, {"server": server.id, "position": previous.position, "n": n + 1})
+        await db.execute(
+            SYNC_PAGE, {"server": server.id, "position": previous.position, "n": n + 1, "now": now}
+        )
     ).all()
     more = len(rows) > n
     page = rows[:n]
@@ -146,6 +151,10 @@ async def sync(
         fields["op_date"] = isoformat(row.op_at)
         devices.append(fields)
     position = page[-1].seq if page else previous.position
+    if not more:
+        # Past events hidden by an assignment cooldown too, so they are skipped for good rather
+        # than delivered late (app.profiles.throttle); without hidden events this changes nothing.
+        position = max(position, committed)
     until_ms = cursors.to_ms(page[-1].op_at) if page else previous.until_ms
     next_cursor = Cursor(server.id, False, position, position, n, until_ms, until_ms, cursors.to_ms(now))
     return {

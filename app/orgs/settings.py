@@ -30,6 +30,22 @@ ORG_SETTINGS: dict[str, OrgSetting] = {
         "apple: a device moved between servers appears as modified with profile_status removed on the new "
         "server (spec §8.4); clean: as added.",
     ),
+    "apple_seed_for_it": OrgSetting(
+        TypeAdapter(bool),
+        True,
+        "AppleSeed for IT enabled; false: GET /os-beta-enrollment/tokens answers 403 "
+        "APPLE_SEED_FOR_IT_TURNED_OFF (spec §6.8).",
+    ),
+    "activation_lock_supported": OrgSetting(
+        TypeAdapter(bool),
+        True,
+        "false: POST /device/activationlock answers ORG_NOT_SUPPORTED (spec §6.6).",
+    ),
+    "account_driven_enrollment_supported": OrgSetting(
+        TypeAdapter(bool),
+        True,
+        "false: /account-driven-enrollment/profile answers 400 ORG_NOT_SUPPORTED (spec §6.13).",
+    ),
     "replacement_not_found_status": OrgSetting(
         TypeAdapter(Literal[400, 404]),
         400,

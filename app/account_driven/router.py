@@ -1,0 +1,34 @@
+"""`/account-driven-enrollment/profile` GET, POST, DELETE (spec §6.13)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from app.account_driven import service
+from app.core.db import DbSession
+from app.core.dep import CurrentServer
+from app.devices import dep_body
+
+router = APIRouter(tags=["dep"])
+PATH = "/account-driven-enrollment/profile"
+
+
+@router.post(PATH)
+async def set_profile(request: Request, server: CurrentServer, db: DbSession) -> dict[str, Any]:
+    """Assign the service-discovery URL (https only); answers the stored object."""
+    body = await dep_body.json_object(request, required=True)
+    return await service.set_profile(db, server=server, raw=body)
+
+
+@router.get(PATH)
+async def get_profile(server: CurrentServer, db: DbSession) -> dict[str, Any]:
+    """The URL and when it was set; 404 NOT_FOUND when none is set."""
+    return await service.get_profile(db, server=server)
+
+
+@router.delete(PATH)
+async def delete_profile(server: CurrentServer, db: DbSession) -> dict[str, Any]:
+    """Remove the URL; `{}` whether or not one was set."""
+    return await service.delete_profile(db, server=server)

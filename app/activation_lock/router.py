@@ -1,0 +1,41 @@
+"""`POST /device/activationlock` (spec §6.6) and the control API's view of a device's lock."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from app.activation_lock import service
+from app.activation_lock.schemas import ActivationLockOut, ActivationLockStatusResponse, ScriptedFailuresIn
+from app.core.db import DbSession
+from app.core.dep import CurrentServer
+from app.devices import dep_body
+
+router = APIRouter(tags=["dep"])
+control_router = APIRouter(tags=["activation lock"])
+
+
+@router.post("/device/activationlock", response_model=ActivationLockStatusResponse)
+async def activation_lock(
+    request: Request, server: CurrentServer, db: DbSession
+) -> ActivationLockStatusResponse:
+    """Activation Lock a Device (§6.6): one `response_status` for the one device."""
+    body = await dep_body.json_object(request, required=True)
+    return await service.lock_device(db, server=server, raw=body)
+
+
+@control_router.get("/devices/{serial}/activation-lock", response_model=ActivationLockOut)
+async def get_lock(serial: str, db: DbSession) -> ActivationLockOut:
+    """Whether the device is locked, by which server, with which escrow key and lost message."""
+    return await service.lock_state(db, serial=serial)
+
+
+@control_router.delete("/devices/{serial}/activation-lock", response_model=ActivationLockOut)
+async def unlock(serial: str, db: DbSession) -> ActivationLockOut:
+    """Turn Activation Lock off (a later request can lock the device again)."""
+    return await service.unlock(db, serial=serial)
+
+
+@control_router.put("/devices/{serial}/activation-lock/failures", response_model=ActivationLockOut)
+async def script_failures(serial: str, body: ScriptedFailuresIn, db: DbSession) -> ActivationLockOut:
+    """Make the next `count` lock requests for the device answer FAILED (Apple's unexpected failure)."""
+    return await service.script_failures(db, serial=serial, count=body.count)

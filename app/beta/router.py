@@ -1,0 +1,19 @@
+"""`GET /os-beta-enrollment/tokens` (spec §6.8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.beta import service
+from app.core.db import DbSession
+from app.core.dep import CurrentServer
+
+router = APIRouter(tags=["dep"])
+
+
+@router.get("/os-beta-enrollment/tokens")
+async def beta_tokens(server: CurrentServer, db: DbSession) -> dict[str, Any]:
+    """Get Beta Enrollment Tokens: 403 APPLE_SEED_FOR_IT_TURNED_OFF when the org has it off."""
+    return await service.beta_tokens(db, server=server)

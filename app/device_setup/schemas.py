@@ -1,0 +1,54 @@
+"""Control-API shapes for the device's side of enrollment (ours to design)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ActivateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_mdm: bool = Field(default=False, description="Also make the device's first request to the MDM.")
+    language: str | None = Field(
+        default=None,
+        max_length=35,
+        description="LANGUAGE the device reports; default: the profile's, else en.",
+    )
+
+
+class EnrollmentProfileOut(BaseModel):
+    signed: bool = Field(description="The MDM returned it CMS-signed.")
+    payload_identifier: str | None
+    payload_types: list[str | None]
+    server_url: str | None = Field(description="ServerURL of the com.apple.mdm payload.")
+    check_in_url: str | None
+    topic: str | None
+
+
+class MdmContactOut(BaseModel):
+    method: str
+    url: str
+    status: int | None = None
+    content_type: str | None = None
+    enrollment_profile: EnrollmentProfileOut | None = None
+    error: str | None = Field(default=None, description="Why no answer came (connection, TLS, timeout).")
+
+
+class ActivationOut(BaseModel):
+    serial_number: str
+    outcome: Literal["no_profile", "downloaded", "already_configured"] = Field(
+        description="no_profile: set up without MDM; downloaded: got the cloud configuration from Apple now; "
+        "already_configured: kept the one it installed earlier (new assignments apply after an erase)."
+    )
+    profile_status: str
+    profile_uuid: str | None
+    profile: dict[str, Any] | None = Field(description="The profile in Apple's API keys, with org_name.")
+    cloud_configuration: dict[str, Any] | None = Field(description="What the device got, in its own keys.")
+    mdm: MdmContactOut | None = None
+
+
+class EraseOut(BaseModel):
+    serial_number: str
+    had_configuration: bool

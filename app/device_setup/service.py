@@ -1,0 +1,141 @@
+"""The device's side of enrollment: switching it on in Setup Assistant, and erasing it.
+
+Activation asks Apple for the device's cloud configuration: with a profile assigned (status
+`assigned`, or `pushed` after an erase) the device downloads it, the device's `profile_status`
+becomes `pushed` with `profile_push_time` (a `modified` event, spec §7, §8.4), and the
+configuration is kept in `device_setup` until an erase: a device that already got a profile
+ignores new assignments until then (spec §6.12). Without a profile it sets up unmanaged.
+
+With `contact_mdm` the device then makes its first request to the MDM (`mdm_contact`). That
+call is made inside the request's transaction, holding the device's row lock for at most the
+configured timeout; other devices are not affected.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import service as clock
+from app.core.config import Settings
+from app.core.errors import not_found
+from app.device_setup import ca, machine_info
+from app.device_setup.cloud_config import cloud_configuration
+from app.device_setup.mdm_contact import contact_mdm
+from app.device_setup.models import DeviceSetup
+from app.device_setup.schemas import ActivateIn, ActivationOut, EraseOut, MdmContactOut
+from app.devices import locking
+from app.devices.feed import MODIFIED, FeedEvent, record_events
+from app.devices.models import Device
+from app.orgs.models import Org
+from app.profiles.models import Profile
+
+
+async def _locked_device(db: AsyncSession, serial: str) -> Device:
+    device = None
+    if locking.usable_serial(serial):
+        device = await db.scalar(select(Device).where(Device.serial_number == serial).with_for_update())
+    if device is None:
+        raise not_found("device", serial)
+    return device
+
+
+async def activate(
+    db: AsyncSession, *, serial: str, options: ActivateIn, settings: Settings
+) -> ActivationOut:
+    """Switch the device on in Setup Assistant (scenario 15)."""
+    device = await _locked_device(db, serial)
+    setup = await db.get(DeviceSetup, device.id)
+    profile_body: dict[str, Any] | None = None
+    if setup is not None:
+        outcome, config, profile_uuid = "already_configured", setup.cloud_configuration, setup.profile_uuid
+        profile = await db.scalar(select(Profile).where(Profile.profile_uuid == setup.profile_uuid))
+        profile_body = dict(profile.body) if profile is not None else None
+    else:
+        outcome, config, profile_uuid = "no_profile", None, None
+        profile = await _profile_from_apple(db, device)
+        if profile is not None:
+            org = await db.get(Org, device.org_id)
+            assert org is not None
+            outcome, profile_uuid, profile_body = "downloaded", profile.profile_uuid, dict(profile.body)
+            config = cloud_configuration(profile_body, org)
+            await _pushed(db, device, profile, config)
+    result = ActivationOut(
+        serial_number=device.serial_number,
+        outcome=outcome,
+        profile_status=device.profile_status,
+        profile_uuid=profile_uuid,
+        profile=_profile_view(profile_uuid, profile_body, config),
+        cloud_configuration=config,
+    )
+    if options.contact_mdm and config is not None:
+        language = options.language or str((profile_body or {}).get("language") or "en")
+        result.mdm = await _first_mdm_request(db, device, config, language=language, settings=settings)
+    return result
+
+
+async def _profile_from_apple(db: AsyncSession, device: Device) -> Profile | None:
+    """The profile Apple hands out: assigned on the device's current server and not removed."""
+    if device.server_id is None or device.profile_uuid is None:
+        return None
+    if device.profile_status not in ("assigned", "pushed"):
+        return None
+    return await db.scalar(
+        select(Profile).where(
+            Profile.profile_uuid == device.profile_uuid, Profile.server_id == device.server_id
+        )
+    )
+
+
+async def _pushed(db: AsyncSession, device: Device, profile: Profile, config: dict[str, Any]) -> None:
+    now = await clock.now(db)
+    device.profile_status = "pushed"
+    device.profile_push_time = now
+    device.updated_at = now
+    db.add(
+        DeviceSetup(
+            device_id=device.id,
+            profile_uuid=profile.profile_uuid,
+            cloud_configuration=config,
+            activated_at=now,
+        )
+    )
+    await db.flush()
+    assert device.server_id is not None
+    await record_events(db, [FeedEvent(server_id=device.server_id, device=device, op_type=MODIFIED)], at=now)
+
+
+def _profile_view(
+    profile_uuid: str | None, body: dict[str, Any] | None, config: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    if profile_uuid is None or body is None:
+        return None
+    org_name = (config or {}).get("OrganizationName")
+    return {"profile_uuid": profile_uuid, **body, "org_name": org_name}
+
+
+async def _first_mdm_request(
+    db: AsyncSession, device: Device, config: dict[str, Any], *, language: str, settings: Settings
+) -> MdmContactOut:
+    info = machine_info.machine_info(device, language=language)
+    cert, key = await ca.issue_device_identity(db, udid=info["UDID"], serial=device.serial_number)
+    signed = machine_info.signed_plist(info, cert=cert, key=key)
+    user_agent = f"{info['PRODUCT']}/{info['OS_VERSION']} ({info['VERSION']}) MDM-emulated-device"
+    return await contact_mdm(
+        config,
+        signed_info=signed,
+        user_agent=user_agent,
+        timeout_seconds=settings.mdm_contact_timeout_seconds,
+    )
+
+
+async def erase(db: AsyncSession, *, serial: str) -> EraseOut:
+    """Erase all content and settings: the installed configuration is gone; Apple's record stays."""
+    device = await _locked_device(db, serial)
+    setup = await db.get(DeviceSetup, device.id)
+    if setup is not None:
+        await db.delete(setup)
+        await db.flush()
+    return EraseOut(serial_number=device.serial_number, had_configuration=setup is not None)

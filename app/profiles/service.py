@@ -1,0 +1,207 @@
+"""Profiles and their assignment: define, read, assign, remove (spec §6.9–§6.12).
+
+Every change to a device's profile fields goes through `_apply`, which locks the device rows
+(by id, as `app.devices.feed` requires) before touching them, and records one `modified`
+event per changed device on its server's feed (§8.4).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import service as clock
+from app.core.config import Settings
+from app.core.errors import DepError
+from app.core.security import random_hex
+from app.devices import locking
+from app.devices.dep_body import serial_list
+from app.devices.feed import MODIFIED, FeedEvent, record_events
+from app.devices.models import Device
+from app.orgs.models import MdmServer
+from app.profiles import throttle
+from app.profiles.models import Profile
+from app.profiles.schemas import AssignProfileResponse, ClearProfileResponse, DefineProfileResponse
+from app.profiles.validation import validate_profile
+
+logger = logging.getLogger("dep_emulator.profiles")
+
+SUCCESS, NOT_ACCESSIBLE, FAILED, THROTTLED = "SUCCESS", "NOT_ACCESSIBLE", "FAILED", "THROTTLED"
+THROTTLED_SINCE = 9  # protocol version that knows THROTTLED (§2)
+RETRY_AFTER_SINCE = 10  # ... and retry_after_seconds
+
+
+async def define_profile(
+    db: AsyncSession, *, server: MdmServer, raw: dict[str, Any], version: int, settings: Settings
+) -> DefineProfileResponse:
+    """Store a new immutable profile under a fresh UUID and assign it to `devices` if given (§6.9)."""
+    defined = validate_profile(raw, version=version, strict_org_magic=settings.strict_org_magic)
+    _check_device_limit(defined.devices, settings, endpoint="define profile")
+    now = await clock.now(db)
+    profile = Profile(
+        profile_uuid=random_hex(16, upper=True), server_id=server.id, body=defined.body, created_at=now
+    )
+    db.add(profile)
+    await db.flush()
+    # Define knows no THROTTLED (§11): a throttled device is FAILED here at every version.
+    results, _ = await _assign(
+        db, server=server, profile=profile, serials=defined.devices, now=now, version=1
+    )
+    return DefineProfileResponse(profile_uuid=profile.profile_uuid, devices=results)
+
+
+async def get_profile(db: AsyncSession, *, server: MdmServer, profile_uuid: str | None) -> dict[str, Any]:
+    """The stored profile plus `profile_uuid`; another server's profile is NOT_FOUND too (§6.10)."""
+    if not profile_uuid or not profile_uuid.strip():
+        raise DepError("PROFILE_UUID_REQUIRED")
+    profile = await _find_profile(db, server=server, profile_uuid=profile_uuid)
+    if profile is None:
+        raise DepError("NOT_FOUND")
+    return {"profile_uuid": profile.profile_uuid, **profile.body}
+
+
+async def assign_profile(
+    db: AsyncSession, *, server: MdmServer, raw: dict[str, Any], version: int, settings: Settings
+) -> AssignProfileResponse:
+    """Assign a profile to serials with one result per distinct serial (§6.11).
+
+    Checked in this order: PROFILE_UUID_REQUIRED, DEVICE_ID_REQUIRED (400), the device limit
+    in strict mode (400), then 404 PROFILE_NOT_FOUND (also for another server's profile).
+    """
+    profile_uuid = raw.get("profile_uuid")
+    if profile_uuid is not None and not isinstance(profile_uuid, str):
+        raise DepError("MALFORMED_REQUEST_BODY")
+    if not profile_uuid or not profile_uuid.strip():
+        raise DepError("PROFILE_UUID_REQUIRED")
+    serials = locking.unique(serial_list(raw))
+    _check_device_limit(serials, settings, endpoint="assign profile")
+    profile = await _find_profile(db, server=server, profile_uuid=profile_uuid)
+    if profile is None:
+        raise DepError("PROFILE_NOT_FOUND", status_code=404)
+    now = await clock.now(db)
+    results, retry_after = await _assign(
+        db, server=server, profile=profile, serials=serials, now=now, version=version
+    )
+    return AssignProfileResponse(
+        profile_uuid=profile.profile_uuid,
+        devices=results,
+        retry_after_seconds=retry_after if version >= RETRY_AFTER_SINCE else None,
+    )
+
+
+async def remove_profile(
+    db: AsyncSession, *, server: MdmServer, raw: dict[str, Any], settings: Settings
+) -> ClearProfileResponse:
+    """Clear the profile of serials (§6.12): status `removed`, the old `profile_uuid` kept.
+
+    `profile_uuid` in the body is accepted and ignored, as on the real service. A device
+    without a current profile answers SUCCESS and is left as it is (no event).
+    """
+    serials = locking.unique(serial_list(raw))
+    _check_device_limit(serials, settings, endpoint="remove profile")
+    now = await clock.now(db)
+
+    def clear(device: Device) -> bool:
+        if device.profile_status not in ("assigned", "pushed"):
+            return False
+        device.profile_status = "removed"
+        return True
+
+    results = await _apply(db, server=server, serials=serials, now=now, change=clear)
+    return ClearProfileResponse(devices=results)
+
+
+async def _assign(
+    db: AsyncSession,
+    *,
+    server: MdmServer,
+    profile: Profile,
+    serials: Sequence[str],
+    now: datetime,
+    version: int,
+) -> tuple[dict[str, str], int | None]:
+    """Assign `profile` to `serials`; returns per-serial results and the retry_after_seconds."""
+    throttled: dict[int, int] = {}
+
+    async def admit(devices: Sequence[Device]) -> None:
+        throttled.update(await throttle.admit(db, org_id=server.org_id, devices=devices, now=now))
+
+    def assign(device: Device) -> bool | str:
+        if device.id in throttled:
+            return THROTTLED if version >= THROTTLED_SINCE else FAILED
+        device.profile_uuid = profile.profile_uuid
+        device.profile_status = "assigned"
+        device.profile_assign_time = now
+        return True
+
+    results = await _apply(db, server=server, serials=serials, now=now, change=assign, before=admit)
+    retry_after = max(throttled.values()) if THROTTLED in results.values() else None
+    return results, retry_after
+
+
+async def _apply(
+    db: AsyncSession,
+    *,
+    server: MdmServer,
+    serials: Sequence[str],
+    now: datetime,
+    change: Callable[[Device], bool | str],
+    before: Callable[[Sequence[Device]], Awaitable[None]] | None = None,
+) -> dict[str, str]:
+    """Lock this server's devices among `serials`, run `change` on each, record `modified` events.
+
+    `change` returns True (changed: SUCCESS and an event), False (SUCCESS, nothing changed) or
+    a status string (that status, nothing changed). Serials not on this server: NOT_ACCESSIBLE.
+    """
+    results = dict.fromkeys(serials, NOT_ACCESSIBLE)
+    usable = [s for s in serials if locking.usable_serial(s)]  # NUL etc. can't be a serial
+    if not usable:
+        return results
+    devices = list(
+        await db.scalars(
+            select(Device)
+            .where(Device.serial_number.in_(usable), Device.server_id == server.id)
+            .order_by(Device.id)
+            .with_for_update()
+        )
+    )
+    if before is not None:
+        await before(devices)
+    events: list[FeedEvent] = []
+    for device in devices:
+        outcome = change(device)
+        results[device.serial_number] = outcome if isinstance(outcome, str) else SUCCESS
+        if outcome is True:
+            device.updated_at = now
+            events.append(FeedEvent(server_id=server.id, device=device, op_type=MODIFIED))
+    if events:
+        await db.flush()
+        await record_events(db, events, at=now)
+    return results
+
+
+async def _find_profile(db: AsyncSession, *, server: MdmServer, profile_uuid: str) -> Profile | None:
+    return await db.scalar(
+        select(Profile).where(
+            Profile.profile_uuid == profile_uuid.strip().upper(), Profile.server_id == server.id
+        )
+    )
+
+
+def _check_device_limit(serials: Sequence[str], settings: Settings, *, endpoint: str) -> None:
+    """Apple asks for ≤ 1000 serials per request but was not seen enforcing it (§6.11, fleet#36770)."""
+    if len(serials) <= settings.device_limit:
+        return
+    if settings.enforce_device_limit:
+        raise DepError("DEVICE_LIMIT_EXCEEDED")
+    logger.warning(
+        "%s request with %d devices (Apple asks for at most %d)",
+        endpoint,
+        len(serials),
+        settings.device_limit,
+    )

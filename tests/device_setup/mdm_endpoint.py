@@ -1,0 +1,175 @@
+"""A tiny MDM enrollment endpoint on a real loopback port, for activation round trips.
+
+It verifies every machine-info signature with the openssl CLI against the emulator's device
+CA (as an MDM that trusts Apple's device CA would) and answers with a CMS-signed enrollment
+profile, like real MDMs do.
+"""
+
+from __future__ import annotations
+
+import base64
+import plistlib
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import pkcs7
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from app.testing.server import free_port
+from tests.conftest import make_certificate
+
+ASPEN = "application/x-apple-aspen-config"
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    verified: bool
+    machine_info: dict[str, Any] | None
+    signer_subject: str | None
+
+
+@dataclass
+class MdmEndpoint:
+    base_url: str
+    ca_pem: bytes = b""
+    requests: list[Received] = field(default_factory=list)
+
+    def verify(self, signed: bytes) -> tuple[bool, dict[str, Any] | None, str | None]:
+        """openssl cms -verify against the device CA; (verified, plist, signer subject)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            ca, body, signer = Path(tmp, "ca.pem"), Path(tmp, "body.der"), Path(tmp, "signer.pem")
+            ca.write_bytes(self.ca_pem)
+            body.write_bytes(signed)
+            result = subprocess.run(
+                [
+                    "openssl",
+                    "cms",
+                    "-verify",
+                    "-inform",
+                    "DER",
+                    "-in",
+                    str(body),
+                    "-CAfile",
+                    str(ca),
+                    "-purpose",
+                    "any",
+                    "-signer",
+                    str(signer),
+                ],
+                capture_output=True,
+            )
+            if result.returncode != 0:
+                return False, None, None
+            subject = subprocess.run(
+                ["openssl", "x509", "-in", str(signer), "-noout", "-subject"], capture_output=True, text=True
+            ).stdout.strip()
+            return True, plistlib.loads(result.stdout), subject
+
+
+def enrollment_profile(server_url: str) -> bytes:
+    """An MDM enrollment profile (com.apple.mdm + an identity), CMS-signed by the MDM's own key."""
+    document = {
+        "PayloadType": "Configuration",
+        "PayloadIdentifier": "com.example.mdm.enroll",
+        "PayloadUUID": "9F1B2C3D-0000-4000-8000-000000000001",
+        "PayloadVersion": 1,
+        "PayloadContent": [
+            {
+                "PayloadType": "com.apple.security.scep",
+                "PayloadIdentifier": "com.example.mdm.scep",
+                "PayloadUUID": "9F1B2C3D-0000-4000-8000-000000000002",
+                "PayloadVersion": 1,
+            },
+            {
+                "PayloadType": "com.apple.mdm",
+                "PayloadIdentifier": "com.example.mdm.mdm",
+                "PayloadUUID": "9F1B2C3D-0000-4000-8000-000000000003",
+                "PayloadVersion": 1,
+                "ServerURL": server_url,
+                "CheckInURL": server_url + "/checkin",
+                "Topic": "com.apple.mgmt.External.x",
+                "IdentityCertificateUUID": "9F1B2C3D-0000-4000-8000-000000000002",
+            },
+        ],
+    }
+    cert_pem, key_pem = make_certificate("MDM profile signing")
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    return (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(plistlib.dumps(document))
+        .add_signer(cert, key, hashes.SHA256())  # type: ignore[arg-type]
+        .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary])
+    )
+
+
+def build_app(endpoint: MdmEndpoint) -> Starlette:
+    profile = enrollment_profile("https://mdm.example.org/mdm")
+
+    async def record(request: Request, signed: bytes) -> Received:
+        verified, info, subject = endpoint.verify(signed)
+        received = Received(request.method, request.url.path, dict(request.headers), verified, info, subject)
+        endpoint.requests.append(received)
+        return received
+
+    async def enroll(request: Request) -> Response:
+        received = await record(request, await request.body())
+        if not received.verified:
+            return Response("signature not trusted", status_code=403, media_type="text/plain")
+        return Response(profile, media_type=ASPEN)
+
+    async def web(request: Request) -> Response:
+        received = await record(
+            request, base64.b64decode(request.headers.get("x-apple-aspen-deviceinfo", ""))
+        )
+        return Response(f"<html>sign in, {received.verified}</html>", media_type="text/html")
+
+    async def broken(request: Request) -> Response:
+        await request.body()
+        return Response("oops", status_code=500, media_type="text/plain")
+
+    return Starlette(
+        routes=[
+            Route("/enroll", enroll, methods=["POST"]),
+            Route("/web", web, methods=["GET"]),
+            Route("/broken", broken, methods=["POST"]),
+        ]
+    )
+
+
+@contextmanager
+def mdm_endpoint() -> Iterator[MdmEndpoint]:
+    port = free_port()
+    endpoint = MdmEndpoint(base_url=f"http://127.0.0.1:{port}")
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(endpoint), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("MDM endpoint did not start")
+        time.sleep(0.02)
+    try:
+        yield endpoint
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
