@@ -40,7 +40,9 @@ async def assign_profile(
     if request.method not in settings.assign_methods:
         raise HTTPException(405, headers={"Allow": ", ".join(["DELETE", *settings.assign_methods])})
     body = await dep_body.json_object(request, required=True)
-    return await service.assign_profile(db, server=server, raw=body, version=version, settings=settings)
+    return await service.assign_profile(
+        db, server=server, raw=body, version=version, settings=settings, method=request.method
+    )
 
 
 # Current docs say POST, nanodep/Fleet/MicroMDM send PUT (§5): both work unless

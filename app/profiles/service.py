@@ -23,6 +23,8 @@ from app.devices import locking
 from app.devices.dep_body import serial_list
 from app.devices.feed import MODIFIED, FeedEvent, record_events
 from app.devices.models import Device
+from app.faults import service as faults_service
+from app.faults.service import DeviceStatusFault
 from app.orgs.models import MdmServer
 from app.profiles import throttle
 from app.profiles.models import Profile
@@ -66,7 +68,13 @@ async def get_profile(db: AsyncSession, *, server: MdmServer, profile_uuid: str 
 
 
 async def assign_profile(
-    db: AsyncSession, *, server: MdmServer, raw: dict[str, Any], version: int, settings: Settings
+    db: AsyncSession,
+    *,
+    server: MdmServer,
+    raw: dict[str, Any],
+    version: int,
+    settings: Settings,
+    method: str = "POST",
 ) -> AssignProfileResponse:
     """Assign a profile to serials with one result per distinct serial (§6.11).
 
@@ -84,9 +92,17 @@ async def assign_profile(
     if profile is None:
         raise DepError("PROFILE_NOT_FOUND", status_code=404)
     now = await clock.now(db)
-    results, retry_after = await _assign(
-        db, server=server, profile=profile, serials=serials, now=now, version=version
+    fault = await faults_service.device_status_override(
+        db, endpoint=f"{method} /profile/devices", server=server
     )
+    if fault is not None:
+        results, retry_after = await _scripted_outcome(
+            db, server=server, serials=serials, now=now, version=version, fault=fault
+        )
+    else:
+        results, retry_after = await _assign(
+            db, server=server, profile=profile, serials=serials, now=now, version=version
+        )
     return AssignProfileResponse(
         profile_uuid=profile.profile_uuid,
         devices=results,
@@ -141,6 +157,24 @@ async def _assign(
 
     results = await _apply(db, server=server, serials=serials, now=now, change=assign, before=admit)
     retry_after = max(throttled.values()) if THROTTLED in results.values() else None
+    return results, retry_after
+
+
+async def _scripted_outcome(
+    db: AsyncSession,
+    *,
+    server: MdmServer,
+    serials: Sequence[str],
+    now: datetime,
+    version: int,
+    fault: DeviceStatusFault,
+) -> tuple[dict[str, str], int | None]:
+    """A `device_status` fault fired: this server's devices get its status, nothing changes."""
+    status = fault.status
+    if status == THROTTLED and version < THROTTLED_SINCE:
+        status = FAILED
+    results = await _apply(db, server=server, serials=serials, now=now, change=lambda _: status)
+    retry_after = fault.retry_after_seconds if THROTTLED in results.values() else None
     return results, retry_after
 
 
