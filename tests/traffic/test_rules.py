@@ -67,7 +67,8 @@ async def test_request_budget_refuses_with_429_and_refills_on_the_emulator_clock
     assert [(await call(client, "GET", "/account", token)).status_code for _ in range(2)] == [200, 200]
     refused = await call(client, "GET", "/account", token)
     assert (refused.status_code, refused.text) == (429, "TOO_MANY_REQUESTS")
-    assert refused.headers["retry-after"] in ("29", "30")
+    # The bucket refills with the emulator clock, which runs with real time: allow for a slow machine.
+    assert 25 <= int(refused.headers["retry-after"]) <= 30
     assert refused.headers["content-type"] == "text/plain;charset=UTF8"
 
     await advance(client, 30)
@@ -86,11 +87,8 @@ async def test_refusal_status_503_per_org(
     token = await open_session(client, credentials)
     assert (await call(client, "GET", "/account", token)).status_code == 200
     refused = await call(client, "GET", "/account", token)
-    assert (refused.status_code, refused.text, refused.headers["retry-after"]) == (
-        503,
-        "Service Unavailable",
-        "10",
-    )
+    assert (refused.status_code, refused.text) == (503, "Service Unavailable")
+    assert 6 <= int(refused.headers["retry-after"]) <= 10  # real time passes between the two calls
 
 
 @pytest.mark.parametrize("settings_overrides", [{"traffic_preset": "strict", "error_body_style": "quoted"}])
