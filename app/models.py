@@ -6,7 +6,7 @@ from app.activation_lock.models import ActivationLock
 from app.clock.models import EmulatorClock
 from app.core.db import Base
 from app.device_setup.models import DeviceCA, DeviceSetup
-from app.devices.models import Device, DeviceAssignment, DeviceEvent, EmulatorSecret
+from app.devices.models import AuditEvent, Device, DeviceAssignment, DeviceEvent, EmulatorSecret
 from app.faults.models import FaultScript
 from app.journal.models import RequestJournal
 from app.orgs.models import MdmServer, Org
@@ -24,6 +24,7 @@ __all__ = [
     "ApiAccount",
     "AssignmentAttempt",
     "AssignmentCooldown",
+    "AuditEvent",
     "AuthSession",
     "Base",
     "Device",

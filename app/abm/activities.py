@@ -28,6 +28,7 @@ from app.clock import service as clock
 from app.clock.service import isoformat
 from app.core.errors import JsonApiError
 from app.devices import service as devices
+from app.devices.assignments import ServerGone
 from app.devices.schemas import DeviceAttributes
 from app.orgs.models import MdmServer, Org
 
@@ -191,7 +192,14 @@ async def create_activity(
             pointer="/data/attributes/activityTypeMetadata/mdmMigrationDeadlineDateTime",
         )
     server = await _server(db, org=caller.org, server_id=request.server_id)
-    failures = await _apply(db, caller=caller, request=request, server=server)
+    try:
+        failures = await _apply(db, caller=caller, request=request, server=server)
+    except ServerGone as exc:  # DELETE /v1/mdmServers/{id} won the race for the server's row lock
+        raise conflict(
+            "ENTITY_ERROR.RELATIONSHIP.INVALID",
+            f"There is no mdmServer with id '{exc.server_uuid}'",
+            pointer="/data/relationships/mdmServer/data/id",
+        ) from exc
     activity = Activity(
         id=str(uuid.uuid4()),
         org_id=caller.org.id,

@@ -9,12 +9,18 @@ dates and optional values null. Values DEP does not carry are derived, determini
 - `purchaseSourceType`/`purchaseSourceId`: APPLE and the org's customer number when the device
   came with an order number, else MANUALLY_ADDED (Apple Configurator) and "";
 - `mdmMigrationStatus`: REQUESTED while a migration deadline is set.
+
+A device released from the org (RELEASE_DEVICES, the control API, a DEP disown, a replacement)
+leaves the lists but can still be read by id, UNASSIGNED and with `releasedFromOrgDateTime`:
+Apple returns that attribute "only on single-device reads" (§1.5), which would be pointless if
+those reads answered 404. The release date comes from the org's audit trail (app.devices.audit).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +31,8 @@ from app.abm import servers
 from app.abm.jsonapi import Links, PageRequest, list_document, not_found, sparse
 from app.clock import service as clock
 from app.clock.service import isoformat
-from app.devices.models import Device
+from app.devices import audit
+from app.devices.models import AuditEvent, Device
 from app.orgs.models import MdmServer, Org
 
 TYPE = "orgDevices"
@@ -85,14 +92,20 @@ def _time(value: datetime | None) -> str | None:
     return isoformat(value) if value is not None else None
 
 
-def attributes(device: Device, org: Org) -> dict[str, Any]:
+def purchase_source(order_number: str | None, org: Org) -> tuple[str, str]:
+    """(purchaseSourceType, purchaseSourceId): bought from Apple with an order, else added by hand."""
+    return ("APPLE", str(org.id)) if order_number is not None else ("MANUALLY_ADDED", "")
+
+
+def attributes(device: Device, org: Org, released_at: datetime | None = None) -> dict[str, Any]:
     capacity = _CAPACITY.search(device.description or "")
-    purchased = device.order_number is not None
+    source_type, source_id = purchase_source(device.order_number, org)
+    assigned = device.server_id is not None and released_at is None
     return {
         "serialNumber": device.serial_number,
         "addedToOrgDateTime": isoformat(device.created_at),
-        "releasedFromOrgDateTime": None,
-        "updatedDateTime": isoformat(device.updated_at),
+        "releasedFromOrgDateTime": _time(released_at),
+        "updatedDateTime": isoformat(released_at or device.updated_at),
         "deviceModel": device.model,
         "productFamily": PRODUCT_FAMILY.get(device.device_family, device.device_family),
         "productType": "",
@@ -100,7 +113,7 @@ def attributes(device: Device, org: Org) -> dict[str, Any]:
         "partNumber": "",
         "orderNumber": device.order_number or "",
         "color": device.color or "",
-        "status": "ASSIGNED" if device.server_id is not None else "UNASSIGNED",
+        "status": "ASSIGNED" if assigned else "UNASSIGNED",
         "orderDateTime": _time(device.order_date),
         "imei": list(device.imei),
         "meid": list(device.meid),
@@ -108,8 +121,8 @@ def attributes(device: Device, org: Org) -> dict[str, Any]:
         "wifiMacAddress": device.wifi_mac_address or "",
         "bluetoothMacAddress": device.bluetooth_mac_address or "",
         "ethernetMacAddress": [device.ethernet_mac_address] if device.ethernet_mac_address else [],
-        "purchaseSourceId": str(org.id) if purchased else "",
-        "purchaseSourceType": "APPLE" if purchased else "MANUALLY_ADDED",
+        "purchaseSourceId": source_id,
+        "purchaseSourceType": source_type,
         "isMdmMigrationCapable": device.device_family in MIGRATION_CAPABLE,
         "mdmMigrationStatus": "REQUESTED" if device.mdm_migration_deadline is not None else None,
         "mdmMigrationDeadlineDateTime": _time(device.mdm_migration_deadline),
@@ -117,8 +130,14 @@ def attributes(device: Device, org: Org) -> dict[str, Any]:
 
 
 def render(
-    devices: Sequence[Device], org: Org, *, links: Links, fields: frozenset[str] | None
+    devices: Sequence[Device],
+    org: Org,
+    *,
+    links: Links,
+    fields: frozenset[str] | None,
+    released: Mapping[str, datetime] | None = None,
 ) -> list[dict[str, Any]]:
+    """orgDevice resources; `released` maps the serials of released devices to their release time."""
     resources = []
     for device in devices:
         path = f"/v1/orgDevices/{device.serial_number}"
@@ -135,7 +154,9 @@ def render(
             {
                 "type": TYPE,
                 "id": device.serial_number,  # an orgDevice's id is its serial number (§1.3)
-                "attributes": sparse(attributes(device, org), fields),
+                "attributes": sparse(
+                    attributes(device, org, (released or {}).get(device.serial_number)), fields
+                ),
                 "relationships": sparse(relationships, fields),
                 "links": {"self": links.url(path)},
             }
@@ -143,15 +164,46 @@ def render(
     return resources
 
 
-async def get_device(db: AsyncSession, *, org: Org, serial: str) -> Device:
-    device = None
-    if 0 < len(serial) <= 64 and "\x00" not in serial:
-        device = await db.scalar(
-            select(Device).where(Device.org_id == org.id, Device.serial_number == serial)
-        )
+@dataclass(frozen=True, slots=True)
+class OrgDevice:
+    """A device as this org sees it: in the org, or released from it at `released_at`."""
+
+    device: Device
+    released_at: datetime | None = None
+
+    @property
+    def server_id(self) -> int | None:
+        return self.device.server_id if self.released_at is None else None
+
+    @property
+    def released(self) -> dict[str, datetime]:
+        return {self.device.serial_number: self.released_at} if self.released_at else {}
+
+
+async def get_device(db: AsyncSession, *, org: Org, serial: str) -> OrgDevice:
+    """The org's device by serial, or one it released (its last trail entry is a removal); else 404."""
+    if not 0 < len(serial) <= 64 or "\x00" in serial:
+        raise not_found(TYPE, serial)
+    device = await db.scalar(select(Device).where(Device.serial_number == serial))
     if device is None:
         raise not_found(TYPE, serial)
-    return device
+    if device.org_id == org.id:
+        return OrgDevice(device)
+    last = (
+        await db.execute(
+            select(AuditEvent.event_type, AuditEvent.occurred_at)
+            .where(
+                AuditEvent.serial_number == serial,
+                AuditEvent.org_id == org.id,
+                AuditEvent.event_type.in_((audit.ADDED, audit.REMOVED)),
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if last is None or last[0] != audit.REMOVED:
+        raise not_found(TYPE, serial)
+    return OrgDevice(device, released_at=last[1])
 
 
 async def list_devices(
@@ -174,19 +226,20 @@ async def list_devices(
 async def one_device(
     db: AsyncSession, *, org: Org, serial: str, links: Links, fields: frozenset[str] | None
 ) -> dict[str, Any]:
-    device = await get_device(db, org=org, serial=serial)
-    return {"data": render([device], org, links=links, fields=fields)[0], "links": {"self": links.self_url}}
+    found = await get_device(db, org=org, serial=serial)
+    data = render([found.device], org, links=links, fields=fields, released=found.released)[0]
+    return {"data": data, "links": {"self": links.self_url}}
 
 
 async def assigned_server_linkage(db: AsyncSession, *, org: Org, serial: str, links: Links) -> dict[str, Any]:
     """`GET /v1/orgDevices/{id}/relationships/assignedServer`: `{type, id}` or null when unassigned."""
-    device = await get_device(db, org=org, serial=serial)
-    server_uuid = await _server_uuid(db, device)
+    found = await get_device(db, org=org, serial=serial)
+    server_uuid = await _server_uuid(db, found.server_id)
     return {
         "data": {"type": servers.TYPE, "id": server_uuid} if server_uuid else None,
         "links": {
             "self": links.self_url,
-            "related": links.url(f"/v1/orgDevices/{device.serial_number}/assignedServer"),
+            "related": links.url(f"/v1/orgDevices/{found.device.serial_number}/assignedServer"),
         },
     }
 
@@ -195,16 +248,16 @@ async def assigned_server(
     db: AsyncSession, *, org: Org, serial: str, links: Links, fields: frozenset[str] | None
 ) -> dict[str, Any]:
     """`GET /v1/orgDevices/{id}/assignedServer`: the mdmServer resource, or null when unassigned."""
-    device = await get_device(db, org=org, serial=serial)
-    server = await db.get(MdmServer, device.server_id) if device.server_id is not None else None
+    found = await get_device(db, org=org, serial=serial)
+    server = await db.get(MdmServer, found.server_id) if found.server_id is not None else None
     data = (await servers.render(db, [server], links=links, fields=fields))[0] if server else None
     return {"data": data, "links": {"self": links.self_url}}
 
 
-async def _server_uuid(db: AsyncSession, device: Device) -> str | None:
-    if device.server_id is None:
+async def _server_uuid(db: AsyncSession, server_id: int | None) -> str | None:
+    if server_id is None:
         return None
-    uuid: str | None = await db.scalar(select(MdmServer.server_uuid).where(MdmServer.id == device.server_id))
+    uuid: str | None = await db.scalar(select(MdmServer.server_uuid).where(MdmServer.id == server_id))
     return uuid
 
 
@@ -213,7 +266,7 @@ async def apple_care_coverage(
 ) -> dict[str, Any]:
     """Every device has Apple's one-year Limited Warranty from its order (or addition) date; the
     emulator models no AppleCare+ contracts."""
-    device = await get_device(db, org=org, serial=serial)
+    device = (await get_device(db, org=org, serial=serial)).device
     now = await clock.now(db)
     start = device.order_date or device.created_at
     end = start + timedelta(days=365)

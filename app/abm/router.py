@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from app.abm import activities, org_devices, servers
+from app.abm import activities, audit_events, org_devices, servers
 from app.abm.auth import CurrentCaller
 from app.abm.jsonapi import Page, RequestLinks, parse_fields
 from app.core.db import DbSession
@@ -177,6 +177,18 @@ async def get_org_device_activity(
     return await activities.get_activity(
         db, org=caller.org, activity_id=activity_id, links=links, fields=fields
     )
+
+
+# --- auditEvents ----------------------------------------------------------------------------
+
+
+@router.get("/auditEvents")
+async def list_audit_events(
+    request: Request, caller: CurrentCaller, page: Page, links: RequestLinks, db: DbSession
+) -> dict[str, Any]:
+    """Get Audit Events: devices added, removed, assigned and unassigned, oldest first."""
+    query = audit_events.parse_query(request)
+    return await audit_events.list_events(db, org=caller.org, query=query, page=page, links=links)
 
 
 # The activity log stands in for Apple's presigned blob-store URL: no bearer token, the random

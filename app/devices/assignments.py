@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import service as clock
-from app.devices import locking
+from app.core.errors import ControlError
+from app.devices import audit, locking
 from app.devices.feed import ADDED, DELETED, MODIFIED, FeedEvent, record_events
 from app.devices.models import Device, DeviceAssignment
 from app.orgs.models import MdmServer, Org
@@ -53,11 +55,20 @@ async def write_history(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
         await db.execute(insert(DeviceAssignment), rows[start : start + locking.CHUNK])
 
 
-async def server_uuids(db: AsyncSession, ids: set[int]) -> dict[int, str]:
-    from sqlalchemy import select
+async def server_labels(db: AsyncSession, ids: set[int]) -> dict[int, tuple[str, str]]:
+    """(uuid, name) of each server, for history and audit rows that outlive the server."""
+    rows = await db.execute(
+        select(MdmServer.id, MdmServer.server_uuid, MdmServer.server_name).where(MdmServer.id.in_(ids))
+    )
+    return {row[0]: (row[1], row[2]) for row in rows}
 
-    rows = await db.execute(select(MdmServer.id, MdmServer.server_uuid).where(MdmServer.id.in_(ids)))
-    return {row[0]: row[1] for row in rows}
+
+class ServerGone(ControlError):
+    """The target server was deleted while this assignment waited for its row lock."""
+
+    def __init__(self, server_uuid: str) -> None:
+        super().__init__(409, "server_deleted", f"MDM server {server_uuid} was deleted meanwhile")
+        self.server_uuid = server_uuid
 
 
 async def assign_devices(
@@ -78,16 +89,23 @@ async def assign_locked(
         raise ValueError("the server belongs to another org")
     old_servers = await locking.servers_of(db, device_ids=device_ids)
     involved = old_servers | ({server.id} if server is not None else set())
-    await locking.lock_servers(db, server_ids=involved)
-    uuids = await server_uuids(db, involved) if involved else {}
+    locked = await locking.lock_servers(db, server_ids=involved)
+    if server is not None and server.id not in locked:
+        # Deleted (DELETE /v1/mdmServers or the control API) after the caller looked it up: refuse
+        # rather than write rows pointing at a server that no longer exists.
+        raise ServerGone(server.server_uuid)
+    labels = await server_labels(db, involved) if involved else {}
     now = await clock.now(db)
     clean = org_setting(org, "feed_style") == "clean"
+    who = audit.actor_for(assigned_by, admin=org.email)
+    note = partial(audit.event, org_id=org.id, at=now, group=audit.new_group(), actor=who)
     results: dict[str, str] = {}
     for chunk in locking.chunks(device_ids):
         devices = await locking.load_devices(db, ids=chunk)
         before: list[FeedEvent] = []  # deleted events: last-known fields, so recorded before the change
         after: list[FeedEvent] = []
         history: list[dict[str, Any]] = []
+        trail: list[dict[str, Any]] = []
         plan: list[tuple[Device, str]] = []
         for device in devices:
             old = device.server_id
@@ -102,6 +120,9 @@ async def assign_locked(
             if outcome in (UNASSIGNED, MOVED):
                 assert old is not None
                 before.append(FeedEvent(old, device, DELETED))
+                trail.append(note(device, audit.UNASSIGNED, server=labels[old]))
+            if server is not None:  # assigned, moved, or re-assigned to the server it is on
+                trail.append(note(device, audit.ASSIGNED, server=labels[server.id]))
             plan.append((device, outcome))
             results[device.serial_number] = outcome
         await record_events(db, before, at=now)
@@ -122,9 +143,10 @@ async def assign_locked(
             else:  # moved (Apple style) or re-assigned: Apple drops the profile assignment (spec §8.4)
                 device.profile_status = "removed"
                 after.append(FeedEvent(server.id, device, MODIFIED))
-            history.append(history_row(device, outcome, uuids[server.id], assigned_by, now))
+            history.append(history_row(device, outcome, labels[server.id][0], assigned_by, now))
         await record_events(db, after, at=now)
         await write_history(db, history)
+        await audit.record(db, trail)
         for device in devices:
             db.expunge(device)  # a million-device call must not keep a million objects
     return results
@@ -143,12 +165,48 @@ async def release_locked(
     await record_events(
         db, [FeedEvent(d.server_id, d, DELETED, extra) for d in devices if d.server_id is not None], at=now
     )
+    await _audit_removals(db, devices=devices, action=action, actor=actor, at=now)
     for device in devices:
         device.server_id = None
         device.org_id = None
         device.updated_at = now
     await write_history(db, [history_row(d, action, None, actor, now) for d in devices])
     await db.flush()
+
+
+async def _audit_removals(
+    db: AsyncSession, *, devices: Sequence[Device], action: str, actor: str | None, at: datetime
+) -> None:
+    """DEVICE_REMOVED_FROM_ORG for each device, attributed to the org it leaves (before it leaves)."""
+    org_ids = {d.org_id for d in devices if d.org_id is not None}
+    if not org_ids:
+        return
+    emails = await db.execute(select(Org.id, Org.email).where(Org.id.in_(org_ids)))
+    admins: dict[int, str] = {row[0]: row[1] for row in emails}
+    labels = await server_labels(db, {d.server_id for d in devices if d.server_id is not None})
+    group = audit.new_group()
+    rows: list[dict[str, Any]] = []
+    for device in devices:
+        if device.org_id is None:
+            continue
+        if action == "disowned":  # the MDM server did it (DEP /devices/disown); its uuid is `actor`
+            who = audit.Actor(audit.SYSTEM, actor)
+        else:
+            who = audit.actor_for(actor, admin=admins[device.org_id])
+        server = labels.get(device.server_id) if device.server_id is not None else None
+        rows.append(
+            audit.event(
+                device,
+                audit.REMOVED,
+                org_id=device.org_id,
+                at=at,
+                group=group,
+                actor=who,
+                server=server,
+                details=audit.removed_details(action, who),
+            )
+        )
+    await audit.record(db, rows)
 
 
 async def disown_devices(db: AsyncSession, *, server: MdmServer, serials: Sequence[str]) -> dict[str, str]:

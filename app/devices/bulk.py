@@ -7,6 +7,7 @@ exist; the caller's exception rolls the whole transaction back, so nothing is ha
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import islice
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.devices import audit
 from app.devices.generator import GeneratedDevice
 
 COPY_CHUNK = 20_000
@@ -63,9 +65,12 @@ async def copy_generated(
     specs: Iterable[GeneratedDevice],
     now: datetime,
     on_duplicates: Callable[[Sequence[str]], Exception],
+    actor: audit.Actor,
 ) -> list[str]:
-    """COPY the devices into `device`; returns the first 1000 serials. Raises on existing serials."""
+    """COPY the devices into `device`, and their DEVICE_ADDED_TO_ORG events into `audit_event`;
+    returns the first 1000 serials. Raises on existing serials."""
     await db.flush()
+    group = audit.new_group()
     conn = await raw_connection(db)
     first: list[str] = []
     for batch in _batches(specs, COPY_CHUNK):
@@ -102,6 +107,23 @@ async def copy_generated(
             for d in batch
         ]
         await conn.copy_records_to_table("device", records=records, columns=COLUMNS)
+        events = [
+            (
+                org_id,
+                audit.ADDED,
+                now,
+                group,
+                actor.type,
+                actor.id,
+                d.serial_number,
+                d.model,
+                None,
+                None,
+                json.dumps(audit.added_details(d.order_number)),
+            )
+            for d in batch
+        ]
+        await conn.copy_records_to_table("audit_event", records=events, columns=audit.COPY_COLUMNS)
         if len(first) < RETURNED_SERIALS:
             first += serials[: RETURNED_SERIALS - len(first)]
     return first

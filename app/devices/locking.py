@@ -55,13 +55,19 @@ async def lock_devices_by_serial(
     )
 
 
-async def lock_servers(db: AsyncSession, *, server_ids: Iterable[int]) -> None:
-    """Lock MDM server rows in id order (after the device locks, before any `record_events`)."""
+async def lock_servers(db: AsyncSession, *, server_ids: Iterable[int]) -> set[int]:
+    """Lock MDM server rows in id order (after the device locks, before any `record_events`).
+
+    Returns the ids locked: a server deleted meanwhile (its row gone once its lock is granted) is
+    missing, and the caller must not write rows that refer to it.
+    """
     ids = sorted(set(server_ids))
-    if ids:
-        await db.execute(
-            text("SELECT id FROM mdm_server WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"), {"ids": ids}
-        )
+    if not ids:
+        return set()
+    rows = await db.execute(
+        text("SELECT id FROM mdm_server WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"), {"ids": ids}
+    )
+    return {row[0] for row in rows}
 
 
 async def servers_of(db: AsyncSession, *, device_ids: Sequence[int]) -> set[int]:

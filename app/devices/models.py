@@ -111,3 +111,35 @@ class EmulatorSecret(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditEvent(Base):
+    """One line of an org's audit trail: a device added to or removed from the org, or assigned to or
+    unassigned from one of its MDM servers (the device events of `GET /v1/auditEvents`, abm-api.md §1.4).
+
+    Written by the devices service in the same transaction as the change it records, whichever
+    route caused it (control API, Business Manager activity, DEP disown), so the trail and the
+    inventory never disagree. Attributed to the org at the time of the change: a released device
+    has no org any more, its removal event still has one. Server uuid and name are copies, so the
+    trail survives a deleted server. `details` holds the facts of one event type (order number,
+    who released the device).
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_org_time", "org_id", "occurred_at", "id"),
+        Index("ix_audit_event_serial", "serial_number", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    org_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("org.id", ondelete="CASCADE"))
+    event_type: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime]
+    group_id: Mapped[str] = mapped_column(String(36))  # one id for the events of one operation
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str | None] = mapped_column(String(250))
+    serial_number: Mapped[str] = mapped_column(String(64))
+    device_model: Mapped[str] = mapped_column(String(120))
+    server_uuid: Mapped[str | None] = mapped_column(String(32))
+    server_name: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import service as clock
 from app.core.errors import ControlError, not_found
-from app.devices import bulk, locking
+from app.devices import audit, bulk, locking
 from app.devices.assignments import (
     assign_devices,
     assign_locked,
@@ -54,10 +54,13 @@ def duplicates_error(serials: Sequence[str]) -> ControlError:
     )
 
 
-async def add_devices(db: AsyncSession, *, org: Org, devices: Sequence[DeviceIn]) -> list[Device]:
+async def add_devices(
+    db: AsyncSession, *, org: Org, devices: Sequence[DeviceIn], actor: str | None = None
+) -> list[Device]:
     """Add devices to the org; 409 naming every duplicate (in the request or in any org), nothing written.
 
     A serial that was released or disowned earlier is re-added (removed from ABM and added back).
+    Each device added is a DEVICE_ADDED_TO_ORG audit event (`actor` None: the org's administrator).
     """
     seen: set[str] = set()
     repeated: set[str] = set()
@@ -107,7 +110,24 @@ async def add_devices(db: AsyncSession, *, org: Org, devices: Sequence[DeviceIn]
         created += list(result)
     await db.flush()
     order = {spec.serial_number: i for i, spec in enumerate(devices)}
-    return sorted(created + revived, key=lambda d: order[d.serial_number])
+    added = sorted(created + revived, key=lambda d: order[d.serial_number])
+    who, group = audit.actor_for(actor, admin=org.email), audit.new_group()
+    await audit.record(
+        db,
+        (
+            audit.event(
+                d,
+                audit.ADDED,
+                org_id=org.id,
+                at=now,
+                group=group,
+                actor=who,
+                details=audit.added_details(d.order_number),
+            )
+            for d in added
+        ),
+    )
+    return added
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +162,12 @@ async def generate_devices(
     except ValueError as exc:
         raise ControlError(422, "validation_error", str(exc)) from exc
     serials = await bulk.copy_generated(
-        db, org_id=org.id, specs=specs, now=now, on_duplicates=duplicates_error
+        db,
+        org_id=org.id,
+        specs=specs,
+        now=now,
+        on_duplicates=duplicates_error,
+        actor=audit.actor_for(None, admin=org.email),
     )
     return Generated(count=count, seed=seed, serials=serials)
 
@@ -215,7 +240,7 @@ async def replace_device(
         eid=ids.eid if original.eid else None,
     )
     await release_locked(db, devices=[original], action="replaced", actor=actor, replaced=True)
-    (replacement,) = await add_devices(db, org=org, devices=[spec])
+    (replacement,) = await add_devices(db, org=org, devices=[spec], actor=actor)
     replacement.is_replacement_device = True
     replacement.replaces_serial_number = original.serial_number
     replacement.replacement_date = now

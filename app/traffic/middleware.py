@@ -14,7 +14,8 @@ Per request to an Apple surface (everything but /emulator, /healthz, /readyz, th
    fault answers first (Apple's front end errs before anything is counted): an error or
    status is sent, `drop_connection` closes without a byte, `delay_ms` waits then goes on;
 3. statement 2 (only if the org's rules need it): take from the budgets; a refusal is the
-   configured status (429 TOO_MANY_REQUESTS or 503) with `Retry-After` in seconds;
+   configured status (429 TOO_MANY_REQUESTS or 503) with `Retry-After` in seconds (on the
+   Business Manager API: per API account, always 429 in its JSON:API envelope, app.traffic.abm);
 4. the app runs; the status, error body and (fetch/sync) returned cursor are observed;
 5. statement 3, after the response went out: journal row, concurrency-slot release (also
    on errors and disconnects; shielded from cancellation), sync-cycle note.
@@ -41,7 +42,7 @@ from app.core.security import hash_secret
 from app.faults.respond import PLAIN_TEXT, FaultAction, action_for, error_body
 from app.journal.service import JournalEntry
 from app.session import oauth1
-from app.traffic import rules, service
+from app.traffic import abm, rules, service
 
 logger = logging.getLogger("dep_emulator.traffic")
 
@@ -132,6 +133,7 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
     engine = traffic_engine(state)
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
     method, path = scope["method"], scope["path"]
+    abm_call = abm.is_abm_path(path)
     client = scope.get("client")
     client_addr = client[0] if client else None
 
@@ -156,6 +158,7 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
                 path=path,
                 token_hash=hash_secret(session_token) if session_token else None,
                 consumer_key=_consumer_key(headers.get("authorization")) if path == "/session" else None,
+                bearer_hash=abm.bearer_hash(headers.get("authorization")) if abm_call else None,
             )
             if caller.fault_response is not None:
                 action = action_for(caller.fault_response, settings)
@@ -171,6 +174,7 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
                     server_id=caller.server_id,
                     client_addr=client_addr,
                     body=summary,
+                    account_id=caller.account_id,
                 )
                 if plan.refuse_rule is not None:
                     refusal = (plan.refuse_rule, float(rules.SIZE_REFUSAL_RETRY_AFTER))
@@ -191,11 +195,14 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
         elif refusal is not None:
             outcome.rule = refusal[0]
             retry_after = str(max(1, math.ceil(refusal[1])))
-            code = "TOO_MANY_REQUESTS" if refusal_status == 429 else "SERVICE_UNAVAILABLE"
-            body_out = error_body(code, settings).encode()
-            await _send_plain(
-                send, outcome, refusal_status, body_out, [(b"retry-after", retry_after.encode())]
-            )
+            headers_out = [(b"retry-after", retry_after.encode())]
+            if abm_call:
+                headers_out.append((b"content-type", abm.CONTENT_TYPE))
+                await _send_plain(send, outcome, abm.STATUS, abm.refusal_body(retry_after), headers_out)
+            else:
+                code = "TOO_MANY_REQUESTS" if refusal_status == 429 else "SERVICE_UNAVAILABLE"
+                body_out = error_body(code, settings).encode()
+                await _send_plain(send, outcome, refusal_status, body_out, headers_out)
             logger.info(
                 "request refused by traffic rule",
                 extra={
@@ -319,7 +326,9 @@ def _observing(send: Send, outcome: Outcome, *, capture_feed: bool) -> Send:
 async def _send_plain(
     send: Send, outcome: Outcome, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
 ) -> None:
-    all_headers = [(b"content-type", PLAIN_TEXT), (b"content-length", str(len(body)).encode())]
+    """A complete response; text/plain unless `headers` name another content type."""
+    content_type = next((v for k, v in headers if k == b"content-type"), PLAIN_TEXT)
+    all_headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
     all_headers += [h for h in headers if h[0] != b"content-type"]
     outcome.status = status
     outcome.captured = bytearray(body)

@@ -13,6 +13,10 @@ Presets (spec §12):
   cursor the previous page returned with `more_to_follow`, is not a new cycle), page size
   ≤ 1000, request budgets per endpoint class and per client address on `/session`, and at
   most 4 concurrent requests per server.
+
+The Business Manager API (`/v1`) has two budgets per API account, `abm_get` (GET) and
+`abm_post` (every other method), off unless the org sets them or picks `strict`, which uses the
+limits measured against Apple (abm-api.md §1.8: 20 GET a minute, 10 POST an hour).
 """
 
 from __future__ import annotations
@@ -24,7 +28,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Preset = Literal["off", "apple", "strict"]
 EndpointClass = Literal[
-    "session", "account", "fetch", "sync", "details", "disown", "assign", "profile", "other"
+    "session",
+    "account",
+    "fetch",
+    "sync",
+    "details",
+    "disown",
+    "assign",
+    "profile",
+    "other",
+    "abm_get",
+    "abm_post",
 ]
 
 # Which class an Apple path belongs to; every method of a path shares the class.
@@ -87,6 +101,8 @@ PRESETS: dict[Preset, TrafficRules] = {
             "assign": Budget(requests=60, per_seconds=60),
             "profile": Budget(requests=60, per_seconds=60),
             "other": Budget(requests=60, per_seconds=60),
+            "abm_get": Budget(requests=20, per_seconds=60),
+            "abm_post": Budget(requests=10, per_seconds=3600),
         },
         session_per_address=Budget(requests=30, per_seconds=60),
         max_concurrent=4,
@@ -165,8 +181,11 @@ def plan(
     server_id: int | None,
     client_addr: str | None,
     body: BodySummary,
+    account_id: int | None = None,
 ) -> Plan:
-    """Decide which rules apply to this request (no I/O)."""
+    """Decide which rules apply to this request (no I/O); `account_id`: a Business Manager API call."""
+    if account_id is not None:
+        return abm_plan(rules, method=method, account_id=account_id)
     cls = endpoint_class(path)
     if (
         rules.max_page_size is not None
@@ -210,6 +229,16 @@ def plan(
         )
     slot_key = f"s{server_id}:in_flight" if rules.max_concurrent is not None else None
     return Plan(buckets=buckets, slot_key=slot_key, slot_max=rules.max_concurrent, note_key=note_key)
+
+
+def abm_plan(rules: TrafficRules, *, method: str, account_id: int) -> Plan:
+    """A `/v1` request of one API account: its GET or write budget, nothing else."""
+    cls: EndpointClass = "abm_get" if method in ("GET", "HEAD") else "abm_post"
+    budget = rules.budgets.get(cls)
+    if budget is None:
+        return Plan()
+    key = f"k{account_id}:{cls}"
+    return Plan(buckets=[BucketCheck(key, f"budget:{cls}", budget.requests, budget.per_seconds)])
 
 
 def rule_for_key(checks: list[BucketCheck], key: str) -> str:

@@ -37,6 +37,7 @@ class CallerContext:
     stored_rules: dict[str, Any] | None
     fault_id: int | None
     fault_response: dict[str, Any] | None
+    account_id: int | None = None  # the Business Manager API account behind a bearer token
 
 
 _RESOLVE = """
@@ -46,7 +47,8 @@ WITH srv AS (
     WHERE {server_pred}
 ),
 {faults}
-SELECT srv.id, srv.server_uuid, srv.stored_rules, fault_fired.fault_id, fault_fired.fault_response
+SELECT srv.id, srv.server_uuid, srv.stored_rules, fault_fired.fault_id, fault_fired.fault_response,
+       NULL::int AS account_id
 FROM (SELECT 1) AS one LEFT JOIN srv ON true LEFT JOIN fault_fired ON true
 """
 
@@ -60,17 +62,46 @@ _RESOLVE_BY_CONSUMER = _RESOLVE.format(
 )
 
 
+# A Business Manager API call: the API account of the bearer token and its org's rules; only faults
+# not scoped to a server can match.
+_RESOLVE_BY_BEARER = """
+WITH acct AS (
+    SELECT a.id, o.settings -> 'traffic_rules' AS stored_rules
+    FROM abm_access_token t
+    JOIN abm_api_account a ON a.id = t.account_id
+    JOIN org o ON o.id = a.org_id
+    WHERE t.token_hash = :bearer_hash
+),
+{faults}
+SELECT NULL::int, NULL::text, acct.stored_rules, fault_fired.fault_id, fault_fired.fault_response, acct.id
+FROM (SELECT 1) AS one LEFT JOIN acct ON true LEFT JOIN fault_fired ON true
+""".format(faults=consume_sql(server_expr="SELECT NULL::int", kind=None))
+
+
 async def resolve(
-    conn: AsyncConnection, *, method: str, path: str, token_hash: str | None, consumer_key: str | None
+    conn: AsyncConnection,
+    *,
+    method: str,
+    path: str,
+    token_hash: str | None,
+    consumer_key: str | None,
+    bearer_hash: str | None = None,
 ) -> CallerContext:
     params: dict[str, str | None]
-    if consumer_key is not None:
+    if bearer_hash is not None:
+        sql, params = _RESOLVE_BY_BEARER, {"bearer_hash": bearer_hash}
+    elif consumer_key is not None:
         sql, params = _RESOLVE_BY_CONSUMER, {"consumer_key": consumer_key}
     else:
         sql, params = _RESOLVE_BY_SESSION, {"token_hash": token_hash}
     row = (await conn.execute(text(sql), {**params, "f_method": method, "f_path": path})).one()
     return CallerContext(
-        server_id=row[0], server_uuid=row[1], stored_rules=row[2], fault_id=row[3], fault_response=row[4]
+        server_id=row[0],
+        server_uuid=row[1],
+        stored_rules=row[2],
+        fault_id=row[3],
+        fault_response=row[4],
+        account_id=row[5],
     )
 
 

@@ -77,7 +77,15 @@ async def test_release_devices(
     assert released["attributes"]["subStatus"] == "COMPLETED_WITH_SUCCESS"
     events, _ = await sync_all(mdm, cursor)
     assert ops(events) == [("RELEASE001", "deleted")]
-    assert_error(await abm.get("/v1/orgDevices/RELEASE001"), 404, "NOT_FOUND")
+    # Out of the lists, still readable by id with its release date (abm-api.md §1.5).
+    listed = (await abm.get("/v1/orgDevices")).json()["data"]
+    assert "RELEASE001" not in [d["id"] for d in listed]
+    device = (await abm.get("/v1/orgDevices/RELEASE001")).json()["data"]["attributes"]
+    assert device["status"] == "UNASSIGNED"
+    assert device["releasedFromOrgDateTime"] == released["attributes"]["createdDateTime"]
+    linkage = await abm.get("/v1/orgDevices/RELEASE001/relationships/assignedServer")
+    assert linkage.status_code == 200 and linkage.json()["data"] is None
+    assert (await abm.get("/v1/orgDevices/RELEASE001/assignedServer")).json()["data"] is None
 
 
 @pytest.mark.parametrize("settings_overrides", [{"abm_activity_delay_seconds": 12}])
