@@ -166,25 +166,26 @@ def _collect_marks(node: yaml.Node, path: PathKey, marks: dict[PathKey, tuple[in
 
 
 def _validation_error(exc: ValidationError, locator: Locator) -> SeedError:
+    """Every problem in `errors`; the message names the first, an unknown key first (a typo
+    gives both "unknown key 'serial'" and "missing key 'serial_number'", and the first says why)."""
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     problems: list[dict[str, Any]] = []
-    for error in exc.errors()[:MAX_ERRORS]:
-        path: PathKey = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("<")))
+    for error in errors[:MAX_ERRORS]:
+        path = _path_of(error)
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = f"unknown key {path[-1]!r}"
         elif error["type"] == "missing":
-            message = f"missing key {path[-1]!r}"
-            path = path[:-1]
+            message = f"missing key {error['loc'][-1]!r}"
         located = locator.error(path, message)
         problems.append(
             {"path": located.details.get("path"), "line": located.details.get("line"), "message": message}
         )
     first = problems[0]
     extra = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-    return locator.error(_path_of(exc, 0), first["message"] + extra, errors=problems)
+    return locator.error(_path_of(errors[0]), first["message"] + extra, errors=problems)
 
 
-def _path_of(exc: ValidationError, index: int) -> PathKey:
-    error = exc.errors()[index]
+def _path_of(error: Any) -> PathKey:
     path: PathKey = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("<")))
     return path[:-1] if error["type"] == "missing" else path

@@ -69,7 +69,7 @@ async def apply_seed(db: AsyncSession, *, document: SeedDocument, settings: Sett
     ]
     created = 0
     for i, fault in enumerate(spec.faults):
-        with locator.at(("faults", i)):
+        with locator.at(("faults", i, "server_uuid") if fault.server_uuid else ("faults", i)):
             created += await _ensure_fault(db, fault)
     changed = created > 0 or any(_org_changed(o) for o in orgs)
     return SeedResult(changed=changed, orgs=orgs, faults_created=created)
