@@ -49,7 +49,9 @@ class GeneratorSeed(_Strict):
 
 
 def _device_kind(value: Any) -> str:
-    return GENERATOR_TAG if isinstance(value, dict) and "generate" in value else DEVICE_TAG
+    """Input dicts by their `generate` key; models (when serialising) by their type."""
+    is_generator = "generate" in value if isinstance(value, dict) else isinstance(value, GeneratorSeed)
+    return GENERATOR_TAG if is_generator else DEVICE_TAG
 
 
 DeviceEntry = Annotated[
