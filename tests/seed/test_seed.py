@@ -332,3 +332,15 @@ async def test_another_orgs_serial_is_refused(client: httpx.AsyncClient, pg: asy
     assert (error["details"]["line"], error["details"]["path"]) == (4, "orgs[0].devices[0].serial_number")
     assert "belongs to another org" in error["message"]
     assert await snapshot(pg) == before
+
+
+def test_shipped_examples_and_the_documented_example_are_valid() -> None:
+    """Schema only (the 100,000-device load runs under bench/seed_large.py, not here)."""
+    from app.seed import parse
+
+    staging = parse.read_file(ROOT / "examples" / "staging-100k.yaml").spec
+    assert sum(d.generate.count for d in staging.orgs[0].devices if hasattr(d, "generate")) == 100_000
+    doc = (ROOT / "docs" / "seed-files.md").read_text()
+    example = doc.split("## Example\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    spec = parse.parse(example, fmt="yaml", base_dir=ROOT / "examples").spec
+    assert [o.name for o in spec.orgs] == ["Demo Org"]
