@@ -334,7 +334,13 @@ async def _generate(
     if done is not None:
         return 0
     made = await devices_service.generate_devices(
-        db, org=org, count=spec.count, families=spec.families, order_number=order_number, seed=seed
+        db,
+        org=org,
+        count=spec.count,
+        families=spec.families,
+        order_number=order_number,
+        seed=seed,
+        start=spec.start,
     )
     return made.count
 
