@@ -149,6 +149,7 @@ class Settings(BaseSettings):
     mdm_contact_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="Timeout of a simulated device's request to the MDM."
     )
+
     # --- Seed files and scheduled churn (docs/seed-files.md) ------------------------------
     seed_file: Path | None = Field(
         default=None,

@@ -72,6 +72,23 @@ class AssignmentSeed(_Strict):
         return self
 
 
+class ProfileSeed(_Strict):
+    """A profile defined by one server (the `POST /profile` body) and the devices it is assigned to."""
+
+    server: str = Field(description="Name of the MDM server that defines it.")
+    profile: dict[str, Any] = Field(description="The `POST /profile` body, without `devices`.")
+    devices: list[str] | None = Field(default=None, min_length=1, description="Serials to assign it to.")
+    order_number: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _devices_outside(self) -> ProfileSeed:
+        if "devices" in self.profile:
+            raise ValueError("list the devices next to `profile` (devices / order_number), not inside it")
+        if self.devices is not None and self.order_number is not None:
+            raise ValueError('give at most one of "devices" or "order_number"')
+        return self
+
+
 class OrgFaultSeed(FaultScriptIn):
     """A fault script (POST /emulator/v1/faults body) scoped by server name instead of uuid."""
 
@@ -123,7 +140,7 @@ class OrgSeed(_Strict):
     mdm_servers: list[ServerSeed] = Field(default_factory=list)
     devices: list[DeviceEntry] = Field(default_factory=list)
     assignments: list[AssignmentSeed] = Field(default_factory=list)
-    profiles: list[dict[str, Any]] = Field(default_factory=list)
+    profiles: list[ProfileSeed] = Field(default_factory=list)
     faults: list[OrgFaultSeed] = Field(default_factory=list)
     churn: list[ChurnSeed] = Field(default_factory=list)
     device_insertions: DepsimChurn | None = None
@@ -174,6 +191,8 @@ class OrgResult(BaseModel):
     devices_added: int = 0
     devices_generated: int = 0
     devices_assigned: int = 0
+    profiles_defined: int = 0
+    profile_assignments: int = 0
     faults_created: int = 0
     churn: list[ChurnResult] = Field(default_factory=list)
 

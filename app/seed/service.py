@@ -1,12 +1,13 @@
-"""Applying a seed file: declare orgs, servers, devices, faults, traffic rules and churn.
+"""Applying a seed file: declare orgs, servers, devices, profiles, faults, traffic rules, churn.
 
 Everything goes through the domain services (orgs, tokens, devices, faults, traffic, churn),
 in the caller's one transaction: the first problem raises a SeedError at its line or key and
 the caller rolls everything back. Loading the same file twice changes nothing: orgs are
 matched by name, servers by name within their org, explicit devices by serial, generators by
-their order number, assignments skip devices already on their server, faults by their whole
-definition and churn schedules by name. Concurrent loads (replicas starting with the same
-file) queue on an advisory lock, so the second one finds everything in place.
+their order number, assignments skip devices already on their server, profiles by their
+server and validated body, faults by their whole definition and churn schedules by name.
+Concurrent loads (replicas starting with the same file) queue on an advisory lock, so the
+second one finds everything in place.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from app.orgs import service as orgs_service
 from app.orgs import settings as org_settings
 from app.orgs.models import MdmServer, Org
 from app.orgs.schemas import MdmServerIn, OrgIn
+from app.seed import profiles as seed_profiles
 from app.seed.parse import Locator, PathKey, SeedDocument
 from app.seed.schemas import (
     ChurnResult,
@@ -56,13 +58,6 @@ async def apply_seed(db: AsyncSession, *, document: SeedDocument, settings: Sett
     """Make the database hold what the file declares (nothing is committed here)."""
     await db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEED_LOCK})
     spec, locator = document.spec, document.locator
-    for i, org_seed in enumerate(spec.orgs):
-        if org_seed.profiles:  # issue 4 lands later: refuse rather than silently ignore them
-            raise locator.error(
-                ("orgs", i, "profiles"),
-                "profiles are not available in this build of the emulator (app.profiles.service is "
-                "missing); remove the key or upgrade",
-            )
     orgs = [
         await _apply_org(db, seed, path=("orgs", i), document=document, settings=settings)
         for i, seed in enumerate(spec.orgs)
@@ -81,6 +76,7 @@ def _org_changed(org: OrgResult) -> bool:
         or any(s.status != "unchanged" for s in org.mdm_servers)
         or any(c.status != "unchanged" for c in org.churn)
         or org.devices_added + org.devices_generated + org.devices_assigned + org.faults_created > 0
+        or org.profiles_defined + org.profile_assignments > 0
     )
 
 
@@ -137,6 +133,15 @@ async def _apply_org(
         result.devices_assigned += await _assign(
             db, org, server, serials=serials, order_number=order_number, path=pending_path, locator=locator
         )
+    for j, profile_seed in enumerate(seed.profiles):
+        profile_path = (*path, "profiles", j)
+        server = _server(servers, profile_seed.server, path=(*profile_path, "server"), locator=locator)
+        assert server is not None
+        defined, assigned = await seed_profiles.ensure_profile(
+            db, org, server, profile_seed, path=profile_path, locator=locator, settings=settings
+        )
+        result.profiles_defined += defined
+        result.profile_assignments += assigned
     for j, fault_seed in enumerate(seed.faults):
         fault_path = (*path, "faults", j)
         server = _server(servers, fault_seed.server, path=(*fault_path, "server"), locator=locator)

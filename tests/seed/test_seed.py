@@ -60,6 +60,11 @@ async def test_demo_seed_loads_at_startup_and_twice_changes_nothing(
         )
     )
     assert per_server == {"Demo MDM": 41, "Demo MDM (staging)": 9}
+    profiled = await pg.fetch(
+        "SELECT d.profile_status, count(*) FROM device d JOIN profile p ON p.profile_uuid = d.profile_uuid "
+        "GROUP BY d.profile_status"
+    )
+    assert [tuple(r) for r in profiled] == [("assigned", 40)]
     faults = (await client.get("/emulator/v1/faults")).json()["faults"]
     assert [(f["endpoint"], f["server_uuid"]) for f in faults] == [
         ("POST /devices/sync", servers["Demo MDM"]["server_uuid"])
@@ -73,6 +78,7 @@ async def test_demo_seed_loads_at_startup_and_twice_changes_nothing(
     again = await loader.load_file(app.state.sessionmaker, DEMO, settings=app.state.settings)
     assert again.changed is False
     assert [s.status for s in again.orgs[0].mdm_servers] == ["unchanged", "unchanged"]
+    assert (again.orgs[0].profiles_defined, again.orgs[0].profile_assignments) == (0, 0)
     assert await snapshot(pg) == before
 
 
@@ -236,10 +242,11 @@ faults:
         ("orgs:\n  - name: [unclosed\n", 3, None, "not valid YAML"),
         ("orgs:\n  - name: A\n    name: B\n", 3, "orgs[0].name", "duplicate key 'name'"),
         (
-            "orgs:\n  - name: A\n    profiles:\n      - {server: X, profile_name: P}\n",
-            3,
-            "orgs[0].profiles",
-            "profiles are not available",
+            "orgs:\n  - name: A\n    mdm_servers: [{name: S}]\n    profiles:\n"
+            "      - server: S\n        profile: {profile_name: P}\n",
+            6,
+            "orgs[0].profiles[0].profile",
+            "Apple would answer 400 CONFIG_URL_REQUIRED",
         ),
     ],
 )
