@@ -15,6 +15,7 @@ from app.activation_lock.router import control_router as activation_lock_control
 from app.activation_lock.router import router as activation_lock_router
 from app.admin.router import router as admin_router
 from app.beta.router import router as beta_router
+from app.churn.router import router as churn_router
 from app.clock.router import router as clock_router
 from app.core.control import require_admin
 from app.core.dep import DepJSONResponse, check_user_agent
@@ -27,6 +28,7 @@ from app.observability.router import router as metrics_router
 from app.orgs.router import router as orgs_router
 from app.profiles.control import router as profiles_control_router
 from app.profiles.router import router as profiles_router
+from app.seed.router import router as seed_router
 from app.session.router import router as session_router
 from app.tokens.router import router as tokens_router
 from app.traffic.router import router as traffic_router
@@ -64,6 +66,8 @@ control_api.include_router(abm_control_router)
 control_api.include_router(profiles_control_router)
 control_api.include_router(activation_lock_control_router)
 control_api.include_router(device_setup_router)
+control_api.include_router(churn_router)
+control_api.include_router(seed_router)
 
 api_router = APIRouter()
 api_router.include_router(health.router)

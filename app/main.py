@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import api_router
+from app.churn.worker import ChurnWorker
 from app.core import embedded_pg, migrate
 from app.core.body_limit import BodySizeLimitMiddleware
 from app.core.config import Settings, get_settings
@@ -19,6 +20,7 @@ from app.core.logging import configure_logging
 from app.core.resilience import ResilienceMiddleware
 from app.observability.metrics import Metrics
 from app.observability.middleware import ObservabilityMiddleware
+from app.seed import loader as seed_loader
 from app.traffic.middleware import TrafficMiddleware
 
 logger = logging.getLogger("dep_emulator")
@@ -44,10 +46,22 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         metrics.watch_pool(engine)
-        logger.info("dep-emulator ready", extra={"embedded_database": embedded is not None})
+        worker = None
         try:
+            if settings.seed_file is not None:
+                await seed_loader.load_file(app.state.sessionmaker, settings.seed_file, settings=settings)
+            if settings.churn_poll_seconds > 0:
+                worker = ChurnWorker(
+                    app.state.sessionmaker,
+                    poll_seconds=settings.churn_poll_seconds,
+                    max_per_tick=settings.churn_max_events_per_tick,
+                )
+                worker.start()
+            logger.info("dep-emulator ready", extra={"embedded_database": embedded is not None})
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             await engine.dispose()
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)

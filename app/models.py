@@ -3,6 +3,7 @@
 from app.abm.models import AccessToken, Activity, ActivityDevice, ApiAccount, ServerSetting
 from app.account_driven.models import AccountDrivenEnrollmentProfile
 from app.activation_lock.models import ActivationLock
+from app.churn.models import ChurnSchedule
 from app.clock.models import EmulatorClock
 from app.core.db import Base
 from app.device_setup.models import DeviceCA, DeviceSetup
@@ -27,6 +28,7 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "Base",
+    "ChurnSchedule",
     "Device",
     "DeviceAssignment",
     "DeviceCA",

@@ -30,7 +30,16 @@ def serve(args: argparse.Namespace) -> int:
 
     from app.main import create_app
 
-    settings = _settings({"host": args.host, "port": args.port, "data_dir": args.data_dir})
+    settings = _settings(
+        {"host": args.host, "port": args.port, "data_dir": args.data_dir, "seed_file": args.seed}
+    )
+    if settings.seed_file is not None:
+        from app.seed import parse
+
+        try:  # syntax and schema errors stop us here, before a database is even started
+            parse.read_file(settings.seed_file)
+        except parse.SeedError as exc:
+            raise CliError(f"seed file {settings.seed_file}: {exc.message}") from None
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -75,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--port", type=int, default=None, help="port (DEPEMU_PORT, default 8080)")
     serve_cmd.add_argument(
         "--data-dir", type=Path, default=None, help="embedded PostgreSQL data (DEPEMU_DATA_DIR)"
+    )
+    serve_cmd.add_argument(
+        "--seed",
+        type=Path,
+        default=None,
+        help="seed file (YAML or JSON) loaded after migrations, before serving (DEPEMU_SEED_FILE)",
     )
     serve_cmd.add_argument(
         "--forwarded-allow-ips", default="127.0.0.1", help="proxies trusted for X-Forwarded-* headers"

@@ -164,8 +164,34 @@ def _journal_line(entry: dict[str, Any]) -> str:
     return " ".join(str(entry[k]) for k in fields if entry.get(k) not in (None, ""))
 
 
+def seed_load(args: argparse.Namespace) -> None:
+    """POST a seed file to a running instance (relative certificate paths are inlined first)."""
+    from app.seed import parse
+
+    path = Path(args.file)
+    try:
+        document = parse.read_file(path)
+    except parse.SeedError as exc:
+        raise CliError(f"seed file {path}: {exc.message}") from None
+    body = document.spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    for org in body.get("orgs", []):
+        for server in org.get("mdm_servers", []):
+            cert = server.get("certificate")
+            if cert and not cert.lstrip().startswith("-----BEGIN"):
+                cert_path = Path(cert).expanduser()
+                server["certificate"] = (document.base_dir / cert_path).read_text()
+    result = _control(args).json("POST", "/seed", json=body)
+    lines = [f"org {o['id']} {o['name']!r}: {o['status']}" for o in result["orgs"]]
+    lines.append("changed" if result["changed"] else "nothing to change")
+    emit(result, as_json=args.json, human="\n".join(lines))
+
+
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     """Register the remote commands on the top-level subparsers."""
+    p = commands.add_parser("seed", parents=[common], help="load a seed file into a running instance")
+    p.add_argument("file", help="seed file (YAML or JSON)")
+    p.set_defaults(func=seed_load)
+
     org = commands.add_parser("org", help="organisations").add_subparsers(dest="sub", required=True)
     p = org.add_parser("create", parents=[common], help="create an org")
     p.add_argument("name")

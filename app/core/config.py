@@ -150,6 +150,20 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=120, description="Timeout of a simulated device's request to the MDM."
     )
 
+    # --- Seed files and scheduled churn (docs/seed-files.md) ------------------------------
+    seed_file: Path | None = Field(
+        default=None,
+        description="Seed file (YAML or JSON) loaded at start-up, after migrations and before serving.",
+    )
+    churn_poll_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often each replica looks for due churn events (0: this replica runs none).",
+    )
+    churn_max_events_per_tick: int = Field(
+        default=100, ge=1, description="Churn events one replica runs per tick while catching up."
+    )
+
     @field_validator("user_agent_deny", mode="before")
     @classmethod
     def _split_patterns(cls, value: object) -> object:
