@@ -108,7 +108,10 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=250), nullable=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["device_id"], ["device.id"], name=op.f("fk_device_assignment_device_id_device"), ondelete="CASCADE"
+            ["device_id"],
+            ["device.id"],
+            name=op.f("fk_device_assignment_device_id_device"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_device_assignment")),
     )
@@ -120,9 +123,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_emulator_secret")),
     )
     # The cursor-signing key: random at migration time, shared by every replica (spec §8.6).
+    # gen_random_uuid() draws from PostgreSQL's strong random source (random() would not do).
     op.execute(
-        "INSERT INTO emulator_secret (id, key) VALUES (1, decode(md5(random()::text || clock_timestamp()::text)"
-        " || md5(random()::text || clock_timestamp()::text), 'hex'))"
+        "INSERT INTO emulator_secret (id, key) VALUES "
+        "(1, decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'))"
     )
     # ### end Alembic commands ###
 

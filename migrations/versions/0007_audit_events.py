@@ -31,9 +31,7 @@ def upgrade() -> None:
         sa.Column("device_model", sa.String(length=120), nullable=False),
         sa.Column("server_uuid", sa.String(length=32), nullable=True),
         sa.Column("server_name", sa.String(length=200), nullable=True),
-        sa.Column(
-            "details", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False
-        ),
+        sa.Column("details", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False),
         sa.ForeignKeyConstraint(
             ["org_id"], ["org.id"], name=op.f("fk_audit_event_org_id_org"), ondelete="CASCADE"
         ),
