@@ -31,8 +31,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core import embedded_pg, migrate  # noqa: E402
-from app.testing.dep_client import OAuthCredentials, dep_client  # noqa: E402
+from app.core import embedded_pg, migrate
+from app.testing.dep_client import OAuthCredentials, dep_client
 
 SAMPLE = 10  # pages at each end
 FETCH_SQL = "SELECT * FROM device WHERE server_id = $1 AND feed_seq > $2 AND feed_seq <= $3 ORDER BY feed_seq LIMIT $4"

@@ -28,6 +28,21 @@ class DepJSONResponse(JSONResponse):
     media_type = JSON_UTF8
 
 
+def prebuilt_json(content: bytes, response: Response) -> Response:
+    """A DEP success response whose JSON body is already encoded (fetch and sync pages).
+
+    FastAPI merges the headers of the injected `response` (the rotated X-ADM-Auth-Session
+    set by `current_server`) only into responses it builds itself; a returned Response is
+    sent as is. So the handler passes its injected `response` here and its headers are
+    copied. Handlers returning dicts need none of this.
+    """
+    built = Response(content=content, status_code=200, media_type=JSON_UTF8)
+    for name, value in response.headers.items():
+        if name.lower() not in ("content-length", "content-type"):
+            built.headers[name] = value
+    return built
+
+
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings

@@ -12,41 +12,103 @@ the primary key (server_id, seq)).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import service as clock
 from app.clock.service import isoformat
 from app.core.config import Settings
 from app.core.errors import DepError
-from app.devices import cursors, locking, wire
+from app.devices import cursors, locking, wire, wire_sql
 from app.devices.cursors import Cursor
 from app.devices.models import Device
+from app.faults import service as faults
 from app.orgs.models import MdmServer, Org
 from app.orgs.settings import org_setting
 from app.profiles.throttle import VISIBLE_IN_SYNC_SQL
 
 DAY_MS = 86_400_000
+SYNC_ENDPOINT = "POST /devices/sync"
+ECHO_CURSOR = "echo_cursor"
 _DEVICE_COLUMNS = [c for c in Device.__table__.c]
-FETCH_PAGE = (
-    select(*_DEVICE_COLUMNS)
-    .where(
-        Device.server_id == bindparam("server"),
-        Device.feed_seq > bindparam("position"),
-        Device.feed_seq <= bindparam("horizon"),
+
+
+@cache
+def fetch_page_sql(version: int) -> str:
+    """One keyset page of the fetch snapshot, as JSON text built by PostgreSQL (one row back).
+
+    `total` is how many of the `:n1` (= n + 1) rows exist, so `total > n` is more_to_follow;
+    `devices` is the comma-joined JSON objects of the first n, in feed order.
+    """
+    return f"""
+    SELECT count(*) AS total,
+           max(feed_seq) FILTER (WHERE rn <= :n) AS last_seq,
+           string_agg(j, ',' ORDER BY feed_seq) FILTER (WHERE rn <= :n) AS devices
+    FROM (
+        SELECT d.feed_seq, {wire_sql.device_object("d", version)}::text AS j,
+               row_number() OVER (ORDER BY d.feed_seq) AS rn
+        FROM (
+            SELECT * FROM device
+            WHERE server_id = :server AND feed_seq > :position AND feed_seq <= :horizon
+            ORDER BY feed_seq LIMIT :n1
+        ) d
+    ) page"""
+
+
+@cache
+def sync_page_sql(version: int) -> str:
+    """One page of a server's events after a position, as JSON text built by PostgreSQL.
+
+    Devices in an assignment cooldown are left out (app.profiles.throttle, spec §12.2).
+    """
+    event = (
+        f"{wire_sql.gated_snapshot('e.snapshot', version)} || jsonb_build_object("
+        f"'op_type', e.op_type, 'op_date', {wire_sql.time_text('e.op_at')})"
     )
-    .order_by(Device.feed_seq)
-    .limit(bindparam("n"))
-)
-# Devices in an assignment cooldown are left out of sync pages (app.profiles.throttle, spec §12.2).
-SYNC_PAGE = text(
-    "SELECT seq, op_type, op_at, snapshot FROM device_event e "
-    f"WHERE server_id = :server AND seq > :position AND {VISIBLE_IN_SYNC_SQL} ORDER BY seq LIMIT :n"
-)
+    return f"""
+    SELECT count(*) AS total,
+           max(seq) FILTER (WHERE rn <= :n) AS last_seq,
+           (array_agg(op_at ORDER BY seq DESC) FILTER (WHERE rn <= :n))[1] AS last_at,
+           string_agg(j, ',' ORDER BY seq) FILTER (WHERE rn <= :n) AS devices
+    FROM (
+        SELECT e.seq, e.op_at, ({event})::text AS j, row_number() OVER (ORDER BY e.seq) AS rn
+        FROM (
+            SELECT seq, op_type, op_at, snapshot FROM device_event e
+            WHERE server_id = :server AND seq > :position AND {VISIBLE_IN_SYNC_SQL}
+            ORDER BY seq LIMIT :n1
+        ) e
+    ) page"""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """A fetch or sync page whose `devices` are already JSON (objects joined by commas)."""
+
+    cursor: str
+    fetched_until: str
+    more_to_follow: bool
+    devices_json: str
+    fault: tuple[int, str] | None = None  # (fault script id, label) when an endpoint fault shaped it
+
+    def render(self) -> bytes:
+        """The response body; `cursor` first so the traffic journal finds it at once."""
+        head = (
+            f'{{"cursor":{json.dumps(self.cursor)},"fetched_until":"{self.fetched_until}",'
+            f'"more_to_follow":{"true" if self.more_to_follow else "false"},"devices":['
+        )
+        return f"{head}{self.devices_json}]}}".encode()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The page as Python values (tests and tools; the endpoints send `render()`)."""
+        parsed: dict[str, Any] = json.loads(self.render())
+        return parsed
 
 
 def clamp_limit(limit: int | None, settings: Settings) -> int:
@@ -84,7 +146,7 @@ async def fetch(
     settings: Settings,
     cursor: object,
     limit: int | None,
-) -> dict[str, Any]:
+) -> FeedPage:
     """`POST /server/devices` (spec §6.2): one page of the snapshot taken by the first request."""
     now = await clock.now(db)
     n = clamp_limit(limit, settings)
@@ -95,28 +157,27 @@ async def fetch(
         if not previous.fetching:  # the last page's cursor, or a sync cursor (spec §8.1 step 2)
             raise DepError("EXHAUSTED_CURSOR")
         position, horizon, snapshot_ms = previous.position, previous.horizon, previous.snapshot_ms
-    rows = (
+    page = (
         await db.execute(
-            FETCH_PAGE, {"server": server.id, "position": position, "horizon": horizon, "n": n + 1}
+            text(fetch_page_sql(version)),
+            {"server": server.id, "position": position, "horizon": horizon, "n": n, "n1": n + 1},
         )
-    ).all()
-    more = len(rows) > n
-    page = rows[:n]
-    devices = [wire.gate(wire.device_fields(row), version) for row in page]  # type: ignore[arg-type]
+    ).one()
+    more = page.total > n
     if more:
         next_cursor = Cursor(
-            server.id, True, page[-1].feed_seq, horizon, n, snapshot_ms, snapshot_ms, cursors.to_ms(now)
+            server.id, True, page.last_seq, horizon, n, snapshot_ms, snapshot_ms, cursors.to_ms(now)
         )
     else:  # the hand-off to sync: events after the snapshot (spec §8.2)
         next_cursor = Cursor(
             server.id, False, horizon, horizon, n, snapshot_ms, snapshot_ms, cursors.to_ms(now)
         )
-    return {
-        "devices": devices,
-        "cursor": await cursors.encode(db, next_cursor),
-        "fetched_until": isoformat(cursors.from_ms(snapshot_ms)),
-        "more_to_follow": more,
-    }
+    return FeedPage(
+        cursor=await cursors.encode(db, next_cursor),
+        fetched_until=isoformat(cursors.from_ms(snapshot_ms)),
+        more_to_follow=more,
+        devices_json=page.devices or "",
+    )
 
 
 async def sync(
@@ -127,8 +188,12 @@ async def sync(
     settings: Settings,
     cursor: object,
     limit: int | None,
-) -> dict[str, Any]:
-    """`POST /devices/sync` (spec §6.3, §8.3): events after the cursor, oldest first, repeats allowed."""
+) -> FeedPage:
+    """`POST /devices/sync` (spec §6.3, §8.3): events after the cursor, oldest first, repeats allowed.
+
+    A scripted `echo_cursor` fault (app.faults) answers the request's own cursor with
+    `more_to_follow: true` and no devices: the Apple bug of micromdm#1016 / nanodep#73 (§8.4).
+    """
     if cursor is None or cursor == "":
         raise DepError("CURSOR_REQUIRED")
     now = await clock.now(db)
@@ -136,33 +201,31 @@ async def sync(
     previous = await _verified(db, server=server, value=cursor, now=now, settings=settings)
     if previous.fetching:  # a fetch is unfinished: its snapshot is incomplete, so no hand-off yet
         raise DepError("INVALID_CURSOR")
+    fault_id = await faults.fired_cursor_echo(db, endpoint=SYNC_ENDPOINT, server=server)
+    if fault_id is not None:
+        assert isinstance(cursor, str)
+        until = isoformat(cursors.from_ms(previous.until_ms))
+        return FeedPage(cursor, until, True, "", fault=(fault_id, ECHO_CURSOR))
     committed = await _server_seq(db, server)  # read before the page: every event up to it is visible
-    rows = (
+    page = (
         await db.execute(
-            SYNC_PAGE, {"server": server.id, "position": previous.position, "n": n + 1, "now": now}
+            text(sync_page_sql(version)),
+            {"server": server.id, "position": previous.position, "n": n, "n1": n + 1, "now": now},
         )
-    ).all()
-    more = len(rows) > n
-    page = rows[:n]
-    devices = []
-    for row in page:
-        fields = wire.gate(row.snapshot, version)
-        fields["op_type"] = row.op_type
-        fields["op_date"] = isoformat(row.op_at)
-        devices.append(fields)
-    position = page[-1].seq if page else previous.position
-    if not more:
+    ).one()
+    position = page.last_seq if page.last_seq is not None else previous.position
+    if page.total <= n:
         # Past events hidden by an assignment cooldown too, so they are skipped for good rather
         # than delivered late (app.profiles.throttle); without hidden events this changes nothing.
         position = max(position, committed)
-    until_ms = cursors.to_ms(page[-1].op_at) if page else previous.until_ms
+    until_ms = cursors.to_ms(page.last_at) if page.last_at is not None else previous.until_ms
     next_cursor = Cursor(server.id, False, position, position, n, until_ms, until_ms, cursors.to_ms(now))
-    return {
-        "devices": devices,
-        "cursor": await cursors.encode(db, next_cursor),
-        "fetched_until": isoformat(cursors.from_ms(until_ms)),
-        "more_to_follow": more,
-    }
+    return FeedPage(
+        cursor=await cursors.encode(db, next_cursor),
+        fetched_until=isoformat(cursors.from_ms(until_ms)),
+        more_to_follow=page.total > n,
+        devices_json=page.devices or "",
+    )
 
 
 async def details(

@@ -4,24 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from app.core.db import DbSession
-from app.core.dep import CurrentServer, ProtocolVersion, SettingsDep
+from app.core.dep import CurrentServer, ProtocolVersion, SettingsDep, prebuilt_json
 from app.core.errors import DepError
 from app.devices import dep_body, feed_read, service
+from app.journal.service import note_endpoint_fault
 
 router = APIRouter(tags=["dep"])
 REPLACEMENT_DETAILS_SINCE = 10  # spec §2
 
 
+def _page_response(request: Request, response: Response, page: feed_read.FeedPage) -> Response:
+    if page.fault is not None:
+        note_endpoint_fault(request.state, fault_id=page.fault[0], label=page.fault[1])
+    return prebuilt_json(page.render(), response)
+
+
 @router.post("/server/devices")
 async def fetch_devices(
-    request: Request, server: CurrentServer, version: ProtocolVersion, settings: SettingsDep, db: DbSession
-) -> dict[str, Any]:
-    """Fetch Devices (spec §6.2): the server's devices, a snapshot paged by `cursor`."""
+    request: Request,
+    response: Response,
+    server: CurrentServer,
+    version: ProtocolVersion,
+    settings: SettingsDep,
+    db: DbSession,
+) -> Response:
+    """Fetch Devices (spec §6.2): the server's devices, a snapshot paged by `cursor`.
+
+    The page's JSON is built by PostgreSQL and sent as is (issue 3 speed targets).
+    """
     body = await dep_body.json_object(request, required=False)
-    return await feed_read.fetch(
+    page = await feed_read.fetch(
         db,
         server=server,
         version=version,
@@ -29,15 +44,21 @@ async def fetch_devices(
         cursor=body.get("cursor"),
         limit=dep_body.optional_int(body, "limit"),
     )
+    return _page_response(request, response, page)
 
 
 @router.post("/devices/sync")
 async def sync_devices(
-    request: Request, server: CurrentServer, version: ProtocolVersion, settings: SettingsDep, db: DbSession
-) -> dict[str, Any]:
-    """Sync Devices (spec §6.3): every change after `cursor`, oldest first."""
+    request: Request,
+    response: Response,
+    server: CurrentServer,
+    version: ProtocolVersion,
+    settings: SettingsDep,
+    db: DbSession,
+) -> Response:
+    """Sync Devices (spec §6.3): every change after `cursor`, oldest first (JSON built in PostgreSQL)."""
     body = await dep_body.json_object(request, required=False)
-    return await feed_read.sync(
+    page = await feed_read.sync(
         db,
         server=server,
         version=version,
@@ -45,6 +66,7 @@ async def sync_devices(
         cursor=body.get("cursor"),
         limit=dep_body.optional_int(body, "limit"),
     )
+    return _page_response(request, response, page)
 
 
 @router.post("/devices")

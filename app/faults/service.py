@@ -24,8 +24,11 @@ Two layers apply the entries:
 
   `await cursor_echo_fault(db, endpoint="POST /devices/sync", server=server)` → True when
   this page must echo the request's cursor with `more_to_follow: true` and no devices (the
-  Apple bug of micromdm#1016 / nanodep#73, spec §8.4). The sync endpoint calls it once per
-  request that carries a cursor.
+  Apple bug of micromdm#1016 / nanodep#73, spec §8.4). The sync endpoint calls it (as
+  `fired_cursor_echo`, which gives the script id) once per request with a valid sync cursor.
+
+  An endpoint that applied a fault notes it with `app.journal.service.note_endpoint_fault`
+  (request state), and the traffic middleware journals it like a transport fault.
 
   A hook only consumes a script whose current entry is its own kind, so a script like
   `[{"count": 2, "echo_cursor": true}, {"count": 1, "error": "EXPIRED_CURSOR"}]` plays out in
@@ -97,35 +100,46 @@ class DeviceStatusFault:
 
 async def _consume_endpoint_kind(
     db: AsyncSession, *, endpoint: str, server: MdmServer | None, kind: str
-) -> dict[str, Any] | None:
+) -> tuple[int, dict[str, Any]] | None:
+    """(fault id, entry) of the unit consumed, or None."""
     assert kind in ENDPOINT_KINDS
     method, path = split_endpoint(endpoint)
     sql = (
-        "WITH " + consume_sql(server_expr=":f_server", kind=kind) + " SELECT fault_response FROM fault_fired"
+        "WITH "
+        + consume_sql(server_expr=":f_server", kind=kind)
+        + " SELECT fault_id, fault_response FROM fault_fired"
     )
-    row = await db.execute(
-        text(sql),
-        {"f_method": method, "f_path": path, "f_kind": kind, "f_server": server.id if server else None},
-    )
-    response: dict[str, Any] | None = row.scalar_one_or_none()
-    return response
+    row = (
+        await db.execute(
+            text(sql),
+            {"f_method": method, "f_path": path, "f_kind": kind, "f_server": server.id if server else None},
+        )
+    ).one_or_none()
+    return None if row is None else (int(row[0]), row[1])
 
 
 async def device_status_override(
     db: AsyncSession, *, endpoint: str, server: MdmServer | None
 ) -> DeviceStatusFault | None:
     """The scripted per-device outcome for this request, if the script's next entry is one."""
-    response = await _consume_endpoint_kind(db, endpoint=endpoint, server=server, kind="device_status")
-    if response is None:
+    fired = await _consume_endpoint_kind(db, endpoint=endpoint, server=server, kind="device_status")
+    if fired is None:
         return None
+    _, response = fired
     return DeviceStatusFault(
         status=response["device_status"], retry_after_seconds=response.get("retry_after_seconds")
     )
 
 
+async def fired_cursor_echo(db: AsyncSession, *, endpoint: str, server: MdmServer | None) -> int | None:
+    """`cursor_echo_fault`, answering the id of the script that fired (for the journal), or None."""
+    fired = await _consume_endpoint_kind(db, endpoint=endpoint, server=server, kind="echo_cursor")
+    return None if fired is None else fired[0]
+
+
 async def cursor_echo_fault(db: AsyncSession, *, endpoint: str, server: MdmServer | None) -> bool:
     """True when this page must echo the request cursor with `more_to_follow: true` (§8.4)."""
-    return await _consume_endpoint_kind(db, endpoint=endpoint, server=server, kind="echo_cursor") is not None
+    return await fired_cursor_echo(db, endpoint=endpoint, server=server) is not None
 
 
 # --- control API ------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from app.core.config import Settings
 from app.core.db import create_engine
 from app.core.security import hash_secret
 from app.faults.respond import PLAIN_TEXT, FaultAction, action_for, error_body
-from app.journal.service import JournalEntry
+from app.journal.service import ENDPOINT_FAULT, JournalEntry
 from app.session import oauth1
 from app.traffic import abm, rules, service
 
@@ -216,6 +216,9 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
                 await asyncio.sleep(action.delay_ms / 1000)
             capture_feed = method == "POST" and path in FEED_PATHS
             await app(scope, receive, _observing(send, outcome, capture_feed=capture_feed))
+            endpoint_fault = scope.get("state", {}).get(ENDPOINT_FAULT)
+            if endpoint_fault is not None and outcome.fault_id is None:
+                outcome.fault_id, outcome.fault = endpoint_fault
     except BaseException:
         if outcome.status == 0:
             outcome.status = 500
