@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -24,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import service as clock
 from app.core.errors import ControlError
-from app.devices import audit, locking
-from app.devices.feed import ADDED, DELETED, MODIFIED, FeedEvent, record_events
+from app.devices import audit, bulk_assign, locking
+from app.devices.feed import DELETED, FeedEvent, record_events
 from app.devices.models import Device, DeviceAssignment
 from app.orgs.models import MdmServer, Org
 from app.orgs.settings import org_setting
@@ -84,72 +83,26 @@ async def assign_devices(
 async def assign_locked(
     db: AsyncSession, *, org: Org, server: MdmServer | None, device_ids: Sequence[int], assigned_by: str
 ) -> dict[str, str]:
-    """`assign_devices` for devices already locked (by id order) in this transaction."""
+    """`assign_devices` for devices already locked (by id order) in this transaction.
+
+    Set-based (app.devices.bulk_assign), so a million devices take minutes at most, not an hour:
+    same events, history and audit trail as one device at a time would write.
+    """
     if server is not None and server.org_id != org.id:
         raise ValueError("the server belongs to another org")
-    old_servers = await locking.servers_of(db, device_ids=device_ids)
-    involved = old_servers | ({server.id} if server is not None else set())
-    locked = await locking.lock_servers(db, server_ids=involved)
-    if server is not None and server.id not in locked:
-        # Deleted (DELETE /v1/mdmServers or the control API) after the caller looked it up: refuse
-        # rather than write rows pointing at a server that no longer exists.
-        raise ServerGone(server.server_uuid)
-    labels = await server_labels(db, involved) if involved else {}
-    now = await clock.now(db)
-    clean = org_setting(org, "feed_style") == "clean"
-    who = audit.actor_for(assigned_by, admin=org.email)
-    note = partial(audit.event, org_id=org.id, at=now, group=audit.new_group(), actor=who)
-    results: dict[str, str] = {}
-    for chunk in locking.chunks(device_ids):
-        devices = await locking.load_devices(db, ids=chunk)
-        before: list[FeedEvent] = []  # deleted events: last-known fields, so recorded before the change
-        after: list[FeedEvent] = []
-        history: list[dict[str, Any]] = []
-        trail: list[dict[str, Any]] = []
-        plan: list[tuple[Device, str]] = []
-        for device in devices:
-            old = device.server_id
-            if server is None:
-                outcome = UNASSIGNED if old is not None else NOT_ASSIGNED
-            elif old is None:
-                outcome = ASSIGNED
-            elif old == server.id:
-                outcome = REASSIGNED
-            else:
-                outcome = MOVED
-            if outcome in (UNASSIGNED, MOVED):
-                assert old is not None
-                before.append(FeedEvent(old, device, DELETED))
-                trail.append(note(device, audit.UNASSIGNED, server=labels[old]))
-            if server is not None:  # assigned, moved, or re-assigned to the server it is on
-                trail.append(note(device, audit.ASSIGNED, server=labels[server.id]))
-            plan.append((device, outcome))
-            results[device.serial_number] = outcome
-        await record_events(db, before, at=now)
-        for device, outcome in plan:
-            if outcome == NOT_ASSIGNED:
-                continue
-            device.updated_at = now
-            if server is None:
-                device.server_id = None
-                history.append(history_row(device, UNASSIGNED, None, assigned_by, now))
-                continue
-            device.server_id = server.id
-            device.device_assigned_date = now
-            device.device_assigned_by = assigned_by
-            if outcome == ASSIGNED or (outcome == MOVED and clean):
-                reset_profile(device)
-                after.append(FeedEvent(server.id, device, ADDED))
-            else:  # moved (Apple style) or re-assigned: Apple drops the profile assignment (spec §8.4)
-                device.profile_status = "removed"
-                after.append(FeedEvent(server.id, device, MODIFIED))
-            history.append(history_row(device, outcome, labels[server.id][0], assigned_by, now))
-        await record_events(db, after, at=now)
-        await write_history(db, history)
-        await audit.record(db, trail)
-        for device in devices:
-            db.expunge(device)  # a million-device call must not keep a million objects
-    return results
+    if not device_ids:
+        return {}
+    return await bulk_assign.assign_set(
+        db,
+        org_id=org.id,
+        server=server,
+        device_ids=device_ids,
+        assigned_by=assigned_by,
+        actor=audit.actor_for(assigned_by, admin=org.email),
+        clean=org_setting(org, "feed_style") == "clean",
+        now=await clock.now(db),
+        server_gone=ServerGone,
+    )
 
 
 async def release_locked(

@@ -7,6 +7,11 @@ the transaction commits; the next writer for the same server waits, so one serve
 commit strictly in sequence order and "seq > cursor" never misses one.
 
 Lock order, to stay free of deadlocks: device rows first (by id), then server rows (by id).
+
+Two writers use this allocation: `record_events` (events built in Python, for a few devices)
+and set-based writers (`app.devices.bulk_assign`: a million devices in a few statements),
+which call `allocate` once and then `INSERT ... SELECT` the events with seqs in the ranges
+it returned, snapshots built by `app.devices.wire_sql.device_object`.
 """
 
 from __future__ import annotations
@@ -17,12 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.devices import wire
 from app.devices.models import Device, DeviceEvent
-from app.orgs.models import MdmServer
 
 ADDED, MODIFIED, DELETED = "added", "modified", "deleted"
 OP_TYPES = (ADDED, MODIFIED, DELETED)
@@ -35,6 +39,36 @@ class FeedEvent:
     device: Device
     op_type: str
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. {"released_by_replacement": True}
+
+
+async def allocate(db: AsyncSession, counts: dict[int, int]) -> dict[int, int]:
+    """Reserve `counts[server]` sequence numbers on each server in one statement; first seq of each.
+
+    The UPDATE takes (or, for callers that locked servers up front, already holds) each
+    server's row lock until commit, which is what keeps one server's events committing in
+    sequence order.
+    """
+    wanted = {server: n for server, n in counts.items() if n > 0}
+    if not wanted:
+        return {}
+    servers = sorted(wanted)
+    if len(servers) > 1:  # one UPDATE locks its rows in no defined order: take them by id first
+        await db.execute(
+            text("SELECT id FROM mdm_server WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"), {"ids": servers}
+        )
+    rows = await db.execute(
+        text(
+            "UPDATE mdm_server m SET feed_seq = m.feed_seq + c.n "
+            "FROM unnest(CAST(:servers AS int[]), CAST(:counts AS bigint[])) AS c(id, n) "
+            "WHERE m.id = c.id RETURNING m.id, m.feed_seq"
+        ),
+        {"servers": servers, "counts": [wanted[s] for s in servers]},
+    )
+    last = {int(row[0]): int(row[1]) for row in rows}
+    missing = set(servers) - set(last)
+    if missing:
+        raise LookupError(f"no MDM server with id {sorted(missing)}")
+    return {server: last[server] - wanted[server] + 1 for server in servers}
 
 
 async def record_events(db: AsyncSession, events: Sequence[FeedEvent], *, at: datetime) -> None:
@@ -50,18 +84,11 @@ async def record_events(db: AsyncSession, events: Sequence[FeedEvent], *, at: da
             raise ValueError(f"unknown op_type {event.op_type!r}")
         by_server[event.server_id].append(event)
 
+    firsts = await allocate(db, {server: len(items) for server, items in by_server.items()})
     rows: list[dict[str, Any]] = []
     for server_id in sorted(by_server):
         server_events = by_server[server_id]
-        last = await db.scalar(
-            update(MdmServer)
-            .where(MdmServer.id == server_id)
-            .values(feed_seq=MdmServer.feed_seq + len(server_events))
-            .returning(MdmServer.feed_seq)
-        )
-        if last is None:
-            raise LookupError(f"no MDM server with id {server_id}")
-        first = last - len(server_events) + 1
+        first = firsts[server_id]
         for seq, event in enumerate(server_events, start=first):
             snapshot = wire.device_fields(event.device) | event.extra
             rows.append(
