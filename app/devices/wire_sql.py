@@ -16,49 +16,70 @@ from __future__ import annotations
 from app.devices.wire import IPADOS_SINCE, SINCE_VERSION
 
 _TIME = "to_char(({col}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-_ARRAY = "CASE WHEN cardinality({col}) > 0 THEN to_jsonb({col}) END"
 
-# (wire name, SQL over the device row); the order of wire.device_fields.
+# (wire name, kind) in the order of wire.device_fields. Kinds: text, time, array, bool.
 _FIELDS: tuple[tuple[str, str], ...] = (
-    ("serial_number", "{d}.serial_number"),
-    ("model", "{d}.model"),
-    ("description", "{d}.description"),
-    ("color", "{d}.color"),
-    ("asset_tag", "{d}.asset_tag"),
-    ("profile_status", "{d}.profile_status"),
-    ("profile_uuid", "{d}.profile_uuid"),
-    ("profile_assign_time", _TIME.format(col="{d}.profile_assign_time")),
-    ("profile_push_time", _TIME.format(col="{d}.profile_push_time")),
-    ("device_assigned_date", _TIME.format(col="{d}.device_assigned_date")),
-    ("device_assigned_by", "{d}.device_assigned_by"),
-    ("os", "{d}.os"),
-    ("device_family", "{d}.device_family"),
-    ("mdm_migration_deadline", _TIME.format(col="{d}.mdm_migration_deadline")),
-    ("bluetooth_mac_address", "{d}.bluetooth_mac_address"),
-    ("ethernet_mac_address", "{d}.ethernet_mac_address"),
-    ("wifi_mac_address", "{d}.wifi_mac_address"),
-    ("eid", "{d}.eid"),
-    ("imei", _ARRAY.format(col="{d}.imei")),
-    ("meid", _ARRAY.format(col="{d}.meid")),
-    ("is_replacement_device", "{d}.is_replacement_device"),
+    ("serial_number", "text"),
+    ("model", "text"),
+    ("description", "text"),
+    ("color", "text"),
+    ("asset_tag", "text"),
+    ("profile_status", "text"),
+    ("profile_uuid", "text"),
+    ("profile_assign_time", "time"),
+    ("profile_push_time", "time"),
+    ("device_assigned_date", "time"),
+    ("device_assigned_by", "text"),
+    ("os", "text"),
+    ("device_family", "text"),
+    ("mdm_migration_deadline", "time"),
+    ("bluetooth_mac_address", "text"),
+    ("ethernet_mac_address", "text"),
+    ("wifi_mac_address", "text"),
+    ("eid", "text"),
+    ("imei", "array"),
+    ("meid", "array"),
+    ("is_replacement_device", "bool"),
 )
 
 
-def device_object(alias: str, version: int | None = None) -> str:
-    """A jsonb expression: the device row `alias` on the wire; ungated when `version` is None.
+def _member(name: str, kind: str, column: str, version: int | None) -> str:
+    """SQL text for `,"name":value`, or NULL (concat skips it) when the value is absent."""
+    key = f"',\"{name}\":'"
+    if kind == "time":
+        return f"CASE WHEN {column} IS NOT NULL THEN {key} || '\"' || {_TIME.format(col=column)} || '\"' END"
+    if kind == "array":
+        return f"CASE WHEN cardinality({column}) > 0 THEN {key} || to_json({column})::text END"
+    if kind == "bool":
+        return f"{key} || CASE WHEN {column} THEN 'true' ELSE 'false' END"
+    value = column
+    if name == "os" and version is not None and version < IPADOS_SINCE:
+        value = f"CASE WHEN {column} = 'iPadOS' THEN 'iOS' ELSE {column} END"
+    return f"CASE WHEN {column} IS NOT NULL THEN {key} || to_json({value})::text END"
 
-    Gating is decided here, in Python, so the SQL text differs per version (a handful of
-    prepared statements) and PostgreSQL never builds a field it would then drop.
+
+def device_text(alias: str, version: int | None = None) -> str:
+    """A text expression: the device row `alias` as a JSON object; ungated when `version` is None.
+
+    Written as string concatenation (`to_json` escapes each value): about three times faster
+    than `jsonb_build_object` + `jsonb_strip_nulls` per row, measured on 1000-device pages.
+    Gating is decided here, in Python, so the SQL differs per version (a handful of prepared
+    statements) and PostgreSQL never builds a field it would then drop.
     """
-    pairs: list[str] = []
-    for name, expression in _FIELDS:
+    members: list[str] = []
+    for name, kind in _FIELDS:
         if version is not None and SINCE_VERSION.get(name, 1) > version:
             continue
-        sql = expression.format(d=alias)
-        if name == "os" and version is not None and version < IPADOS_SINCE:
-            sql = f"CASE WHEN {sql} = 'iPadOS' THEN 'iOS' ELSE {sql} END"
-        pairs.append(f"'{name}', {sql}")
-    return f"jsonb_strip_nulls(jsonb_build_object({', '.join(pairs)}))"
+        members.append(_member(name, kind, f"{alias}.{name}", version))
+    first = members[0]  # serial_number: never null; its leading comma becomes the opening brace
+    assert first.startswith("CASE WHEN")
+    opening = f"'{{\"serial_number\":' || to_json({alias}.serial_number)::text"
+    return f"concat({', '.join([opening, *members[1:]])}, '}}')"
+
+
+def device_object(alias: str) -> str:
+    """A jsonb expression: the device row `alias`, ungated (an event snapshot)."""
+    return f"CAST({device_text(alias)} AS jsonb)"
 
 
 def gated_snapshot(column: str, version: int) -> str:
