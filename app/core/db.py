@@ -49,8 +49,17 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+# Key of `db.info` and of the ASGI scope's "state" (request.state): the fault script unit an
+# endpoint consumed, as (fault id, label), for the request journal (app.faults.service).
+ENDPOINT_FAULT = "endpoint_fault"
+
+
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's database session; commits on success, rolls back on any exception."""
+    """The request's database session; commits on success, rolls back on any exception.
+
+    A fault unit consumed by an endpoint hook is handed to the journal only once committed
+    (a request that failed did not use it up).
+    """
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as db:
         try:
@@ -59,6 +68,9 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await db.rollback()
             raise
+        fired = db.info.get(ENDPOINT_FAULT)
+        if fired is not None:
+            setattr(request.state, ENDPOINT_FAULT, fired)
 
 
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]

@@ -36,7 +36,6 @@ from app.profiles.throttle import VISIBLE_IN_SYNC_SQL
 
 DAY_MS = 86_400_000
 SYNC_ENDPOINT = "POST /devices/sync"
-ECHO_CURSOR = "echo_cursor"
 _DEVICE_COLUMNS = [c for c in Device.__table__.c]
 
 
@@ -98,7 +97,6 @@ class FeedPage:
     fetched_until: str
     more_to_follow: bool
     devices_json: str
-    fault: tuple[int, str] | None = None  # (fault script id, label) when an endpoint fault shaped it
 
     def render(self) -> bytes:
         """The response body; `cursor` first so the traffic journal finds it at once."""
@@ -204,11 +202,10 @@ async def sync(
     previous = await _verified(db, server=server, value=cursor, now=now, settings=settings)
     if previous.fetching:  # a fetch is unfinished: its snapshot is incomplete, so no hand-off yet
         raise DepError("INVALID_CURSOR")
-    fault_id = await faults.fired_cursor_echo(db, endpoint=SYNC_ENDPOINT, server=server)
-    if fault_id is not None:
+    if await faults.cursor_echo_fault(db, endpoint=SYNC_ENDPOINT, server=server):
         assert isinstance(cursor, str)
         until = isoformat(cursors.from_ms(previous.until_ms))
-        return FeedPage(cursor, until, True, "", fault=(fault_id, ECHO_CURSOR))
+        return FeedPage(cursor, until, True, "")
     committed = await _server_seq(db, server)  # read before the page: every event up to it is visible
     page = (
         await db.execute(

@@ -10,16 +10,9 @@ from app.core.db import DbSession
 from app.core.dep import CurrentServer, ProtocolVersion, SettingsDep, prebuilt_json
 from app.core.errors import DepError
 from app.devices import dep_body, feed_read, service
-from app.journal.service import note_endpoint_fault
 
 router = APIRouter(tags=["dep"])
 REPLACEMENT_DETAILS_SINCE = 10  # spec §2
-
-
-def _page_response(request: Request, response: Response, page: feed_read.FeedPage) -> Response:
-    if page.fault is not None:
-        note_endpoint_fault(request.state, fault_id=page.fault[0], label=page.fault[1])
-    return prebuilt_json(page.render(), response)
 
 
 @router.post("/server/devices")
@@ -44,7 +37,7 @@ async def fetch_devices(
         cursor=body.get("cursor"),
         limit=dep_body.optional_int(body, "limit"),
     )
-    return _page_response(request, response, page)
+    return prebuilt_json(page.render(), response)
 
 
 @router.post("/devices/sync")
@@ -66,7 +59,7 @@ async def sync_devices(
         cursor=body.get("cursor"),
         limit=dep_body.optional_int(body, "limit"),
     )
-    return _page_response(request, response, page)
+    return prebuilt_json(page.render(), response)
 
 
 @router.post("/devices")

@@ -24,11 +24,12 @@ Two layers apply the entries:
 
   `await cursor_echo_fault(db, endpoint="POST /devices/sync", server=server)` → True when
   this page must echo the request's cursor with `more_to_follow: true` and no devices (the
-  Apple bug of micromdm#1016 / nanodep#73, spec §8.4). The sync endpoint calls it (as
-  `fired_cursor_echo`, which gives the script id) once per request with a valid sync cursor.
+  Apple bug of micromdm#1016 / nanodep#73, spec §8.4). The sync endpoint calls it once per
+  request with a valid sync cursor.
 
-  An endpoint that applied a fault notes it with `app.journal.service.note_endpoint_fault`
-  (request state), and the traffic middleware journals it like a transport fault.
+  A consumed unit is noted in the session (`db.info`); once the request commits, `get_db`
+  hands it to the request state and the traffic middleware journals it like a transport
+  fault (`fault_id`, `fault`: "echo_cursor", "device_status THROTTLED").
 
   A hook only consumes a script whose current entry is its own kind, so a script like
   `[{"count": 2, "echo_cursor": true}, {"count": 1, "error": "EXPIRED_CURSOR"}]` plays out in
@@ -44,6 +45,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import service as clock
+from app.core.db import ENDPOINT_FAULT
 from app.core.errors import not_found
 from app.faults.models import FaultScript
 from app.faults.schemas import ENDPOINT_KINDS, FaultScriptIn, FaultScriptOut, FaultStepOut
@@ -115,7 +117,12 @@ async def _consume_endpoint_kind(
             {"f_method": method, "f_path": path, "f_kind": kind, "f_server": server.id if server else None},
         )
     ).one_or_none()
-    return None if row is None else (int(row[0]), row[1])
+    if row is None:
+        return None
+    fault_id, response = int(row[0]), row[1]
+    label = kind if kind == "echo_cursor" else f"{kind} {response.get(kind)}"
+    db.info[ENDPOINT_FAULT] = (fault_id, label)  # journaled once the request commits (app.core.db)
+    return fault_id, response
 
 
 async def device_status_override(
@@ -131,15 +138,9 @@ async def device_status_override(
     )
 
 
-async def fired_cursor_echo(db: AsyncSession, *, endpoint: str, server: MdmServer | None) -> int | None:
-    """`cursor_echo_fault`, answering the id of the script that fired (for the journal), or None."""
-    fired = await _consume_endpoint_kind(db, endpoint=endpoint, server=server, kind="echo_cursor")
-    return None if fired is None else fired[0]
-
-
 async def cursor_echo_fault(db: AsyncSession, *, endpoint: str, server: MdmServer | None) -> bool:
     """True when this page must echo the request cursor with `more_to_follow: true` (§8.4)."""
-    return await fired_cursor_echo(db, endpoint=endpoint, server=server) is not None
+    return await _consume_endpoint_kind(db, endpoint=endpoint, server=server, kind="echo_cursor") is not None
 
 
 # --- control API ------------------------------------------------------------------------

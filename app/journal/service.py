@@ -25,16 +25,6 @@ from app.core.errors import ControlError
 from app.journal.models import RequestJournal
 
 PRUNE_EVERY = 100
-ENDPOINT_FAULT = "endpoint_fault"  # key in the ASGI scope's "state" (Starlette's request.state)
-
-
-def note_endpoint_fault(state: Any, *, fault_id: int, label: str) -> None:
-    """Record, for the journal, that the endpoint applied fault script `fault_id` (e.g. echo_cursor).
-
-    `state` is `request.state`; the traffic middleware reads the same dict from the ASGI scope
-    after the app ran (faults applied by endpoints, see app.faults.service).
-    """
-    setattr(state, ENDPOINT_FAULT, (fault_id, label))
 
 
 @dataclass(slots=True)

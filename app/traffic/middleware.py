@@ -37,10 +37,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clock import service as clock
 from app.core.config import Settings
-from app.core.db import create_engine
+from app.core.db import ENDPOINT_FAULT, create_engine
 from app.core.security import hash_secret
 from app.faults.respond import PLAIN_TEXT, FaultAction, action_for, error_body
-from app.journal.service import ENDPOINT_FAULT, JournalEntry
+from app.journal.service import JournalEntry
 from app.session import oauth1
 from app.traffic import abm, rules, service
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.dep_helpers import assign, define, device_row
 from tests.device_helpers import add_devices
+from tests.traffic.support import journal
 
 
 @pytest.fixture
@@ -37,6 +38,13 @@ async def test_throttled_fault_fires_count_times_then_stops(
         assert (await device_row(pg, serials[0]))["profile_status"] == "empty"  # nothing was assigned
     response = await assign(mdm, uuid, serials)
     assert response.json() == {"profile_uuid": uuid, "devices": dict.fromkeys(serials, "SUCCESS")}
+    # the journal says which requests the script shaped (applied by the endpoint, not the middleware)
+    entries = await journal(client, endpoint="PUT /profile/devices")
+    assert [(e["status"], e["fault"], e["fault_id"] is not None) for e in entries] == [
+        (200, "device_status THROTTLED", True),
+        (200, "device_status THROTTLED", True),
+        (200, None, False),
+    ]
 
 
 async def test_throttled_is_failed_below_protocol_9_and_method_scoped(
