@@ -54,3 +54,18 @@ async def test_access_log_is_json_with_the_request_id(
     assert line["request_id"] == "abc-1"
     assert line["status"] == 201 and line["surface"] == "control"
     assert line["endpoint"] == "POST /emulator/v1/orgs"
+
+
+async def test_faults_and_throttles_are_counted(
+    client: httpx.AsyncClient, mdm: httpx.AsyncClient, org: dict[str, Any]
+) -> None:
+    fault = {"endpoint": "GET /account", "responses": [{"count": 2, "status": 503}]}
+    assert (await client.post("/emulator/v1/faults", json=fault)).status_code == 201
+    assert [(await mdm.get("/account")).status_code for _ in range(3)] == [503, 503, 200]
+    rules = {"overrides": {"budgets": {"account": {"requests": 1, "per_seconds": 3600}}}}
+    assert (await client.put(f"/emulator/v1/orgs/{org['id']}/traffic-rules", json=rules)).status_code == 200
+    assert (await mdm.get("/account")).status_code == 200
+    assert (await mdm.get("/account")).status_code == 429
+    text = (await client.get("/metrics")).text
+    assert 'depemu_faults_fired_total{endpoint="GET /account",kind="status"} 2.0' in text
+    assert 'depemu_throttled_total{endpoint="GET /account",rule="budget:account"} 1.0' in text

@@ -26,6 +26,18 @@ class Metrics:
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
+        self.faults = Counter(
+            "depemu_faults_fired",
+            "Scripted faults that answered a request, by endpoint and kind (see /emulator/v1/faults).",
+            ["endpoint", "kind"],
+            registry=self.registry,
+        )
+        self.throttles = Counter(
+            "depemu_throttled",
+            "Requests refused by a traffic rule (429/503 with Retry-After), by endpoint and rule.",
+            ["endpoint", "rule"],
+            registry=self.registry,
+        )
         self.errors = Counter(
             "depemu_dep_errors",
             "Apple-surface error answers by code (the bare body, e.g. EXPIRED_CURSOR).",

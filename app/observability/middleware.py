@@ -42,6 +42,9 @@ def endpoint_of(scope: Scope) -> str:
     relative to its router, so the full template is rebuilt from the path parameters.)
     """
     if scope.get("route") is None:
+        state = scope.get("state", {})
+        if state.get("fault_fired") or state.get("traffic_rule"):  # answered before routing
+            return f"{scope['method']} {scope['path']}"
         return f"{scope['method']} unmatched"
     template = scope["path"]
     for name, value in scope.get("path_params", {}).items():
@@ -84,7 +87,12 @@ class ObservabilityMiddleware:
         path = scope["path"]
         surface = surface_of(path)
         endpoint = endpoint_of(scope)
-        server = scope.get("state", {}).get("server_uuid", "")
+        state = scope.get("state", {})
+        server = state.get("server_uuid", "")
+        if state.get("fault_fired"):
+            self.metrics.faults.labels(endpoint, str(state["fault_fired"]).split()[0]).inc()
+        if state.get("traffic_rule"):
+            self.metrics.throttles.labels(endpoint, str(state["traffic_rule"])).inc()
         status = outcome["status"]
         self.metrics.requests.labels(surface, endpoint, str(status), server).inc()
         self.metrics.latency.labels(surface, endpoint).observe(elapsed)

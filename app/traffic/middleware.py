@@ -236,6 +236,9 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
             summary=summary,
             outcome=outcome,
         )
+        # For the metrics of the observability middleware, which wraps this one.
+        state = scope.setdefault("state", {})
+        state["fault_fired"], state["traffic_rule"] = outcome.fault, outcome.rule
         note_key = plan.note_key if plan is not None and outcome.status == 200 else None
         task = asyncio.ensure_future(
             _finish(
