@@ -94,9 +94,7 @@ def json_request(schema: dict[str, Any] | type[BaseModel], *, required: bool = F
     """`openapi_extra=` documenting a JSON body that the handler reads itself."""
     if isinstance(schema, type):
         schema = schema.model_json_schema(ref_template="#/components/schemas/{model}")
-    return {
-        "requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}
-    }
+    return {"requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}}
 
 
 # --- control API and ABM error bodies -------------------------------------------------------------
@@ -188,11 +186,17 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     (400, 409) are declared on the routes with `control_errors`.
     """
     doc = get_openapi(
-        title=app.title, version=app.version, summary=app.summary, description=app.description, routes=app.routes
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
     )
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     for model in (ControlErrorBody, ControlErrorDetail, JsonApiErrorBody, JsonApiErrorItem, OAuth2ErrorBody):
-        schemas.setdefault(model.__name__, model.model_json_schema(ref_template="#/components/schemas/{model}"))
+        schemas.setdefault(
+            model.__name__, model.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     for path, operations in doc.get("paths", {}).items():

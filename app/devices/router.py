@@ -103,7 +103,11 @@ async def disown_devices(request: Request, server: CurrentServer, db: DbSession)
         200: {"model": ReplacementDetails},
         # DEVICE_NOT_FOUND is 400 as observed, 404 when the org setting says so (spec §6.7)
         **dep_errors(
-            "DEVICE_ID_REQUIRED", "DEVICE_NOT_FOUND", "BAD_REQUEST", body=False, not_found=("DEVICE_NOT_FOUND",)
+            "DEVICE_ID_REQUIRED",
+            "DEVICE_NOT_FOUND",
+            "BAD_REQUEST",
+            body=False,
+            not_found=("DEVICE_NOT_FOUND",),
         ),
     },
 )

@@ -278,13 +278,16 @@ async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
+INT32 = range(-(2**31), 2**31)
+
+
 def summarize(body: bytes) -> rules.BodySummary:
     """cursor, limit and the number of devices of a DEP JSON body (anything unparsable: nothing)."""
     if not body:
         return rules.BodySummary()
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[…" 100k deep
         return rules.BodySummary()
     if not isinstance(data, dict):
         return rules.BodySummary()
@@ -293,7 +296,10 @@ def summarize(body: bytes) -> rules.BodySummary:
     devices = data.get("devices")
     return rules.BodySummary(
         cursor=cursor[:1000] if isinstance(cursor, str) and cursor else None,
-        limit=limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
+        # the journal's `limit` is an int32 column; a value out of its range is not a limit anyway
+        limit=limit
+        if isinstance(limit, int) and not isinstance(limit, bool) and INT32.start <= limit < INT32.stop
+        else None,
         device_count=len(devices) if isinstance(devices, list) else None,
     )
 

@@ -1,0 +1,45 @@
+"""Bugs the fuzzers found, each pinned by a test that failed before its fix (issue 8 §1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from app.testing.dep_client import OAuthCredentials
+from tests.abm.conftest import create_api_account, get_token
+from tests.journal.test_journal import call, journal, open_session
+
+DEEP = b"[" * 100_000 + b"]" * 100_000  # within the body limit, deeper than Python's recursion limit
+
+
+async def test_out_of_range_limit_is_journaled_without_it(
+    client: httpx.AsyncClient, credentials: OAuthCredentials
+) -> None:
+    """`limit` is an int32 column: 2**40 used to fail the journal insert, losing the row."""
+    token = await open_session(client, credentials)
+    response = await call(client, "POST", "/devices/sync", token, {"cursor": "MTAwOjA6MTc0", "limit": 2**40})
+    assert (response.status_code, response.text) == (400, "INVALID_CURSOR")
+    entries = await journal(client)
+    assert [e["limit"] for e in entries if e["endpoint"] == "POST /devices/sync"] == [None]
+
+
+async def test_deeply_nested_json_is_malformed_not_a_500(
+    client: httpx.AsyncClient, credentials: OAuthCredentials
+) -> None:
+    token = await open_session(client, credentials)
+    for path in ("/server/devices", "/devices/sync", "/devices", "/devices/disown"):
+        response = await client.post(
+            path, content=DEEP, headers={"User-Agent": "fuzz/1", "X-ADM-Auth-Session": token}
+        )
+        assert (response.status_code, response.text) == (400, "MALFORMED_REQUEST_BODY"), path
+
+
+async def test_deeply_nested_json_on_the_business_api_is_a_400(
+    client: httpx.AsyncClient, org: dict[str, Any]
+) -> None:
+    account = await create_api_account(client, org["id"])
+    bearer = {"Authorization": f"Bearer {await get_token(client, account)}"}
+    response = await client.post("/v1/orgDeviceActivities", content=DEEP, headers=bearer)
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["code"] == "ENTITY_UNPARSABLE"
