@@ -180,7 +180,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, with every surface's real error responses (see the module docstring).
 
     Rules, by surface: control API routes answer 401/403 (admin auth), 413, 503 (database
-    unreachable), 404 when the path names a resource, 422 when they take input; /v1 routes
+    unreachable), 404 when the path names a resource, 422 when they take input, 400 when
+    they take a body (one FastAPI cannot even decode); /v1 routes
     answer JSON:API documents for 400/401/403, 404 with a path id, 409/422 on writes, and
     413/503 as plain text (the middlewares answer before the app). Route-specific statuses
     (400, 409) are declared on the routes with `control_errors`.
@@ -211,6 +212,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                     statuses[404] = _ref(ControlErrorBody)
                 if takes_input:
                     statuses[422] = _ref(ControlErrorBody)
+                if "requestBody" in operation:  # a body that is not even text: FastAPI's 400
+                    statuses[400] = _ref(ControlErrorBody)
             elif surface == "abm":
                 statuses = {s: _ref(JsonApiErrorBody) for s in (400, 401, 403)}
                 if "{" in path:
