@@ -132,7 +132,8 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
     settings: Settings = state.settings
     engine = traffic_engine(state)
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-    method, path = scope["method"], scope["path"]
+    # PostgreSQL text cannot hold NUL ("%00" in a path): keep it out of lookups and the journal.
+    method, path = scope["method"], scope["path"].replace("\x00", "\ufffd")
     abm_call = abm.is_abm_path(path)
     client = scope.get("client")
     client_addr = client[0] if client else None

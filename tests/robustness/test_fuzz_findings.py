@@ -8,7 +8,7 @@ import httpx
 
 from app.testing.dep_client import OAuthCredentials
 from tests.abm.conftest import create_api_account, get_token
-from tests.journal.test_journal import call, journal, open_session
+from tests.traffic.support import call, journal, open_session
 
 DEEP = b"[" * 100_000 + b"]" * 100_000  # within the body limit, deeper than Python's recursion limit
 
@@ -43,3 +43,15 @@ async def test_deeply_nested_json_on_the_business_api_is_a_400(
     response = await client.post("/v1/orgDeviceActivities", content=DEEP, headers=bearer)
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["code"] == "ENTITY_UNPARSABLE"
+
+
+async def test_nul_in_the_path_is_journaled_and_not_mistaken_for_an_outage(
+    client: httpx.AsyncClient, credentials: OAuthCredentials
+) -> None:
+    """PostgreSQL text cannot hold NUL: a path with %00 used to fail the traffic lookup (skipping
+    rules and faults, logged as a database outage) and lose its journal row."""
+    token = await open_session(client, credentials)
+    response = await call(client, "GET", "/account%00", token)
+    assert (response.status_code, response.text) == (404, "")
+    entries = await journal(client)
+    assert [e["status"] for e in entries if e["path"].startswith("/account")] == [404]
