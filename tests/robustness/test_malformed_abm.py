@@ -133,7 +133,11 @@ async def test_malformed_business_api_input(
             await check(f"{method} {template} {name}", response, expected)
 
     many = [{"type": "orgDevices", "id": f"UNKNOWN{i:05d}"} for i in range(10_000)]
-    response = await client.post("/v1/orgDeviceActivities", json=activity(many), headers=bearer)
+    assign_many = activity(many, activityType="ASSIGN_DEVICES")
+    assign_many["data"]["relationships"]["mdmServer"] = {
+        "data": {"type": "mdmServers", "id": path_ids["{server}"]}
+    }
+    response = await client.post("/v1/orgDeviceActivities", json=assign_many, headers=bearer)
     await check("10,000 unknown devices", response, (409, "ENTITY_ERROR.RELATIONSHIP.INVALID"))
 
     for path in (
