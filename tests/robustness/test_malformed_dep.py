@@ -74,7 +74,9 @@ ENDPOINTS = [
     ),
 ]
 PROFILE = {"profile_uuid": "C1F123098EB5074580041E69883004C3"}
-LATER = [  # spec §6.6–§6.13; they join the matrix when their routes land on main
+# spec §6.6–§6.13; they join the matrix when their routes land on main. Their `missing` codes come
+# from spec §9.3/§11 and must be checked against the profiles implementation when it lands.
+LATER = [
     Endpoint("POST", "/profile", base={"profile_name": "Fuzz"}, missing=(400, "CONFIG_NAME_REQUIRED")),
     Endpoint("GET", "/profile", body=False),
     Endpoint(
@@ -84,6 +86,11 @@ LATER = [  # spec §6.6–§6.13; they join the matrix when their routes land on
     Endpoint("DELETE", "/profile/devices", serials="devices", missing=(400, "DEVICE_ID_REQUIRED")),
     Endpoint("POST", "/device/activationlock", serial="device", missing=MALFORMED),
     Endpoint("GET", "/os-beta-enrollment/tokens", body=False),
+    Endpoint(
+        "POST",
+        "/account-driven-enrollment/profile",
+        missing=(400, "MDM_SERVICE_DISCOVERY_URL_REQUIRED"),
+    ),
     Endpoint("GET", "/account-driven-enrollment/profile", body=False),
     Endpoint("DELETE", "/account-driven-enrollment/profile", body=False),
 ]
