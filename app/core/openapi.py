@@ -46,18 +46,20 @@ def plain_codes(description: str, codes: tuple[str, ...] | list[str]) -> dict[st
     }
 
 
-def dep_errors(*codes: str, body: bool = True, not_found: tuple[str, ...] = ()) -> dict[int | str, Any]:
+def dep_errors(
+    *codes: str, body: bool = True, not_found: tuple[str, ...] = (), forbidden: tuple[str, ...] = ()
+) -> dict[int | str, Any]:
     """`responses=` for an authenticated DEP route: 400 with the route's codes, 401, 403, 413, 429, 503.
 
     `codes` are the endpoint's own 400 codes; the User-Agent codes (and MALFORMED_REQUEST_BODY
     when the route reads a `body`) are added. `not_found` codes are documented as 404 (spec §6.7
-    lets replacementDetails answer 404 when configured so).
+    lets replacementDetails answer 404 when configured so), `forbidden` ones as 403 (§6.8).
     """
     bad = [*COMMON_400, *(("MALFORMED_REQUEST_BODY",) if body else ()), *codes]
     responses: dict[int | str, Any] = {
         400: plain_codes(STATUS_TEXT[400], bad),
         401: plain_codes(STATUS_TEXT[401], SESSION_401),
-        403: plain_codes(STATUS_TEXT[403], SESSION_403),
+        403: plain_codes(STATUS_TEXT[403], (*SESSION_403, *forbidden)),
     }
     if not_found:
         responses[404] = plain_codes(STATUS_TEXT[404], not_found)
@@ -88,6 +90,9 @@ def session_errors() -> dict[int | str, Any]:
         },
         **{s: plain_codes(STATUS_TEXT[s], c) for s, c in REFUSED.items()},
     }
+
+
+OBJECT: dict[str, Any] = {"type": "object"}
 
 
 def json_request(schema: dict[str, Any] | type[BaseModel], *, required: bool = False) -> dict[str, Any]:

@@ -55,3 +55,20 @@ async def test_nul_in_the_path_is_journaled_and_not_mistaken_for_an_outage(
     assert (response.status_code, response.text) == (404, "")
     entries = await journal(client)
     assert [e["status"] for e in entries if e["path"].startswith("/account")] == [404]
+
+
+async def test_lone_surrogates_anywhere_in_a_dep_body_are_malformed(
+    client: httpx.AsyncClient, credentials: OAuthCredentials
+) -> None:
+    """"\\ud800" parses as JSON but is not text PostgreSQL can store: a profile name holding one used
+    to be a 500. Every DEP body is checked once, where it is read (app/devices/dep_body.py)."""
+    token = await open_session(client, credentials)
+    headers = {"User-Agent": "fuzz/1", "X-Server-Protocol-Version": "10", "X-ADM-Auth-Session": token}
+    for path, body in (
+        ("/profile", b'{"profile_name": "\\ud800", "url": "https://mdm.example/enroll"}'),
+        ("/profile", b'{"profile_name": "ok", "url": "https://mdm.example/enroll", "department": "\\udfff"}'),
+        ("/device/activationlock", b'{"device": "A", "lost_message": "\\ud800"}'),
+        ("/account-driven-enrollment/profile", b'{"mdm_service_discovery_url": "https://x.example/\\ud800"}'),
+    ):
+        response = await client.post(path, content=body, headers=headers)
+        assert (response.status_code, response.text) == (400, "MALFORMED_REQUEST_BODY"), (path, body)

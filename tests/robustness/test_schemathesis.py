@@ -163,7 +163,7 @@ def load(app: FastAPI, path_regex: str) -> Any:
 # /session is signed per request (OAuth nonces): its errors are covered in tests/session.
 # /emulator/v1/reset would empty the seed under the other operations' feet; it has its own tests.
 SURFACES = {
-    "dep": r"^/(account|server/devices|devices|device/)",
+    "dep": r"^/(account|server/devices|devices|device/|profile|os-beta|account-driven)",
     "control": r"^/emulator/v1/(?!reset)",
     "abm": r"^/(v1|auth)/",
 }
