@@ -60,7 +60,7 @@ async def test_nul_in_the_path_is_journaled_and_not_mistaken_for_an_outage(
 async def test_lone_surrogates_anywhere_in_a_dep_body_are_malformed(
     client: httpx.AsyncClient, credentials: OAuthCredentials
 ) -> None:
-    """"\\ud800" parses as JSON but is not text PostgreSQL can store: a profile name holding one used
+    """ "\\ud800" parses as JSON but is not text PostgreSQL can store: a profile name holding one used
     to be a 500. Every DEP body is checked once, where it is read (app/devices/dep_body.py)."""
     token = await open_session(client, credentials)
     headers = {"User-Agent": "fuzz/1", "X-Server-Protocol-Version": "10", "X-ADM-Auth-Session": token}
