@@ -17,6 +17,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import register_error_handlers
 from app.core.logging import configure_logging
+from app.core.openapi import install_openapi
 from app.core.resilience import ResilienceMiddleware
 from app.observability.metrics import Metrics
 from app.observability.middleware import ObservabilityMiddleware
@@ -84,4 +85,5 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     register_error_handlers(app, settings)
     app.include_router(api_router)
+    install_openapi(app)
     return app

@@ -8,6 +8,7 @@ from app.abm import accounts
 from app.abm.models import ApiAccount
 from app.abm.schemas import ApiAccountIn, ApiAccountList, ApiAccountOut
 from app.core.db import DbSession
+from app.core.openapi import control_errors
 from app.orgs import service as orgs_service
 
 router = APIRouter(tags=["abm-accounts"])
@@ -30,6 +31,7 @@ def account_out(account: ApiAccount, private_key_pem: str | None = None) -> ApiA
     status_code=status.HTTP_201_CREATED,
     response_model=ApiAccountOut,
     response_model_exclude_none=True,
+    responses=control_errors(409),  # too_many_api_accounts
 )
 async def create_api_account(org_id: str, body: ApiAccountIn, db: DbSession) -> ApiAccountOut:
     """Create an API account; without `public_key_pem` the generated private key is returned once."""

@@ -22,7 +22,7 @@ async def json_body(request: Request) -> Any:
     """The request body as JSON; 400 when it is not (the content type is not checked)."""
     try:
         return json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: "[[[[…" too deep
         raise JsonApiError(
             400,
             "ENTITY_UNPARSABLE",

@@ -8,11 +8,17 @@ from app.account import service
 from app.account.schemas import AccountDetail
 from app.core.db import DbSession
 from app.core.dep import CurrentServer, ProtocolVersion, SettingsDep
+from app.core.openapi import dep_errors
 
 router = APIRouter(tags=["dep"])
 
 
-@router.get("/account", response_model=AccountDetail, response_model_exclude_none=True)
+@router.get(
+    "/account",
+    response_model=AccountDetail,
+    response_model_exclude_none=True,
+    responses=dep_errors(body=False),  # spec §6.1: no codes of its own
+)
 async def get_account(
     request: Request, server: CurrentServer, version: ProtocolVersion, db: DbSession, settings: SettingsDep
 ) -> AccountDetail:

@@ -9,26 +9,40 @@ from fastapi import APIRouter, Request
 from app.account_driven import service
 from app.core.db import DbSession
 from app.core.dep import CurrentServer
+from app.core.openapi import dep_errors, json_request
 from app.devices import dep_body
 
 router = APIRouter(tags=["dep"])
 PATH = "/account-driven-enrollment/profile"
 
 
-@router.post(PATH)
+ADE_BODY = {
+    "type": "object",
+    "required": ["mdm_service_discovery_url"],
+    "properties": {"mdm_service_discovery_url": {"type": "string"}},
+}
+
+
+@router.post(
+    PATH,
+    responses=dep_errors(
+        "ORG_NOT_SUPPORTED", "MDM_SERVICE_DISCOVERY_URL_REQUIRED", "MDM_SERVICE_DISCOVERY_URL_NOT_VALID"
+    ),
+    openapi_extra=json_request(ADE_BODY, required=True),
+)
 async def set_profile(request: Request, server: CurrentServer, db: DbSession) -> dict[str, Any]:
     """Assign the service-discovery URL (https only); answers the stored object."""
     body = await dep_body.json_object(request, required=True)
     return await service.set_profile(db, server=server, raw=body)
 
 
-@router.get(PATH)
+@router.get(PATH, responses=dep_errors("ORG_NOT_SUPPORTED", body=False, not_found=("NOT_FOUND",)))
 async def get_profile(server: CurrentServer, db: DbSession) -> dict[str, Any]:
     """The URL and when it was set; 404 NOT_FOUND when none is set."""
     return await service.get_profile(db, server=server)
 
 
-@router.delete(PATH)
+@router.delete(PATH, responses=dep_errors("ORG_NOT_SUPPORTED", body=False))
 async def delete_profile(server: CurrentServer, db: DbSession) -> dict[str, Any]:
     """Remove the URL; `{}` whether or not one was set."""
     return await service.delete_profile(db, server=server)

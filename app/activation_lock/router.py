@@ -8,13 +8,30 @@ from app.activation_lock import service
 from app.activation_lock.schemas import ActivationLockOut, ActivationLockStatusResponse, ScriptedFailuresIn
 from app.core.db import DbSession
 from app.core.dep import CurrentServer
+from app.core.openapi import dep_errors, json_request
 from app.devices import dep_body
 
 router = APIRouter(tags=["dep"])
 control_router = APIRouter(tags=["activation lock"])
 
 
-@router.post("/device/activationlock", response_model=ActivationLockStatusResponse)
+ACTIVATION_LOCK_BODY = {
+    "type": "object",
+    "required": ["device"],
+    "properties": {
+        "device": {"type": "string"},
+        "escrow_key": {"type": "string"},
+        "lost_message": {"type": "string"},
+    },
+}
+
+
+@router.post(
+    "/device/activationlock",
+    response_model=ActivationLockStatusResponse,
+    responses=dep_errors(),  # spec §6.6: MALFORMED_REQUEST_BODY and the common codes
+    openapi_extra=json_request(ACTIVATION_LOCK_BODY, required=True),
+)
 async def activation_lock(
     request: Request, server: CurrentServer, db: DbSession
 ) -> ActivationLockStatusResponse:

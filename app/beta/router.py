@@ -9,11 +9,15 @@ from fastapi import APIRouter
 from app.beta import service
 from app.core.db import DbSession
 from app.core.dep import CurrentServer
+from app.core.openapi import dep_errors
 
 router = APIRouter(tags=["dep"])
 
 
-@router.get("/os-beta-enrollment/tokens")
+@router.get(
+    "/os-beta-enrollment/tokens",
+    responses=dep_errors(body=False, forbidden=("APPLE_SEED_FOR_IT_TURNED_OFF",)),  # spec §6.8
+)
 async def beta_tokens(server: CurrentServer, db: DbSession) -> dict[str, Any]:
     """Get Beta Enrollment Tokens: 403 APPLE_SEED_FOR_IT_TURNED_OFF when the org has it off."""
     return await service.beta_tokens(db, server=server)

@@ -43,9 +43,14 @@ class ActivationOut(BaseModel):
         "already_configured: kept the one it installed earlier (new assignments apply after an erase)."
     )
     profile_status: str
-    profile_uuid: str | None
-    profile: dict[str, Any] | None = Field(description="The profile in Apple's API keys, with org_name.")
-    cloud_configuration: dict[str, Any] | None = Field(description="What the device got, in its own keys.")
+    # Absent (not null) without a profile: the route excludes None, so the schema must not require them.
+    profile_uuid: str | None = None
+    profile: dict[str, Any] | None = Field(
+        default=None, description="The profile in Apple's API keys, with org_name."
+    )
+    cloud_configuration: dict[str, Any] | None = Field(
+        default=None, description="What the device got, in its own keys."
+    )
     mdm: MdmContactOut | None = None
 
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from app.core.db import DbSession
 from app.core.errors import ControlError
+from app.core.openapi import control_errors
 from app.devices import inventory, service, wire
 from app.devices.inventory import DeviceView
 from app.devices.schemas import (
@@ -81,6 +82,7 @@ async def _add_body(request: Request) -> AddDevicesIn:
     response_model=AddDevicesOut,
     response_model_exclude_none=True,
     openapi_extra=_ADD_BODY,
+    responses=control_errors(409),  # duplicate_serials
 )
 async def add_devices(org_id: str, request: Request, db: DbSession) -> AddDevicesOut:
     """Add devices: JSON `{"devices": [...]}` or `{"generate": {...}}`, or a CSV with a header row."""
@@ -107,7 +109,7 @@ async def add_devices(org_id: str, request: Request, db: DbSession) -> AddDevice
     )
 
 
-@router.get("/orgs/{org_id}/devices", response_model=DeviceList)
+@router.get("/orgs/{org_id}/devices", response_model=DeviceList, responses=control_errors(400))  # cursor
 async def list_devices(
     org_id: str,
     db: DbSession,
@@ -151,7 +153,12 @@ async def release_device(serial: str, db: DbSession) -> DeviceOut:
     return device_out(await inventory.get_device(db, serial=serial))
 
 
-@router.post("/devices/{serial}/replace", status_code=status.HTTP_201_CREATED, response_model=DeviceOut)
+@router.post(
+    "/devices/{serial}/replace",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DeviceOut,
+    responses=control_errors(409),  # the new serial exists
+)
 async def replace_device(serial: str, db: DbSession, body: ReplaceIn | None = None) -> DeviceOut:
     """AppleCare replacement: returns the new device; the original is released by replacement."""
     _, replacement = await service.replace_device(
@@ -160,7 +167,12 @@ async def replace_device(serial: str, db: DbSession, body: ReplaceIn | None = No
     return device_out(await inventory.get_device(db, serial=replacement.serial_number))
 
 
-@router.post("/orgs/{org_id}/assignments", response_model=AssignmentOut, response_model_exclude_none=True)
+@router.post(
+    "/orgs/{org_id}/assignments",
+    response_model=AssignmentOut,
+    response_model_exclude_none=True,
+    responses=control_errors(409),  # foreign_server
+)
 async def assign(org_id: str, body: AssignmentIn, db: DbSession) -> AssignmentOut:
     """Manage Devices → Assign to Server (or unassign with `server_uuid: null`), by serials or order."""
     org = await orgs_service.get_org(db, org_id=org_id)

@@ -35,7 +35,18 @@ async def json_object(request: Request, *, required: bool) -> dict[str, Any]:
         raise malformed() from None
     if not isinstance(value, dict):
         raise malformed()
+    if b"\\u" in raw and not _is_text(value):
+        raise malformed()
     return value
+
+
+def _is_text(value: Any) -> bool:
+    """False when a string holds a lone surrogate ("\\ud800" is valid JSON, not storable text)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def optional_int(body: dict[str, Any], key: str) -> int | None:

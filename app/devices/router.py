@@ -9,13 +9,28 @@ from fastapi import APIRouter, Request, Response
 from app.core.db import DbSession
 from app.core.dep import CurrentServer, ProtocolVersion, SettingsDep, prebuilt_json
 from app.core.errors import DepError
+from app.core.openapi import dep_errors, json_request
 from app.devices import dep_body, feed_read, service
+from app.devices.dep_schemas import (
+    DeviceListRequest,
+    DeviceListResponse,
+    DeviceStatusResponse,
+    FetchDeviceRequest,
+    FetchDeviceResponse,
+    ReplacementDetails,
+    SyncDeviceRequest,
+)
 
 router = APIRouter(tags=["dep"])
 REPLACEMENT_DETAILS_SINCE = 10  # spec §2
 
 
-@router.post("/server/devices")
+@router.post(
+    "/server/devices",
+    response_model=None,
+    responses={200: {"model": FetchDeviceResponse}, **dep_errors("INVALID_CURSOR", "EXHAUSTED_CURSOR")},
+    openapi_extra=json_request(FetchDeviceRequest),
+)
 async def fetch_devices(
     request: Request,
     response: Response,
@@ -40,7 +55,15 @@ async def fetch_devices(
     return prebuilt_json(page.render(), response)
 
 
-@router.post("/devices/sync")
+@router.post(
+    "/devices/sync",
+    response_model=None,
+    responses={
+        200: {"model": FetchDeviceResponse},
+        **dep_errors("CURSOR_REQUIRED", "INVALID_CURSOR", "EXHAUSTED_CURSOR", "EXPIRED_CURSOR"),
+    },
+    openapi_extra=json_request(SyncDeviceRequest, required=True),
+)
 async def sync_devices(
     request: Request,
     response: Response,
@@ -62,7 +85,12 @@ async def sync_devices(
     return prebuilt_json(page.render(), response)
 
 
-@router.post("/devices")
+@router.post(
+    "/devices",
+    response_model=None,
+    responses={200: {"model": DeviceListResponse}, **dep_errors("DEVICE_ID_REQUIRED")},
+    openapi_extra=json_request(DeviceListRequest, required=True),
+)
 async def device_details(
     request: Request, server: CurrentServer, version: ProtocolVersion, db: DbSession
 ) -> dict[str, Any]:
@@ -71,14 +99,33 @@ async def device_details(
     return await feed_read.details(db, server=server, version=version, serials=dep_body.serial_list(body))
 
 
-@router.post("/devices/disown")
+@router.post(
+    "/devices/disown",
+    response_model=None,
+    responses={200: {"model": DeviceStatusResponse}, **dep_errors("DEVICE_ID_REQUIRED")},
+    openapi_extra=json_request(DeviceListRequest, required=True),
+)
 async def disown_devices(request: Request, server: CurrentServer, db: DbSession) -> dict[str, Any]:
     """Disown Devices (spec §6.5): SUCCESS or NOT_ACCESSIBLE per serial; `deleted` on the feed."""
     body = await dep_body.json_object(request, required=False)
     return {"devices": await service.disown_devices(db, server=server, serials=dep_body.serial_list(body))}
 
 
-@router.get("/device/replacementDetails")
+@router.get(
+    "/device/replacementDetails",
+    response_model=None,
+    responses={
+        200: {"model": ReplacementDetails},
+        # DEVICE_NOT_FOUND is 400 as observed, 404 when the org setting says so (spec §6.7)
+        **dep_errors(
+            "DEVICE_ID_REQUIRED",
+            "DEVICE_NOT_FOUND",
+            "BAD_REQUEST",
+            body=False,
+            not_found=("DEVICE_NOT_FOUND",),
+        ),
+    },
+)
 async def replacement_details(
     server: CurrentServer, version: ProtocolVersion, db: DbSession, device: str | None = None
 ) -> dict[str, Any]:

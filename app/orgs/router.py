@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Request, status
 
 from app.core.db import DbSession
+from app.core.openapi import control_errors
 from app.orgs import service
 from app.orgs import settings as org_settings
 from app.orgs.models import MdmServer, Org
@@ -75,7 +76,12 @@ async def set_terms(org_id: str, body: TermsIn, db: DbSession) -> OrgOut:
     return org_out(await service.set_terms(db, org=org, accepted=body.accepted))
 
 
-@router.post("/orgs/{org_id}/mdm-servers", status_code=status.HTTP_201_CREATED, response_model=MdmServerOut)
+@router.post(
+    "/orgs/{org_id}/mdm-servers",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MdmServerOut,
+    responses=control_errors(400, 409),  # invalid_certificate, duplicate_server_name
+)
 async def create_server(org_id: str, body: MdmServerIn, db: DbSession) -> MdmServerOut:
     """Add an MDM server to the org, optionally with its public key certificate."""
     org = await service.get_org(db, org_id=org_id)
@@ -98,6 +104,7 @@ async def get_server(server_uuid: str, db: DbSession) -> MdmServerOut:
 @router.put(
     "/mdm-servers/{server_uuid}/certificate",
     response_model=MdmServerOut,
+    responses=control_errors(400),  # invalid_certificate
     openapi_extra={
         "requestBody": {
             "content": {

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 
 from app.core.db import DbSession
 from app.core.dep import CurrentServer, ProtocolVersion, SettingsDep
+from app.core.openapi import dep_errors, json_request
 from app.devices import dep_body
 from app.profiles import service
 from app.profiles.schemas import AssignProfileResponse, ClearProfileResponse, DefineProfileResponse
@@ -16,7 +17,44 @@ from app.profiles.schemas import AssignProfileResponse, ClearProfileResponse, De
 router = APIRouter(tags=["dep"])
 
 
-@router.post("/profile", response_model=DefineProfileResponse)
+PROFILE_BODY = {
+    "type": "object",
+    "required": ["profile_name", "url"],
+    "properties": {
+        "profile_name": {"type": "string"},
+        "url": {"type": "string"},
+        "devices": {"type": "array", "items": {"type": "string"}},
+    },
+}
+ASSIGN_BODY = {
+    "type": "object",
+    "required": ["profile_uuid", "devices"],
+    "properties": {
+        "profile_uuid": {"type": "string"},
+        "devices": {"type": "array", "items": {"type": "string"}},
+    },
+}
+SERIALS_BODY = {"type": "object", "properties": {"devices": {"type": "array", "items": {"type": "string"}}}}
+
+
+@router.post(
+    "/profile",
+    response_model=DefineProfileResponse,
+    responses=dep_errors(  # spec §9.3
+        "CONFIG_NAME_REQUIRED",
+        "CONFIG_NAME_INVALID",
+        "CONFIG_URL_REQUIRED",
+        "CONFIG_URL_INVALID",
+        "FLAGS_INVALID",
+        "DEPARTMENT_INVALID",
+        "SUPPORT_PHONE_INVALID",
+        "SUPPORT_EMAIL_INVALID",
+        "MAGIC_INVALID",
+        "LOCALE_INVALID",
+        "DEVICE_LIMIT_EXCEEDED",
+    ),
+    openapi_extra=json_request(PROFILE_BODY, required=True),
+)
 async def define_profile(
     request: Request, server: CurrentServer, version: ProtocolVersion, settings: SettingsDep, db: DbSession
 ) -> DefineProfileResponse:
@@ -25,7 +63,7 @@ async def define_profile(
     return await service.define_profile(db, server=server, raw=body, version=version, settings=settings)
 
 
-@router.get("/profile")
+@router.get("/profile", responses=dep_errors("PROFILE_UUID_REQUIRED", "NOT_FOUND", body=False))
 async def get_profile(
     server: CurrentServer, db: DbSession, profile_uuid: str | None = None
 ) -> dict[str, Any]:
@@ -55,10 +93,22 @@ for _method in ("PUT", "POST"):
         operation_id=f"assign_profile_{_method.lower()}",
         response_model=AssignProfileResponse,
         response_model_exclude_none=True,
+        responses=dep_errors(
+            "PROFILE_UUID_REQUIRED",
+            "DEVICE_ID_REQUIRED",
+            "DEVICE_LIMIT_EXCEEDED",
+            not_found=("PROFILE_NOT_FOUND",),
+        ),
+        openapi_extra=json_request(ASSIGN_BODY, required=True),
     )
 
 
-@router.delete("/profile/devices", response_model=ClearProfileResponse)
+@router.delete(
+    "/profile/devices",
+    response_model=ClearProfileResponse,
+    responses=dep_errors("DEVICE_ID_REQUIRED", "DEVICE_LIMIT_EXCEEDED"),
+    openapi_extra=json_request(SERIALS_BODY),
+)
 async def remove_profile(
     request: Request, server: CurrentServer, settings: SettingsDep, db: DbSession
 ) -> ClearProfileResponse:

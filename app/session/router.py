@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from app.core.db import DbSession
 from app.core.dep import JSON_UTF8, SESSION_HEADER, SettingsDep
+from app.core.openapi import session_errors
 from app.session import oauth1, service
 
 router = APIRouter(tags=["dep"])
@@ -19,7 +20,21 @@ def client_visible_url(request: Request, settings: SettingsDep) -> str:
     return oauth1.normalize_base_url(request.url.scheme, request.url.netloc, request.url.path)
 
 
-@router.get("/session", responses={200: {"content": {JSON_UTF8: {}}}})
+SESSION_OK = {
+    "description": "A new session token, also in the X-ADM-Auth-Session header (spec §4.2)",
+    "content": {
+        JSON_UTF8: {
+            "schema": {
+                "type": "object",
+                "required": ["auth_session_token"],
+                "properties": {"auth_session_token": {"type": "string"}},
+            }
+        }
+    },
+}
+
+
+@router.get("/session", responses={200: SESSION_OK, **session_errors()})
 async def get_session(request: Request, db: DbSession, settings: SettingsDep) -> JSONResponse:
     """Authenticate with OAuth 1.0a HMAC-SHA1 and get an `auth_session_token` (spec §4.1–§4.2)."""
     token = await service.open_session(

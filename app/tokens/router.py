@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from app.core.db import DbSession
 from app.core.dep import SettingsDep
 from app.core.errors import ControlError
+from app.core.openapi import control_errors
 from app.orgs import service as orgs_service
 from app.tokens import service
 from app.tokens.schemas import OAuthCredentialsOut
@@ -18,7 +19,10 @@ router = APIRouter(prefix="/mdm-servers/{server_uuid}", tags=["tokens"])
 @router.post(
     "/token",
     response_class=Response,
-    responses={200: {"content": {"application/pkcs7-mime": {}}, "description": "The .p7m server token."}},
+    responses={
+        200: {"content": {"application/pkcs7-mime": {}}, "description": "The .p7m server token."},
+        **control_errors(409),  # certificate_required
+    },
 )
 async def download_token(server_uuid: str, db: DbSession, settings: SettingsDep) -> Response:
     """A new server token (.p7m) encrypted to the uploaded certificate; earlier tokens stop working."""

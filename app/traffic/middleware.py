@@ -132,7 +132,8 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
     settings: Settings = state.settings
     engine = traffic_engine(state)
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-    method, path = scope["method"], scope["path"]
+    # PostgreSQL text cannot hold NUL ("%00" in a path): keep it out of lookups and the journal.
+    method, path = scope["method"], scope["path"].replace("\x00", "\ufffd")
     abm_call = abm.is_abm_path(path)
     client = scope.get("client")
     client_addr = client[0] if client else None
@@ -284,13 +285,16 @@ async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
+INT32 = range(-(2**31), 2**31)
+
+
 def summarize(body: bytes) -> rules.BodySummary:
     """cursor, limit and the number of devices of a DEP JSON body (anything unparsable: nothing)."""
     if not body:
         return rules.BodySummary()
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[…" 100k deep
         return rules.BodySummary()
     if not isinstance(data, dict):
         return rules.BodySummary()
@@ -299,7 +303,10 @@ def summarize(body: bytes) -> rules.BodySummary:
     devices = data.get("devices")
     return rules.BodySummary(
         cursor=cursor[:1000] if isinstance(cursor, str) and cursor else None,
-        limit=limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
+        # the journal's `limit` is an int32 column; a value out of its range is not a limit anyway
+        limit=limit
+        if isinstance(limit, int) and not isinstance(limit, bool) and INT32.start <= limit < INT32.stop
+        else None,
         device_count=len(devices) if isinstance(devices, list) else None,
     )
 
