@@ -6,16 +6,19 @@ the latency path. Retention: every 100th row prunes what is older than
 DEPEMU_JOURNAL_RETENTION_HOURS (wall clock) or beyond DEPEMU_JOURNAL_MAX_ROWS, by index
 range, so pruning stays cheap.
 
-Never stored: Authorization headers, session tokens, OAuth values, response bodies of
+Never stored: Authorization headers, session tokens, OAuth values (a query string keeps its
+parameter names but not the values of secret ones: `redact_query`), response bodies of
 successful calls. Only a summary (cursor, limit, number of devices) and, for errors, the
 error body (truncated).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +28,15 @@ from app.core.errors import ControlError
 from app.journal.models import RequestJournal
 
 PRUNE_EVERY = 100
+# Apple's ABM token example sends the client assertion in the query string (abm-api.md §1.2).
+_SECRET_PARAM = re.compile(r"assertion|secret|token|password|signature|key|code", re.IGNORECASE)
+REDACTED = "[redacted]"
+
+
+def redact_query(query: str) -> str:
+    """The query string with the values of credential-like parameters replaced."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(k, REDACTED if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="[]")
 
 
 @dataclass(slots=True)

@@ -40,7 +40,7 @@ from app.core.config import Settings
 from app.core.db import ENDPOINT_FAULT, create_engine
 from app.core.security import hash_secret
 from app.faults.respond import PLAIN_TEXT, FaultAction, action_for, error_body
-from app.journal.service import JournalEntry
+from app.journal.service import JournalEntry, redact_query
 from app.session import oauth1
 from app.traffic import abm, rules, service
 
@@ -395,7 +395,7 @@ def _journal_entry(
         client_addr=(client_addr or "")[:64] or None,
         method=method[:10],
         path=path[:300],
-        query=query[:500] if query else None,
+        query=redact_query(query)[:500] if query else None,
         protocol_version=(headers.get("x-server-protocol-version") or "")[:16] or None,
         user_agent=(headers.get("user-agent") or "")[:300] or None,
         status=outcome.status,
