@@ -28,6 +28,7 @@ from app.core.config import Settings
 from app.main import create_app
 from app.models import Base
 from app.testing.dep_client import OAuthCredentials, dep_client
+from app.testing.replicas import Replica, replicas
 
 BASE_URL = "http://dep.test"
 
@@ -45,6 +46,13 @@ def database_url() -> Iterator[str]:
     yield url
     if embedded is not None:
         embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def pair(database_url: str) -> Iterator[list[Replica]]:
+    """Two real `dep-emulator serve` processes on the test database (tests/robustness, tests/security)."""
+    with replicas(database_url, 2) as started:
+        yield started
 
 
 def raw_dsn(url: str) -> str:

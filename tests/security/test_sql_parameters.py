@@ -31,10 +31,14 @@ def _is_built(node: ast.AST | None) -> bool:
     if isinstance(node, ast.JoinedStr):
         return any(isinstance(v, ast.FormattedValue) for v in node.values)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod | ast.Add):
-        return any(
-            isinstance(side, ast.Constant | ast.JoinedStr) and isinstance(getattr(side, "value", ""), str)
-            for side in (node.left, node.right)
-        ) or _is_built(node.left) or _is_built(node.right)
+        return (
+            any(
+                isinstance(side, ast.Constant | ast.JoinedStr) and isinstance(getattr(side, "value", ""), str)
+                for side in (node.left, node.right)
+            )
+            or _is_built(node.left)
+            or _is_built(node.right)
+        )
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
         return isinstance(node.func.value, ast.Constant)
     return False
@@ -91,7 +95,7 @@ def test_sql_text_is_never_built_from_values() -> None:
 
 
 def test_the_scanner_catches_what_it_looks_for() -> None:
-    bad = '''
+    bad = """
 async def f(db, serial, table):
     await db.execute(text(f"SELECT * FROM device WHERE serial_number = '{serial}'"))
     await db.execute(text("SELECT * FROM device WHERE serial_number = '%s'" % serial))
@@ -99,5 +103,5 @@ async def f(db, serial, table):
     await conn.execute(query)
     await conn.fetch("SELECT {}".format(serial))
     await db.execute(text("SELECT * FROM device WHERE serial_number = :s"), {"s": serial})
-'''
+"""
     assert [line.split(":")[1] for line in offenders(bad, "x.py")] == ["3 in f", "4 in f", "6 in f", "7 in f"]
