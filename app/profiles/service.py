@@ -51,9 +51,7 @@ async def define_profile(
     db.add(profile)
     await db.flush()
     # Define knows no THROTTLED (§11): a throttled device is FAILED here at every version.
-    results, _ = await _assign(
-        db, server=server, profile=profile, serials=defined.devices, now=now, version=1
-    )
+    results, _ = await _assign(db, server=server, profile=profile, serials=defined.devices, version=1)
     return DefineProfileResponse(profile_uuid=profile.profile_uuid, devices=results)
 
 
@@ -91,17 +89,16 @@ async def assign_profile(
     profile = await _find_profile(db, server=server, profile_uuid=profile_uuid)
     if profile is None:
         raise DepError("PROFILE_NOT_FOUND", status_code=404)
-    now = await clock.now(db)
     fault = await faults_service.device_status_override(
         db, endpoint=f"{method} /profile/devices", server=server
     )
     if fault is not None:
         results, retry_after = await _scripted_outcome(
-            db, server=server, serials=serials, now=now, version=version, fault=fault
+            db, server=server, serials=serials, version=version, fault=fault
         )
     else:
         results, retry_after = await _assign(
-            db, server=server, profile=profile, serials=serials, now=now, version=version
+            db, server=server, profile=profile, serials=serials, version=version
         )
     return AssignProfileResponse(
         profile_uuid=profile.profile_uuid,
@@ -120,15 +117,14 @@ async def remove_profile(
     """
     serials = locking.unique(serial_list(raw))
     _check_device_limit(serials, settings, endpoint="remove profile")
-    now = await clock.now(db)
 
-    def clear(device: Device) -> bool:
+    def clear(device: Device, now: datetime) -> bool:
         if device.profile_status not in ("assigned", "pushed"):
             return False
         device.profile_status = "removed"
         return True
 
-    results = await _apply(db, server=server, serials=serials, now=now, change=clear)
+    results = await _apply(db, server=server, serials=serials, change=clear)
     return ClearProfileResponse(devices=results)
 
 
@@ -138,16 +134,15 @@ async def _assign(
     server: MdmServer,
     profile: Profile,
     serials: Sequence[str],
-    now: datetime,
     version: int,
 ) -> tuple[dict[str, str], int | None]:
     """Assign `profile` to `serials`; returns per-serial results and the retry_after_seconds."""
     throttled: dict[int, int] = {}
 
-    async def admit(devices: Sequence[Device]) -> None:
+    async def admit(devices: Sequence[Device], now: datetime) -> None:
         throttled.update(await throttle.admit(db, org_id=server.org_id, devices=devices, now=now))
 
-    def assign(device: Device) -> bool | str:
+    def assign(device: Device, now: datetime) -> bool | str:
         if device.id in throttled:
             return THROTTLED if version >= THROTTLED_SINCE else FAILED
         device.profile_uuid = profile.profile_uuid
@@ -155,7 +150,7 @@ async def _assign(
         device.profile_assign_time = now
         return True
 
-    results = await _apply(db, server=server, serials=serials, now=now, change=assign, before=admit)
+    results = await _apply(db, server=server, serials=serials, change=assign, before=admit)
     retry_after = max(throttled.values()) if THROTTLED in results.values() else None
     return results, retry_after
 
@@ -165,7 +160,6 @@ async def _scripted_outcome(
     *,
     server: MdmServer,
     serials: Sequence[str],
-    now: datetime,
     version: int,
     fault: DeviceStatusFault,
 ) -> tuple[dict[str, str], int | None]:
@@ -173,7 +167,7 @@ async def _scripted_outcome(
     status = fault.status
     if status == THROTTLED and version < THROTTLED_SINCE:
         status = FAILED
-    results = await _apply(db, server=server, serials=serials, now=now, change=lambda _: status)
+    results = await _apply(db, server=server, serials=serials, change=lambda _device, _now: status)
     retry_after = fault.retry_after_seconds if THROTTLED in results.values() else None
     return results, retry_after
 
@@ -183,9 +177,8 @@ async def _apply(
     *,
     server: MdmServer,
     serials: Sequence[str],
-    now: datetime,
-    change: Callable[[Device], bool | str],
-    before: Callable[[Sequence[Device]], Awaitable[None]] | None = None,
+    change: Callable[[Device, datetime], bool | str],
+    before: Callable[[Sequence[Device], datetime], Awaitable[None]] | None = None,
 ) -> dict[str, str]:
     """Lock this server's devices among `serials`, run `change` on each, record `modified` events.
 
@@ -204,11 +197,15 @@ async def _apply(
             .with_for_update()
         )
     )
+    # Lock order: devices, then the server (app.devices.feed). The clock is read only now, with
+    # the server's feed locked, so this event is never dated before one committed ahead of it.
+    await locking.lock_servers(db, server_ids={server.id} if devices else set())
+    now = await clock.now(db)
     if before is not None:
-        await before(devices)
+        await before(devices, now)
     events: list[FeedEvent] = []
     for device in devices:
-        outcome = change(device)
+        outcome = change(device, now)
         results[device.serial_number] = outcome if isinstance(outcome, str) else SUCCESS
         if outcome is True:
             device.updated_at = now

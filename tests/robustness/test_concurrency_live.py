@@ -93,7 +93,9 @@ async def test_fifty_clients_on_two_replicas(pair: list[Replica], pg: asyncpg.Co
                 handle.server_uuid,
             )
             assert sorted(truth) == sorted(r["serial_number"] for r in in_db)
-            assert view == truth, f"reader {i} ({handle.server_uuid}) differs from the database"
+            assert view == truth, (
+                f"reader {i} {_diff(view, truth)} ({handle.server_uuid}) differs from the database"
+            )
     finally:
         for task in readers:
             task.cancel()
@@ -112,6 +114,17 @@ async def test_fifty_clients_on_two_replicas(pair: list[Replica], pg: asyncpg.Co
     # the race really happened
     assert writes() >= MIN_WRITES and stats.statuses[("POST /devices/disown", 200)] >= DISOWNERS
     assert await pg.fetchval("SELECT count(*) FROM device_event") > 2 * MIN_WRITES
+
+
+def _diff(view: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
+    """serial → {field: (reader's value, database's value)} where they differ."""
+    out = {}
+    for serial in set(view) | set(truth):
+        a, b = view.get(serial) or {}, truth.get(serial) or {}
+        fields = {f: (a.get(f), b.get(f)) for f in set(a) | set(b) if a.get(f) != b.get(f)}
+        if fields or (serial in view) != (serial in truth):
+            out[serial] = fields or ("present" if serial in view else "missing")
+    return out
 
 
 async def _truth(pair: list[Replica], handle: load.MdmHandle) -> dict[str, Any]:
