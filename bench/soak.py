@@ -31,12 +31,23 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core import embedded_pg, migrate  # noqa: E402
-from app.testing import load  # noqa: E402
-from app.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, replicas  # noqa: E402
+from app.core import embedded_pg, migrate
+from app.testing import load
+from app.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, replicas
 
-FAULTED = ["GET /account", "POST /server/devices", "POST /devices/sync", "POST /devices", "POST /devices/disown"]
-FAULT_MIX = [{"status": 503, "retry_after": 1}, {"delay_ms": 2000}, {"drop_connection": True}, {"status": 500}]
+FAULTED = [
+    "GET /account",
+    "POST /server/devices",
+    "POST /devices/sync",
+    "POST /devices",
+    "POST /devices/disown",
+]
+FAULT_MIX = [
+    {"status": 503, "retry_after": 1},
+    {"delay_ms": 2000},
+    {"drop_connection": True},
+    {"status": 500},
+]
 CURSOR_ERRORS = ("EXPIRED_CURSOR", "INVALID_CURSOR", "EXHAUSTED_CURSOR")
 
 
@@ -103,7 +114,8 @@ async def run(urls: list[str], minutes: float, clients: int) -> dict[str, Any]:
         fleet = await load.setup_fleet(control, servers=3, devices=300, prefix="SOAK")
         for endpoint in FAULTED:
             made = await control.post(
-                "/emulator/v1/faults", json={"endpoint": endpoint, "probability": 0.05, "responses": FAULT_MIX}
+                "/emulator/v1/faults",
+                json={"endpoint": endpoint, "probability": 0.05, "responses": FAULT_MIX},
             )
             assert made.status_code == 201, made.text
         stats = load.Stats()
@@ -118,7 +130,9 @@ async def run(urls: list[str], minutes: float, clients: int) -> dict[str, Any]:
         for i in range(clients):
             if i % 4 == 3:
                 opened.append(httpx.AsyncClient(base_url=PUBLIC_BASE_URL, transport=transport(), timeout=60))
-                tasks.append(load.control_writer(opened[-1], fleet, stats, random.Random(rng.random()), running))
+                tasks.append(
+                    load.control_writer(opened[-1], fleet, stats, random.Random(rng.random()), running)
+                )
             else:
                 opened.append(load.mdm_client(fleet.servers[i % 3], PUBLIC_BASE_URL, transport))
                 tasks.append(mdm_loop(opened[-1], fleet, stats, random.Random(rng.random()), running))
@@ -162,7 +176,9 @@ def report(result: dict[str, Any], sampler: RssSampler, warmup: float) -> tuple[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--replicas", type=int, default=1)
