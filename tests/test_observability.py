@@ -69,3 +69,26 @@ async def test_faults_and_throttles_are_counted(
     text = (await client.get("/metrics")).text
     assert 'depemu_faults_fired_total{endpoint="GET /account",kind="status"} 2.0' in text
     assert 'depemu_throttled_total{endpoint="GET /account",rule="budget:account"} 1.0' in text
+
+
+async def test_feed_lag_is_what_the_client_has_not_synced(
+    client: httpx.AsyncClient, mdm: httpx.AsyncClient, org: dict[str, Any], server: dict[str, Any]
+) -> None:
+    devices = {"generate": {"count": 5, "seed": 3, "order_number": "LAG-1"}}
+    assert (await client.post(f"/emulator/v1/orgs/{org['id']}/devices", json=devices)).status_code == 201
+    assign = {"server_uuid": server["server_uuid"], "order_number": "LAG-1"}
+    assert (await client.post(f"/emulator/v1/orgs/{org['id']}/assignments", json=assign)).status_code == 200
+    cursor = (await mdm.post("/server/devices", json={"limit": 10})).json()["cursor"]
+    synced = await mdm.post("/devices/sync", json={"cursor": cursor, "limit": 2})
+    uuid = server["server_uuid"]
+    assert synced.status_code == 200 and synced.json()["devices"] == []
+    assert f'depemu_feed_lag_events{{server="{uuid}"}} 0.0' in (await client.get("/metrics")).text
+
+    # Three changes behind, the client reads two of them: one left.
+    serials = [d["serial_number"] for d in (await mdm.post("/server/devices", json={})).json()["devices"]]
+    for serial in serials[:3]:
+        patch = await client.patch(f"/emulator/v1/devices/{serial}", json={"asset_tag": f"T-{serial}"})
+        assert patch.status_code == 200, patch.text
+    page = (await mdm.post("/devices/sync", json={"cursor": synced.json()["cursor"], "limit": 2})).json()
+    assert len(page["devices"]) == 2 and page["more_to_follow"] is True
+    assert f'depemu_feed_lag_events{{server="{uuid}"}} 1.0' in (await client.get("/metrics")).text

@@ -97,6 +97,7 @@ class FeedPage:
     fetched_until: str
     more_to_follow: bool
     devices_json: str
+    lag: int | None = None  # sync only: events on the feed the client has not received yet
 
     def render(self) -> bytes:
         """The response body; `cursor` first so the traffic journal finds it at once."""
@@ -225,6 +226,7 @@ async def sync(
         fetched_until=isoformat(cursors.from_ms(until_ms)),
         more_to_follow=page.total > n,
         devices_json=page.devices or "",
+        lag=max(0, committed - position),
     )
 
 

@@ -82,6 +82,8 @@ async def sync_devices(
         cursor=body.get("cursor"),
         limit=dep_body.optional_int(body, "limit"),
     )
+    if page.lag is not None:
+        request.state.feed_lag = page.lag  # for the depemu_feed_lag_events metric
     return prebuilt_json(page.render(), response)
 
 

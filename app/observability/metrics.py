@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -36,6 +36,12 @@ class Metrics:
             "depemu_throttled",
             "Requests refused by a traffic rule (429/503 with Retry-After), by endpoint and rule.",
             ["endpoint", "rule"],
+            registry=self.registry,
+        )
+        self.feed_lag = Gauge(
+            "depemu_feed_lag_events",
+            "Events on an MDM server's feed that its client had not synced, as of its last sync here.",
+            ["server"],
             registry=self.registry,
         )
         self.errors = Counter(
