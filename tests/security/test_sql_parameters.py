@@ -28,6 +28,9 @@ ALLOWED = {
     ("devices/feed_read.py", "<module>"),
     # `scope` is one of two constant predicates (server or org); values are bound.
     ("churn/service.py", "_delete"),
+    # Set-based assignment: the snapshot expression from app.devices.wire_sql (column names in
+    # code) and a constant `fresh` predicate; every value is bound.
+    ("devices/bulk_assign.py", "assign_set"),
 }
 
 
