@@ -11,11 +11,10 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from app.core import migrate
+from app.core import embedded_pg, migrate
 from app.models import Base
 from app.testing.server import free_port
 
@@ -67,23 +66,28 @@ def test_bad_settings_fail_fast(tmp_path: Path) -> None:
     assert "DEPEMU_PORT" in result.stderr
 
 
-@pytest.mark.usefixtures("pg")
-def test_migrations_match_the_models_and_round_trip(database_url: str) -> None:
-    migrate.downgrade(database_url, "base")
-    migrate.upgrade(database_url)
-
+def test_migrations_match_the_models_and_round_trip() -> None:
+    """On a database of its own: a downgrade to base must not race other tests' replicas and workers."""
     import asyncio
 
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    async def diff() -> list[object]:
-        async_engine = create_async_engine(database_url)
-        try:
-            async with async_engine.connect() as connection:
-                return await connection.run_sync(
-                    lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
-                )
-        finally:
-            await async_engine.dispose()
+    database = embedded_pg.start(Path(tempfile.mkdtemp(prefix="depemu-migrations-")), cleanup_mode="delete")
+    try:
+        migrate.upgrade(database.url)
+        migrate.downgrade(database.url, "base")
+        migrate.upgrade(database.url)
 
-    assert asyncio.run(diff()) == []
+        async def diff() -> list[object]:
+            async_engine = create_async_engine(database.url)
+            try:
+                async with async_engine.connect() as connection:
+                    return await connection.run_sync(
+                        lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+                    )
+            finally:
+                await async_engine.dispose()
+
+        assert asyncio.run(diff()) == []
+    finally:
+        database.stop()
