@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8080, ge=0, le=65535, description="Port `serve` listens on.")
+    keep_alive_seconds: int = Field(
+        default=75,
+        ge=1,
+        le=3600,
+        description=(
+            "How long `serve` keeps an idle client connection open. Keep it above the idle timeout of"
+            " any proxy or client pool in front (nginx: 60 s), or a request sent on a connection the"
+            " server is closing at that instant fails with a connection reset."
+        ),
+    )
     public_base_url: str | None = Field(
         default=None,
         description="Client-visible base URL (behind a proxy); OAuth signatures are verified against it.",

@@ -30,6 +30,7 @@ def live_server(settings: Settings) -> Iterator[str]:
         port=port,
         log_level="warning",
         lifespan="on",
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -10,6 +10,7 @@ different processes.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -183,3 +184,20 @@ async def test_budgets_and_fault_scripts_are_shared(pair: list[Replica], control
     assert bodies[4] == (400, "INVALID_CURSOR")  # the script is spent: the real answer
     state = (await control.get(f"/emulator/v1/faults/{created.json()['id']}")).json()
     assert (state["fired"], state["remaining"], state["exhausted"]) == (4, 0, True)
+
+
+def test_serve_keeps_idle_connections_longer_than_client_pools_do(pair: list[Replica]) -> None:
+    """A pooled connection left idle for 6 s is still served (uvicorn alone closes it after 5 s).
+
+    Were the server's idle timeout equal to the client pool's (httpx: 5 s), a request sent on
+    a connection at the instant the server closes it is reset: the ReadError a loaded
+    50-client run once hit. `DEPEMU_KEEP_ALIVE_SECONDS` (default 75) keeps the server side longer.
+    """
+    host, port = pair[0].url.removeprefix("http://").split(":")
+    request = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        for pause in (6, 0):
+            sock.sendall(request)
+            answer = sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            time.sleep(pause)
