@@ -2,8 +2,11 @@
 
 - Deadlocks and serialisation failures are PostgreSQL's "try again": the request is re-run
   (body buffered, only while nothing has been sent yet; `get_db` rolled the transaction back).
+- A pooled connection that died silently fails the request's first statement; SQLAlchemy
+  then invalidates the pool, and the request is re-run once on a fresh connection (the pool
+  checks connections locally instead of pinging: app.core.db).
 - An unreachable database answers 503 at once, with `Retry-After` and a clear body, instead
-  of a hang or a traceback; the pool's pre-ping reconnects by itself once it is back.
+  of a hang or a traceback; the pool reconnects by itself once it is back.
 Pure ASGI, answering by sending.
 """
 
@@ -35,6 +38,11 @@ def _sqlstate(exc: DBAPIError) -> str | None:
 
 def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and _sqlstate(exc) in RETRYABLE_SQLSTATES
+
+
+def is_stale_connection(exc: BaseException) -> bool:
+    """The connection was lost (the transaction with it): worth one more try on a new one."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
@@ -94,6 +102,9 @@ class ResilienceMiddleware:
                 if is_retryable(exc) and attempt < self.attempts:
                     logger.info("retrying after a database conflict", extra={"attempt": attempt})
                     await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
+                    continue
+                if is_stale_connection(exc) and attempt == 1:
+                    logger.info("retrying on a new connection after a lost one")
                     continue
                 if is_database_unavailable(exc):
                     logger.warning("database unavailable: %s", type(exc).__name__)

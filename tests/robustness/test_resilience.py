@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -110,3 +111,52 @@ async def test_conflicts_are_retried_before_anything_is_sent() -> None:
         response = await c.post("/devices/disown", content=b'{"devices": ["A"]}')
     assert (response.status_code, response.text) == (200, "ok")
     assert seen == [b'{"devices": ["A"]}'] * 3
+
+
+async def test_connections_the_server_ended_are_replaced_without_an_error(
+    client: httpx.AsyncClient, pg: asyncpg.Connection, mdm: httpx.AsyncClient
+) -> None:
+    """After pg_terminate_backend of every pooled connection (as a restart or a DBA does), the
+    next requests are served: the pool sees the closed connections on checkout, no pre-ping."""
+    assert (await client.get("/emulator/v1/orgs")).status_code == 200
+    assert (await mdm.get("/account")).status_code == 200
+    ended = await pg.fetchval(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+    )
+    assert ended >= 1
+    await asyncio.sleep(0.2)  # the termination notices reach the pool's sockets
+    for _ in range(3):
+        assert (await client.get("/emulator/v1/orgs")).status_code == 200
+        assert (await mdm.get("/account")).status_code == 200
+
+
+async def test_a_lost_connection_is_retried_once_on_a_new_one() -> None:
+    """A connection that died silently fails the first statement (connection_invalidated):
+    the request is re-run once; a second loss is an outage (503)."""
+
+    class Lost(Exception):
+        pass
+
+    def lost() -> DBAPIError:
+        error = DBAPIError("SELECT 1", {}, Lost())
+        error.connection_invalidated = True
+        return error
+
+    calls: list[int] = []
+
+    async def app_losing(times: int, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        calls.append(1)
+        if len(calls) <= times:
+            raise lost()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    for times, expected in ((1, 200), (2, 503)):
+        calls.clear()
+        app = ResilienceMiddleware(lambda s, r, se, t=times: app_losing(t, s, r, se))  # type: ignore[misc]
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            response = await c.get("/account")
+        assert response.status_code == expected
+        assert len(calls) == 2
