@@ -21,6 +21,15 @@ def wall_now() -> datetime:
     return datetime.now(UTC)
 
 
+# For a statement that reads the offset along with other rows (one round trip, see `prime`).
+OFFSET_SCALAR_SQL = "(SELECT offset_seconds FROM emulator_clock WHERE id = 1)"
+
+
+def prime(db: AsyncSession, offset: float | None) -> None:
+    """Record an offset read by another statement (`OFFSET_SCALAR_SQL`), so `now` needs no query."""
+    db.info[_OFFSET_KEY] = float(offset or 0.0)
+
+
 async def offset_seconds(db: AsyncSession) -> float:
     cached = db.info.get(_OFFSET_KEY)
     if cached is None:

@@ -65,6 +65,16 @@ def from_ms(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, UTC)
 
 
+# For a statement that reads the key along with other rows (one round trip, see `prime_key`).
+KEY_SCALAR_SQL = "(SELECT key FROM emulator_secret WHERE id = 1)"
+
+
+def prime_key(db: AsyncSession, key: bytes | None) -> None:
+    """Record the key read by another statement (`KEY_SCALAR_SQL`), so this request reads it no more."""
+    if key is not None:
+        db.info[_KEY_INFO] = bytes(key)
+
+
 async def signing_key(db: AsyncSession, *, create: bool) -> bytes | None:
     """The shared key; with `create`, made on first use if the row is missing (racing replicas agree)."""
     cached = db.info.get(_KEY_INFO)

@@ -43,11 +43,18 @@ _DEVICE_COLUMNS = [c for c in Device.__table__.c]
 def fetch_page_sql(version: int) -> str:
     """One keyset page of the fetch snapshot, as JSON text built by PostgreSQL (one row back).
 
-    `total` is how many of the `:n1` (= n + 1) rows exist, so `total > n` is more_to_follow;
-    `devices` is the comma-joined JSON objects of the first n, in feed order.
+    `committed` is the server's feed sequence (app.devices.feed), `horizon` the snapshot's
+    (`:horizon`, or `committed` when a fetch starts); `total` is how many of the `:n1`
+    (= n + 1) rows exist, so `total > n` is more_to_follow; `devices` is the comma-joined
+    JSON objects of the first n, in feed order.
     """
     return f"""
-    SELECT count(*) AS total,
+    WITH bounds AS (
+        SELECT feed_seq AS committed, coalesce(CAST(:horizon AS bigint), feed_seq) AS horizon
+        FROM mdm_server WHERE id = :server
+    )
+    SELECT (SELECT committed FROM bounds) AS committed, (SELECT horizon FROM bounds) AS horizon,
+           count(*) AS total,
            max(feed_seq) FILTER (WHERE rn <= :n) AS last_seq,
            string_agg(j, ',' ORDER BY feed_seq) FILTER (WHERE rn <= :n) AS devices
     FROM (
@@ -55,7 +62,8 @@ def fetch_page_sql(version: int) -> str:
                row_number() OVER (ORDER BY d.feed_seq) AS rn
         FROM (
             SELECT * FROM device
-            WHERE server_id = :server AND feed_seq > :position AND feed_seq <= :horizon
+            WHERE server_id = :server AND feed_seq > :position
+              AND feed_seq <= (SELECT horizon FROM bounds)
             ORDER BY feed_seq LIMIT :n1
         ) d
     ) page"""
@@ -74,8 +82,14 @@ def sync_page_sql(version: int) -> str:
         f"left(({wire_sql.gated_snapshot('e.snapshot', version)})::text, -1) || ', \"op_type\": ' "
         f"|| '\"' || e.op_type || '\", \"op_date\": \"' || {wire_sql.time_text('e.op_at')} || '\"}}'"
     )
+    # One statement reads the page, the server's committed feed sequence (the same snapshot:
+    # every event up to it is visible, app.devices.feed) and consumes a scripted echo_cursor
+    # fault (app.faults); a failed request rolls the consumption back with everything else.
     return f"""
-    SELECT count(*) AS total,
+    WITH {faults.consume_sql(server_expr=":server", kind="echo_cursor")}
+    SELECT (SELECT feed_seq FROM mdm_server WHERE id = :server) AS committed,
+           (SELECT fault_id FROM fault_fired) AS echo_fault_id,
+           count(*) AS total,
            max(seq) FILTER (WHERE rn <= :n) AS last_seq,
            (array_agg(op_at ORDER BY seq DESC) FILTER (WHERE rn <= :n))[1] AS last_at,
            string_agg(j, ',' ORDER BY seq) FILTER (WHERE rn <= :n) AS devices
@@ -120,24 +134,29 @@ def clamp_limit(limit: int | None, settings: Settings) -> int:
     return max(1, min(limit, settings.fetch_max_limit))
 
 
-async def _server_seq(db: AsyncSession, server: MdmServer) -> int:
-    """The server's last committed feed sequence: every event up to it is committed (see feed.py)."""
-    value = await db.scalar(text("SELECT feed_seq FROM mdm_server WHERE id = :id"), {"id": server.id})
-    return int(value or 0)
-
-
 async def _verified(
     db: AsyncSession, *, server: MdmServer, value: object, now: datetime, settings: Settings
 ) -> Cursor:
+    """The cursor, if we issued it for this server and it has not expired (spec §8.6).
+
+    Its position is checked against the server's feed by the page statement (`_within`).
+    """
     try:
         cursor = await cursors.decode(db, value)
     except cursors.BadCursor:
         raise DepError("INVALID_CURSOR") from None
-    if cursor.server_id != server.id or cursor.position > await _server_seq(db, server):
+    if cursor.server_id != server.id:
         raise DepError("INVALID_CURSOR")  # another server's cursor (spec §8.6)
     if cursors.to_ms(now) - cursor.issued_ms > settings.cursor_max_age_days * DAY_MS:
         raise DepError("EXPIRED_CURSOR")
     return cursor
+
+
+def _within(position: int, committed: int | None) -> int:
+    """The server's committed sequence; INVALID_CURSOR for a position beyond it (not our feed)."""
+    if position > (committed or 0):
+        raise DepError("INVALID_CURSOR")
+    return committed or 0
 
 
 async def fetch(
@@ -152,8 +171,9 @@ async def fetch(
     """`POST /server/devices` (spec §6.2): one page of the snapshot taken by the first request."""
     now = await clock.now(db)
     n = clamp_limit(limit, settings)
+    horizon: int | None
     if cursor is None or cursor == "":  # absent, null and "" all start a new fetch (spec §6.2)
-        position, horizon, snapshot_ms = 0, await _server_seq(db, server), cursors.to_ms(now)
+        position, horizon, snapshot_ms = 0, None, cursors.to_ms(now)  # horizon: the feed as it is now
     else:
         previous = await _verified(db, server=server, value=cursor, now=now, settings=settings)
         if not previous.fetching:  # the last page's cursor, or a sync cursor (spec §8.1 step 2)
@@ -165,6 +185,8 @@ async def fetch(
             {"server": server.id, "position": position, "horizon": horizon, "n": n, "n1": n + 1},
         )
     ).one()
+    _within(position, page.committed)
+    horizon = int(page.horizon or 0)
     more = page.total > n
     if more:
         next_cursor = Cursor(
@@ -203,17 +225,28 @@ async def sync(
     previous = await _verified(db, server=server, value=cursor, now=now, settings=settings)
     if previous.fetching:  # a fetch is unfinished: its snapshot is incomplete, so no hand-off yet
         raise DepError("INVALID_CURSOR")
-    if await faults.cursor_echo_fault(db, endpoint=SYNC_ENDPOINT, server=server):
-        assert isinstance(cursor, str)
-        until = isoformat(cursors.from_ms(previous.until_ms))
-        return FeedPage(cursor, until, True, "")
-    committed = await _server_seq(db, server)  # read before the page: every event up to it is visible
+    method, path = faults.split_endpoint(SYNC_ENDPOINT)
     page = (
         await db.execute(
             text(sync_page_sql(version)),
-            {"server": server.id, "position": previous.position, "n": n, "n1": n + 1, "now": now},
+            {
+                "server": server.id,
+                "position": previous.position,
+                "n": n,
+                "n1": n + 1,
+                "now": now,
+                "f_method": method,
+                "f_path": path,
+                "f_kind": "echo_cursor",
+            },
         )
     ).one()
+    committed = _within(previous.position, page.committed)
+    if page.echo_fault_id is not None:
+        faults.note_endpoint_fault(db, page.echo_fault_id, "echo_cursor")
+        assert isinstance(cursor, str)
+        until = isoformat(cursors.from_ms(previous.until_ms))
+        return FeedPage(cursor, until, True, "")
     position = page.last_seq if page.last_seq is not None else previous.position
     if page.total <= n:
         # Past events hidden by an assignment cooldown too, so they are skipped for good rather

@@ -120,9 +120,13 @@ async def _consume_endpoint_kind(
     if row is None:
         return None
     fault_id, response = int(row[0]), row[1]
-    label = kind if kind == "echo_cursor" else f"{kind} {response.get(kind)}"
-    db.info[ENDPOINT_FAULT] = (fault_id, label)  # journaled once the request commits (app.core.db)
+    note_endpoint_fault(db, fault_id, kind if kind == "echo_cursor" else f"{kind} {response.get(kind)}")
     return fault_id, response
+
+
+def note_endpoint_fault(db: AsyncSession, fault_id: int, label: str) -> None:
+    """Journal the unit an endpoint consumed, once the request commits (app.core.db)."""
+    db.info[ENDPOINT_FAULT] = (int(fault_id), label)
 
 
 async def device_status_override(
@@ -136,11 +140,6 @@ async def device_status_override(
     return DeviceStatusFault(
         status=response["device_status"], retry_after_seconds=response.get("retry_after_seconds")
     )
-
-
-async def cursor_echo_fault(db: AsyncSession, *, endpoint: str, server: MdmServer | None) -> bool:
-    """True when this page must echo the request cursor with `more_to_follow: true` (§8.4)."""
-    return await _consume_endpoint_kind(db, endpoint=endpoint, server=server, kind="echo_cursor") is not None
 
 
 # --- control API ------------------------------------------------------------------------

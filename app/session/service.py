@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Float, LargeBinary, delete, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,7 @@ from app.clock import service as clock
 from app.core.config import OAuthErrorStyle, Settings
 from app.core.errors import DepError
 from app.core.security import hash_secret
+from app.devices import cursors
 from app.orgs.models import MdmServer, Org
 from app.session import oauth1
 from app.session.models import AuthSession, OAuthNonce
@@ -135,16 +136,31 @@ async def resolve_session(db: AsyncSession, *, settings: Settings, presented: st
     """
     if not presented:
         raise DepError("UNAUTHORIZED", status_code=401)
-    auth_session = await db.get(AuthSession, hash_secret(presented))
-    if auth_session is None:
+    # Every DEP call runs this: one round trip reads the session, its server, the clock and
+    # the cursor key (read per request, not cached: a reset replaces it).
+    found = (
+        await db.execute(
+            select(
+                AuthSession,
+                MdmServer,
+                literal_column(clock.OFFSET_SCALAR_SQL, Float),
+                literal_column(cursors.KEY_SCALAR_SQL, LargeBinary),
+            )
+            .outerjoin(MdmServer, MdmServer.id == AuthSession.server_id)
+            .where(AuthSession.token_hash == hash_secret(presented))
+        )
+    ).first()
+    if found is None:
         raise DepError("FORBIDDEN", status_code=403)
+    auth_session, server, offset, cursor_key = found
+    clock.prime(db, offset)
+    cursors.prime_key(db, cursor_key)
     now = await clock.now(db)
     grace = timedelta(seconds=settings.session_rotation_grace_seconds)
     if now >= auth_session.expires_at or (
         auth_session.replaced_at is not None and now >= auth_session.replaced_at + grace
     ):
         raise DepError("UNAUTHORIZED", status_code=401)
-    server = await db.get(MdmServer, auth_session.server_id)
     if server is None:
         raise DepError("FORBIDDEN", status_code=403)
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.faults.service import cursor_echo_fault, device_status_override
+from app.faults.service import device_status_override
 from app.orgs.models import MdmServer
 from app.testing.dep_client import OAuthCredentials
 from tests.conftest import create_server, issue_credentials
@@ -228,7 +228,7 @@ async def test_unknown_server_is_404(client: httpx.AsyncClient) -> None:
     assert response.status_code == 404
 
 
-async def test_endpoint_hooks_device_status_and_echo_cursor(
+async def test_endpoint_hook_device_status_consumes_only_its_entries(
     app: FastAPI, client: httpx.AsyncClient, server: dict[str, Any], credentials: OAuthCredentials
 ) -> None:
     """The middleware leaves these entries to the endpoint; the hooks consume them in order."""
@@ -255,7 +255,6 @@ async def test_endpoint_hooks_device_status_and_echo_cursor(
             await device_status_override(db, endpoint="PUT /profile/devices", server=mdm_server)
             for _ in range(3)
         ]
-        assert await cursor_echo_fault(db, endpoint="PUT /profile/devices", server=mdm_server) is False
         await db.commit()
     assert [(h.status, h.retry_after_seconds) if h else None for h in hits] == [
         ("THROTTLED", 90),
@@ -266,16 +265,15 @@ async def test_endpoint_hooks_device_status_and_echo_cursor(
     assert (refused.status_code, refused.text) == (403, "ACCESS_DENIED")
     assert (await client.get(f"/emulator/v1/faults/{script['id']}")).json()["exhausted"] is True
 
-    await add_fault(
+    # An echo_cursor entry is only for the sync page statement (tests/devices/test_feed_sql.py).
+    echo = await add_fault(
         client, {"endpoint": "POST /devices/sync", "responses": [{"count": 2, "echo_cursor": True}]}
     )
     async with app.state.sessionmaker() as db:
         mdm_server = await db.get(MdmServer, 1)
-        echoes = [
-            await cursor_echo_fault(db, endpoint="POST /devices/sync", server=mdm_server) for _ in range(3)
-        ]
+        assert await device_status_override(db, endpoint="POST /devices/sync", server=mdm_server) is None
         await db.commit()
-    assert echoes == [True, True, False]
+    assert (await client.get(f"/emulator/v1/faults/{echo['id']}")).json()["fired"] == 0
 
 
 async def test_fired_faults_are_journaled(client: httpx.AsyncClient, credentials: OAuthCredentials) -> None:
