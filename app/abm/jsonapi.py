@@ -82,7 +82,7 @@ class Links:
         return self.url(self.path, [*kept, ("cursor", cursor)])
 
 
-def request_links(request: Request) -> Links:
+async def request_links(request: Request) -> Links:
     settings: Settings = request.app.state.settings
     base = settings.public_base_url or str(request.base_url).rstrip("/")
     return Links(base=base, path=request.url.path, query=tuple(request.query_params.multi_items()))
@@ -120,7 +120,7 @@ class PageRequest:
     after: str | None  # the last key of the previous page
 
 
-def page_request(request: Request) -> PageRequest:
+async def page_request(request: Request) -> PageRequest:
     raw_limit = request.query_params.get("limit")
     limit = DEFAULT_LIMIT
     if raw_limit is not None:

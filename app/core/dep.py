@@ -43,7 +43,7 @@ def prebuilt_json(content: bytes, response: Response) -> Response:
     return built
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -51,7 +51,7 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def protocol_version(request: Request) -> int:
+async def protocol_version(request: Request) -> int:
     """`X-Server-Protocol-Version`: missing or non-numeric → 1, above our maximum → our maximum (§2)."""
     settings: Settings = request.app.state.settings
     raw = request.headers.get("x-server-protocol-version", "").strip()
@@ -62,7 +62,7 @@ def protocol_version(request: Request) -> int:
 ProtocolVersion = Annotated[int, Depends(protocol_version)]
 
 
-def check_user_agent(request: Request) -> None:
+async def check_user_agent(request: Request) -> None:
     """400 USER_AGENT_MISSING without one; USER_AGENT_INVALID when it matches the deny-list (§14.1)."""
     settings: Settings = request.app.state.settings
     user_agent = request.headers.get("user-agent", "").strip()

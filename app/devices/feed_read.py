@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import service as clock
@@ -40,7 +40,7 @@ _DEVICE_COLUMNS = [c for c in Device.__table__.c]
 
 
 @cache
-def fetch_page_sql(version: int) -> str:
+def fetch_page_sql(version: int) -> TextClause:
     """One keyset page of the fetch snapshot, as JSON text built by PostgreSQL (one row back).
 
     `committed` is the server's feed sequence (app.devices.feed), `horizon` the snapshot's
@@ -48,7 +48,7 @@ def fetch_page_sql(version: int) -> str:
     (= n + 1) rows exist, so `total > n` is more_to_follow; `devices` is the comma-joined
     JSON objects of the first n, in feed order.
     """
-    return f"""
+    return text(f"""
     WITH bounds AS (
         SELECT feed_seq AS committed, coalesce(CAST(:horizon AS bigint), feed_seq) AS horizon
         FROM mdm_server WHERE id = :server
@@ -66,11 +66,11 @@ def fetch_page_sql(version: int) -> str:
               AND feed_seq <= (SELECT horizon FROM bounds)
             ORDER BY feed_seq LIMIT :n1
         ) d
-    ) page"""
+    ) page""")
 
 
 @cache
-def sync_page_sql(version: int) -> str:
+def sync_page_sql(version: int) -> TextClause:
     """One page of a server's events after a position, as JSON text built by PostgreSQL.
 
     Devices in an assignment cooldown are left out (app.profiles.throttle, spec §12.2).
@@ -85,7 +85,7 @@ def sync_page_sql(version: int) -> str:
     # One statement reads the page, the server's committed feed sequence (the same snapshot:
     # every event up to it is visible, app.devices.feed) and consumes a scripted echo_cursor
     # fault (app.faults); a failed request rolls the consumption back with everything else.
-    return f"""
+    return text(f"""
     WITH {faults.consume_sql(server_expr=":server", kind="echo_cursor")}
     SELECT (SELECT feed_seq FROM mdm_server WHERE id = :server) AS committed,
            (SELECT fault_id FROM fault_fired) AS echo_fault_id,
@@ -100,7 +100,7 @@ def sync_page_sql(version: int) -> str:
             WHERE server_id = :server AND seq > :position AND {VISIBLE_IN_SYNC_SQL}
             ORDER BY seq LIMIT :n1
         ) e
-    ) page"""
+    ) page""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +181,7 @@ async def fetch(
         position, horizon, snapshot_ms = previous.position, previous.horizon, previous.snapshot_ms
     page = (
         await db.execute(
-            text(fetch_page_sql(version)),
+            fetch_page_sql(version),
             {"server": server.id, "position": position, "horizon": horizon, "n": n, "n1": n + 1},
         )
     ).one()
@@ -228,7 +228,7 @@ async def sync(
     method, path = faults.split_endpoint(SYNC_ENDPOINT)
     page = (
         await db.execute(
-            text(sync_page_sql(version)),
+            sync_page_sql(version),
             {
                 "server": server.id,
                 "position": previous.position,

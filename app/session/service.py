@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Float, LargeBinary, delete, literal_column, select, update
+from sqlalchemy import Float, LargeBinary, bindparam, delete, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -127,6 +127,20 @@ class ResolvedSession:
     token: str  # the value for this response's X-ADM-Auth-Session header
 
 
+# Every DEP call runs this: one round trip reads the session, its server, the clock and the
+# cursor key (read per request, not cached: a reset replaces it). Built once, not per call.
+_SESSION_LOOKUP = (
+    select(
+        AuthSession,
+        MdmServer,
+        literal_column(clock.OFFSET_SCALAR_SQL, Float),
+        literal_column(cursors.KEY_SCALAR_SQL, LargeBinary),
+    )
+    .outerjoin(MdmServer, MdmServer.id == AuthSession.server_id)
+    .where(AuthSession.token_hash == bindparam("token_hash"))
+)
+
+
 async def resolve_session(db: AsyncSession, *, settings: Settings, presented: str | None) -> ResolvedSession:
     """Authenticate a DEP call by its `X-ADM-Auth-Session` (spec §4.3).
 
@@ -136,20 +150,7 @@ async def resolve_session(db: AsyncSession, *, settings: Settings, presented: st
     """
     if not presented:
         raise DepError("UNAUTHORIZED", status_code=401)
-    # Every DEP call runs this: one round trip reads the session, its server, the clock and
-    # the cursor key (read per request, not cached: a reset replaces it).
-    found = (
-        await db.execute(
-            select(
-                AuthSession,
-                MdmServer,
-                literal_column(clock.OFFSET_SCALAR_SQL, Float),
-                literal_column(cursors.KEY_SCALAR_SQL, LargeBinary),
-            )
-            .outerjoin(MdmServer, MdmServer.id == AuthSession.server_id)
-            .where(AuthSession.token_hash == hash_secret(presented))
-        )
-    ).first()
+    found = (await db.execute(_SESSION_LOOKUP, {"token_hash": hash_secret(presented)})).first()
     if found is None:
         raise DepError("FORBIDDEN", status_code=403)
     auth_session, server, offset, cursor_key = found

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.config import Settings
@@ -52,19 +53,25 @@ SELECT srv.id, srv.server_uuid, srv.stored_rules, fault_fired.fault_id, fault_fi
 FROM (SELECT 1) AS one LEFT JOIN srv ON true LEFT JOIN fault_fired ON true
 """
 
-_RESOLVE_BY_SESSION = _RESOLVE.format(
-    server_pred="s.id = (SELECT server_id FROM auth_session WHERE token_hash = :token_hash)",
-    faults=consume_sql(server_expr="SELECT id FROM srv", kind=None),
+# TextClause objects built once: text() parses its SQL for bind parameters on every call.
+_RESOLVE_BY_SESSION = text(
+    _RESOLVE.format(
+        server_pred="s.id = (SELECT server_id FROM auth_session WHERE token_hash = :token_hash)",
+        faults=consume_sql(server_expr="SELECT id FROM srv", kind=None),
+    )
 )
-_RESOLVE_BY_CONSUMER = _RESOLVE.format(
-    server_pred="s.consumer_key = :consumer_key",
-    faults=consume_sql(server_expr="SELECT id FROM srv", kind=None),
+_RESOLVE_BY_CONSUMER = text(
+    _RESOLVE.format(
+        server_pred="s.consumer_key = :consumer_key",
+        faults=consume_sql(server_expr="SELECT id FROM srv", kind=None),
+    )
 )
 
 
 # A Business Manager API call: the API account of the bearer token and its org's rules; only faults
 # not scoped to a server can match.
-_RESOLVE_BY_BEARER = """
+_RESOLVE_BY_BEARER = text(
+    """
 WITH acct AS (
     SELECT a.id, o.settings -> 'traffic_rules' AS stored_rules
     FROM abm_access_token t
@@ -76,6 +83,7 @@ WITH acct AS (
 SELECT NULL::int, NULL::text, acct.stored_rules, fault_fired.fault_id, fault_fired.fault_response, acct.id
 FROM (SELECT 1) AS one LEFT JOIN acct ON true LEFT JOIN fault_fired ON true
 """.format(faults=consume_sql(server_expr="SELECT NULL::int", kind=None))
+)
 
 
 async def resolve(
@@ -88,13 +96,14 @@ async def resolve(
     bearer_hash: str | None = None,
 ) -> CallerContext:
     params: dict[str, str | None]
+    sql: TextClause
     if bearer_hash is not None:
         sql, params = _RESOLVE_BY_BEARER, {"bearer_hash": bearer_hash}
     elif consumer_key is not None:
         sql, params = _RESOLVE_BY_CONSUMER, {"consumer_key": consumer_key}
     else:
         sql, params = _RESOLVE_BY_SESSION, {"token_hash": token_hash}
-    row = (await conn.execute(text(sql), {**params, "f_method": method, "f_path": path})).one()
+    row = (await conn.execute(sql, {**params, "f_method": method, "f_path": path})).one()
     return CallerContext(
         server_id=row[0],
         server_uuid=row[1],
@@ -153,7 +162,13 @@ async def finish(
         params.update(journal_params)
     if not ctes:
         return
-    await conn.execute(text("WITH " + ",\n".join(ctes) + " SELECT 1"), params)
+    await conn.execute(_text("WITH " + ",\n".join(ctes) + " SELECT 1"), params)
+
+
+@lru_cache(maxsize=64)
+def _text(sql: str) -> TextClause:
+    """One TextClause per combination of bookkeeping CTEs (a handful), not one per request."""
+    return text(sql)
 
 
 # --- control API ------------------------------------------------------------------------

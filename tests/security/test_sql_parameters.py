@@ -24,8 +24,12 @@ ALLOWED = {
     ("faults/service.py", "_consume_endpoint_kind"),
     # CTEs chosen by which bookkeeping is due; journal column names come from a constant tuple.
     ("traffic/service.py", "finish"),
-    # SYNC_PAGE, built once at import from the constant VISIBLE_IN_SYNC_SQL (app.profiles.throttle).
-    ("devices/feed_read.py", "<module>"),
+    # Page statements built once per protocol version from wire_sql's constant column expressions,
+    # the constant VISIBLE_IN_SYNC_SQL (app.profiles.throttle) and faults.consume_sql fragments.
+    ("devices/feed_read.py", "fetch_page_sql"),
+    ("devices/feed_read.py", "sync_page_sql"),
+    # The resolve statements, built once at import from constant fragments (faults.consume_sql).
+    ("traffic/service.py", "<module>"),
     # `scope` is one of two constant predicates (server or org); values are bound.
     ("churn/service.py", "_delete"),
     # Set-based assignment: the snapshot expression from app.devices.wire_sql (column names in
