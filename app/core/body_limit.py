@@ -3,6 +3,10 @@
 Pure ASGI: checks `Content-Length` up front and counts streamed bytes for chunked bodies,
 answering by sending (never raising). The app below sees the body only once it is known to
 fit, so nothing is parsed or written for an oversized request.
+
+The body is read here once and kept in the scope's state: the middlewares below that need
+it (traffic: its summary; resilience: re-running a request) take it with `read_body`
+instead of each buffering and replaying it again.
 """
 
 from __future__ import annotations
@@ -10,6 +14,44 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import control_error_body, is_control_path
+
+_BODY = "request_body"  # key in scope["state"] (request.state)
+
+
+def replay_once(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that delivers `body` as one message, then delegates (disconnects)."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def read_body(scope: Scope, receive: Receive) -> tuple[bytes | None, Receive]:
+    """The request body and the `receive` to hand on; None when the client disconnected.
+
+    Below BodySizeLimitMiddleware the body is already in the scope and `receive` is returned
+    as it is; elsewhere (a middleware on its own, as in unit tests) it is buffered here.
+    """
+    kept = scope.get("state", {}).get(_BODY)
+    if kept is not None:
+        return kept, receive
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None, receive
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    scope.setdefault("state", {})[_BODY] = body
+    return body, replay_once(body, receive)
 
 
 class BodySizeLimitMiddleware:
@@ -41,16 +83,8 @@ class BodySizeLimitMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        scope.setdefault("state", {})[_BODY] = body
+        await self.app(scope, replay_once(body, receive), send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         import json

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.body_limit import read_body, replay_once
 from app.core.errors import control_error_body, is_control_path
 
 logger = logging.getLogger("dep_emulator.resilience")
@@ -68,25 +69,14 @@ class ResilienceMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body.extend(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
+        body, receive = await read_body(scope, receive)
+        if body is None:  # the client left before sending its body
+            return
+        await receive()  # the body's own message: every run below gets the body from replay_once
 
         for attempt in range(1, self.attempts + 1):
             started = False
-            delivered = False
-
-            async def replay() -> Message:
-                nonlocal delivered
-                if not delivered:
-                    delivered = True
-                    return {"type": "http.request", "body": bytes(body), "more_body": False}
-                return await receive()
+            attempt_receive = replay_once(body, receive)
 
             async def tracking_send(message: Message) -> None:
                 nonlocal started
@@ -94,7 +84,7 @@ class ResilienceMiddleware:
                 await send(message)
 
             try:
-                await self.app(scope, replay, tracking_send)
+                await self.app(scope, attempt_receive, tracking_send)
                 return
             except Exception as exc:
                 if started:

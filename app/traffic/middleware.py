@@ -9,7 +9,7 @@ held across the request.
 
 Per request to an Apple surface (everything but /emulator, /healthz, /readyz, the docs and
 /metrics):
-1. buffer a JSON body (replayed to the app) and summarise it: cursor, limit, device count;
+1. summarise a JSON body (read once, app.core.body_limit.read_body): cursor, limit, device count;
 2. statement 1: identify the server and consume one unit of a matching fault script. A
    fault answers first (Apple's front end errs before anything is counted): an error or
    status is sent, `drop_connection` closes without a byte, `delay_ms` waits then goes on;
@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clock import service as clock
+from app.core.body_limit import read_body
 from app.core.config import Settings
 from app.core.db import ENDPOINT_FAULT, create_engine
 from app.core.security import hash_secret
@@ -140,7 +141,8 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
 
     body = b""
     if method in ("POST", "PUT", "DELETE", "PATCH"):
-        body, receive = await _buffer_body(receive)
+        read, receive = await read_body(scope, receive)
+        body = read or b""
     summary = summarize(body)
 
     outcome = Outcome()
@@ -260,29 +262,6 @@ async def _finish(engine: AsyncEngine, **kwargs: Any) -> None:
             await service.finish(conn, **kwargs)
     except Exception:
         logger.exception("could not write the request journal")
-
-
-async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
-    """Read the whole request body, and a `receive` that replays it once, then delegates."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay
 
 
 INT32 = range(-(2**31), 2**31)
