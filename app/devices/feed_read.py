@@ -75,13 +75,17 @@ def sync_page_sql(version: int) -> TextClause:
 
     Devices in an assignment cooldown are left out (app.profiles.throttle, spec §12.2).
     """
-    # The snapshot's text with op_type and op_date spliced in before its closing brace: far
-    # cheaper than `jsonb || jsonb_build_object(...)` per row (snapshots are never empty;
-    # op_type is one of feed.OP_TYPES, so it needs no escaping).
-    event = (
-        f"left(({wire_sql.gated_snapshot('e.snapshot', version)})::text, -1) || ', \"op_type\": ' "
-        f"|| '\"' || e.op_type || '\", \"op_date\": \"' || {wire_sql.time_text('e.op_at')} || '\"}}'"
-    )
+    if wire_sql.gates(version):
+        # The snapshot's text with op_type and op_date spliced in before its closing brace: far
+        # cheaper than `jsonb || jsonb_build_object(...)` per row (snapshots are never empty;
+        # op_type is one of feed.OP_TYPES, so it needs no escaping).
+        column = "e.snapshot"
+        event = (
+            f"left(({wire_sql.gated_snapshot('e.snapshot', version)})::text, -1) || ', \"op_type\": ' "
+            f"|| '\"' || e.op_type || '\", \"op_date\": \"' || {wire_sql.time_text('e.op_at')} || '\"}}'"
+        )
+    else:  # the latest protocol: the event's stored wire text (migration 0009), as it is
+        column = event = "e.wire"
     # One statement reads the page, the server's committed feed sequence (the same snapshot:
     # every event up to it is visible, app.devices.feed) and consumes a scripted echo_cursor
     # fault (app.faults); a failed request rolls the consumption back with everything else.
@@ -96,7 +100,7 @@ def sync_page_sql(version: int) -> TextClause:
     FROM (
         SELECT e.seq, e.op_at, {event} AS j, row_number() OVER (ORDER BY e.seq) AS rn
         FROM (
-            SELECT seq, op_type, op_at, snapshot FROM device_event e
+            SELECT seq, op_type, op_at, {column} FROM device_event e
             WHERE server_id = :server AND seq > :position AND {VISIBLE_IN_SYNC_SQL}
             ORDER BY seq LIMIT :n1
         ) e

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, Computed, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -81,6 +81,11 @@ class DeviceEvent(Base):
     op_at: Mapped[datetime]
     # The device's wire fields at the time of the event, before protocol gating.
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The event as sync sends it at the latest protocol: snapshot + op_type + op_date, as JSON
+    # text (function in migration 0009). Read by the sync page statement, never written.
+    wire: Mapped[str | None] = mapped_column(
+        Text, Computed("depemu_event_wire(snapshot, op_type, op_at)", persisted=True), deferred=True
+    )
 
 
 class DeviceAssignment(Base):

@@ -82,6 +82,11 @@ def device_object(alias: str) -> str:
     return f"CAST({device_text(alias)} AS jsonb)"
 
 
+def gates(version: int) -> bool:
+    """Whether protocol `version` sees a device differently from the latest protocol."""
+    return version < IPADOS_SINCE or any(since > version for since in SINCE_VERSION.values())
+
+
 def gated_snapshot(column: str, version: int) -> str:
     """A jsonb expression: a stored (ungated) event snapshot as protocol `version` carries it."""
     dropped = sorted(name for name, since in SINCE_VERSION.items() if since > version)
