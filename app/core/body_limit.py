@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import control_error_body, is_control_path
+from app.core.errors import middleware_refusal
 
 _BODY = "request_body"  # key in scope["state"] (request.state)
 
@@ -87,14 +87,8 @@ class BodySizeLimitMiddleware:
         await self.app(scope, replay_once(body, receive), send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        import json
-
-        if is_control_path(scope["path"]):
-            message = f"request body larger than {self.max_bytes} bytes"
-            body = json.dumps(control_error_body("payload_too_large", message)).encode()
-            content_type = b"application/json"
-        else:
-            body, content_type = b"REQUEST_ENTITY_TOO_LARGE", b"text/plain;charset=UTF8"
+        message = f"request body larger than {self.max_bytes} bytes"
+        body, content_type = middleware_refusal(scope["path"], 413, message)
         await send(
             {
                 "type": "http.response.start",

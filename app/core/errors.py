@@ -13,6 +13,7 @@ DEP surface (spec §5), JSON envelopes under /emulator, /v1 and /auth.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
@@ -140,6 +141,31 @@ def is_json_api_path(path: str) -> bool:
 
 def is_oauth2_path(path: str) -> bool:
     return path.startswith(OAUTH2_PREFIX)
+
+
+# Statuses a middleware answers before any route runs: (control code, JSON:API / DEP code,
+# JSON:API title, OAuth 2 error). DEP's body is the bare code, as Apple's front end sends it.
+_MIDDLEWARE_REFUSALS = {  # fmt: skip
+    413: ("payload_too_large", "REQUEST_ENTITY_TOO_LARGE", "The request entity is too large",
+          "invalid_request"),
+    503: ("database_unavailable", "SERVICE_UNAVAILABLE", "The service is unavailable",
+          "temporarily_unavailable"),
+}
+
+
+def middleware_refusal(path: str, status: int, message: str) -> tuple[bytes, bytes]:
+    """(body, content type) of a 413 or 503 sent by a middleware, in `path`'s surface's own format."""
+    control_code, code, title, oauth2_error = _MIDDLEWARE_REFUSALS[status]
+    document: dict[str, Any]
+    if is_control_path(path):
+        document = control_error_body(control_code, message)
+    elif is_json_api_path(path):
+        document = JsonApiError(status, code, title, message).body()
+    elif is_oauth2_path(path):
+        document = OAuth2Error(oauth2_error, message, status_code=status).body()
+    else:
+        return code.encode(), PLAIN_TEXT.encode()
+    return json.dumps(document).encode(), b"application/json"
 
 
 _HTTP_JSON_API = {

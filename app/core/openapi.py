@@ -187,8 +187,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     Rules, by surface: control API routes answer 401/403 (admin auth), 413, 503 (database
     unreachable), 404 when the path names a resource, 422 when they take input, 400 when
     they take a body (one FastAPI cannot even decode); /v1 routes
-    answer JSON:API documents for 400/401/403, 404 with a path id, 409/422 on writes, and
-    413/503 as plain text (the middlewares answer before the app). Route-specific statuses
+    answer JSON:API documents for 400/401/403, 404 with a path id, 409/422 on writes, 413 and
+    503 (the middlewares answer before the app, in each surface's format). Route-specific statuses
     (400, 409) are declared on the routes with `control_errors`.
     """
     doc = get_openapi(
@@ -225,12 +225,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                     statuses[404] = _ref(JsonApiErrorBody)
                 if method in WRITES:
                     statuses[409] = statuses[422] = _ref(JsonApiErrorBody)
-                statuses[413] = plain_codes(STATUS_TEXT[413], (TOO_LARGE,))
-                statuses[503] = plain_codes(STATUS_TEXT[503], REFUSED[503])
+                statuses[413] = statuses[503] = _ref(JsonApiErrorBody)  # app.core.errors.middleware_refusal
             elif surface == "oauth2":
-                statuses = {s: _ref(OAuth2ErrorBody) for s in (400, 401)}
-                statuses[413] = plain_codes(STATUS_TEXT[413], (TOO_LARGE,))
-                statuses[503] = plain_codes(STATUS_TEXT[503], REFUSED[503])
+                statuses = {s: _ref(OAuth2ErrorBody) for s in (400, 401, 413, 503)}
             for status, response in statuses.items():
                 text = CONTROL_TEXT.get(status, "Error") if surface == "control" else "Error"
                 responses.setdefault(str(status), {"description": text, **response})

@@ -13,7 +13,6 @@ Pure ASGI, answering by sending.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 
@@ -22,7 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.body_limit import read_body, replay_once
-from app.core.errors import control_error_body, is_control_path
+from app.core.errors import middleware_refusal
 
 logger = logging.getLogger("dep_emulator.resilience")
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
@@ -104,11 +103,8 @@ class ResilienceMiddleware:
 
 
 async def _unavailable(scope: Scope, send: Send) -> None:
-    if is_control_path(scope["path"]):
-        payload = control_error_body("database_unavailable", "the database is unreachable; retry shortly")
-        body, content_type = json.dumps(payload).encode(), b"application/json"
-    else:
-        body, content_type = b"SERVICE_UNAVAILABLE", b"text/plain;charset=UTF8"
+    message = "the database is unreachable; retry shortly"
+    body, content_type = middleware_refusal(scope["path"], 503, message)
     await send(
         {
             "type": "http.response.start",

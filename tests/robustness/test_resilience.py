@@ -35,6 +35,11 @@ class TestBodyLimit:
             "/emulator/v1/orgs", content=big, headers={"Content-Type": "application/json"}
         )
         assert control.status_code == 413 and control.json()["error"]["code"] == "payload_too_large"
+        abm = await client.post("/v1/orgDeviceActivities", content=big)  # JSON:API, as the surface
+        assert abm.status_code == 413 and abm.headers["content-type"] == "application/json"
+        assert [(e["status"], e["code"]) for e in abm.json()["errors"]] == [("413", "REQUEST_ENTITY_TOO_LARGE")]
+        oauth2 = await client.post("/auth/oauth2/token", content=big)
+        assert (oauth2.status_code, oauth2.json()["error"]) == (413, "invalid_request")
         assert await snapshot(pg) == before
 
     async def test_streamed_oversized_body_is_413(
@@ -75,6 +80,9 @@ def test_database_outage_fails_fast_with_503_and_recovers(tmp_path: Path) -> Non
                 )
                 assert control.headers["retry-after"] == "5"
                 assert (dep.status_code, dep.text) == (503, "SERVICE_UNAVAILABLE")
+                abm = requests.get(f"{url}/v1/orgDevices", headers={"Authorization": "Bearer t"}, timeout=10)
+                assert abm.status_code == 503 and abm.headers["retry-after"] == "5"
+                assert [e["code"] for e in abm.json()["errors"]] == ["SERVICE_UNAVAILABLE"]
                 assert elapsed < 8, f"outage answers took {elapsed:.1f}s"
                 assert requests.get(f"{url}/readyz", timeout=10).status_code == 503
                 assert requests.get(f"{url}/healthz", timeout=10).status_code == 200
