@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from app.account_driven import service
+from app.account_driven.schemas import AccountDrivenEnrollmentProfile, EmptyObject
 from app.core.db import DbSession
 from app.core.dep import CurrentServer
 from app.core.openapi import dep_errors, json_request
@@ -25,9 +26,13 @@ ADE_BODY = {
 
 @router.post(
     PATH,
-    responses=dep_errors(
-        "ORG_NOT_SUPPORTED", "MDM_SERVICE_DISCOVERY_URL_REQUIRED", "MDM_SERVICE_DISCOVERY_URL_NOT_VALID"
-    ),
+    response_model=None,
+    responses={
+        **dep_errors(
+            "ORG_NOT_SUPPORTED", "MDM_SERVICE_DISCOVERY_URL_REQUIRED", "MDM_SERVICE_DISCOVERY_URL_NOT_VALID"
+        ),
+        200: {"model": AccountDrivenEnrollmentProfile},
+    },
     openapi_extra=json_request(ADE_BODY, required=True),
 )
 async def set_profile(request: Request, server: CurrentServer, db: DbSession) -> dict[str, Any]:
@@ -36,13 +41,24 @@ async def set_profile(request: Request, server: CurrentServer, db: DbSession) ->
     return await service.set_profile(db, server=server, raw=body)
 
 
-@router.get(PATH, responses=dep_errors("ORG_NOT_SUPPORTED", body=False, not_found=("NOT_FOUND",)))
+@router.get(
+    PATH,
+    response_model=None,
+    responses={
+        **dep_errors("ORG_NOT_SUPPORTED", body=False, not_found=("NOT_FOUND",)),
+        200: {"model": AccountDrivenEnrollmentProfile},
+    },
+)
 async def get_profile(server: CurrentServer, db: DbSession) -> dict[str, Any]:
     """The URL and when it was set; 404 NOT_FOUND when none is set."""
     return await service.get_profile(db, server=server)
 
 
-@router.delete(PATH, responses=dep_errors("ORG_NOT_SUPPORTED", body=False))
+@router.delete(
+    PATH,
+    response_model=None,
+    responses={**dep_errors("ORG_NOT_SUPPORTED", body=False), 200: {"model": EmptyObject}},
+)
 async def delete_profile(server: CurrentServer, db: DbSession) -> dict[str, Any]:
     """Remove the URL; `{}` whether or not one was set."""
     return await service.delete_profile(db, server=server)

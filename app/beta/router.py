@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from app.beta import service
+from app.beta.schemas import BetaEnrollmentTokens
 from app.core.db import DbSession
 from app.core.dep import CurrentServer
 from app.core.openapi import dep_errors
@@ -16,7 +17,11 @@ router = APIRouter(tags=["dep"])
 
 @router.get(
     "/os-beta-enrollment/tokens",
-    responses=dep_errors(body=False, forbidden=("APPLE_SEED_FOR_IT_TURNED_OFF",)),  # spec §6.8
+    response_model=None,
+    responses={
+        **dep_errors(body=False, forbidden=("APPLE_SEED_FOR_IT_TURNED_OFF",)),  # spec §6.8
+        200: {"model": BetaEnrollmentTokens},
+    },
 )
 async def beta_tokens(server: CurrentServer, db: DbSession) -> dict[str, Any]:
     """Get Beta Enrollment Tokens: 403 APPLE_SEED_FOR_IT_TURNED_OFF when the org has it off."""

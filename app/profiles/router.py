@@ -12,7 +12,12 @@ from app.core.dep import CurrentServer, ProtocolVersion, SettingsDep
 from app.core.openapi import dep_errors, json_request
 from app.devices import dep_body
 from app.profiles import service
-from app.profiles.schemas import AssignProfileResponse, ClearProfileResponse, DefineProfileResponse
+from app.profiles.schemas import (
+    AssignProfileResponse,
+    ClearProfileResponse,
+    DefineProfileResponse,
+    ProfileOut,
+)
 
 router = APIRouter(tags=["dep"])
 
@@ -63,7 +68,11 @@ async def define_profile(
     return await service.define_profile(db, server=server, raw=body, version=version, settings=settings)
 
 
-@router.get("/profile", responses=dep_errors("PROFILE_UUID_REQUIRED", "NOT_FOUND", body=False))
+@router.get(
+    "/profile",
+    response_model=None,  # the stored body is sent as it is; ProfileOut only documents it
+    responses={**dep_errors("PROFILE_UUID_REQUIRED", "NOT_FOUND", body=False), 200: {"model": ProfileOut}},
+)
 async def get_profile(
     server: CurrentServer, db: DbSession, profile_uuid: str | None = None
 ) -> dict[str, Any]:

@@ -14,6 +14,17 @@ class DefineProfileResponse(BaseModel):
     devices: dict[str, str]
 
 
+class ProfileOut(BaseModel):
+    """`GET /profile` answer (§6.10): `profile_uuid` and the profile as it was defined (§7.2):
+    every field the MDM sent and validation kept, absent ones left out."""
+
+    model_config = ConfigDict(extra="allow")
+
+    profile_uuid: str
+    profile_name: str
+    url: str
+
+
 class AssignProfileResponse(BaseModel):
     """`POST`/`PUT /profile/devices` answer (§6.11); `retry_after_seconds` only at protocol ≥ 10
     and only when a device is THROTTLED."""

@@ -134,3 +134,13 @@ async def test_account_urls_still_list_only_dep_routes(mdm: httpx.AsyncClient) -
     urls = {u["uri"] for u in (await mdm.get("/account")).json()["urls"]}
     assert {"/session", "/account", "/server/devices", "/devices/sync", "/devices"} <= urls
     assert not any(u.startswith(("/v1", "/emulator")) for u in urls)
+
+
+async def test_every_dep_success_body_has_a_named_schema(document: dict[str, Any]) -> None:
+    """No DEP 200 is documented as a bare object: each names its schema (GET /profile included)."""
+    for key, operation in operations(document).items():
+        if "dep" not in operation.get("tags", ()) or key == ("GET", "/session"):
+            continue
+        content = operation["responses"]["200"]["content"]
+        schemas = [c.get("schema", {}) for c in content.values()]
+        assert schemas and all("$ref" in s for s in schemas), (key, schemas)

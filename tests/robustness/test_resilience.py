@@ -37,7 +37,8 @@ class TestBodyLimit:
         assert control.status_code == 413 and control.json()["error"]["code"] == "payload_too_large"
         abm = await client.post("/v1/orgDeviceActivities", content=big)  # JSON:API, as the surface
         assert abm.status_code == 413 and abm.headers["content-type"] == "application/json"
-        assert [(e["status"], e["code"]) for e in abm.json()["errors"]] == [("413", "REQUEST_ENTITY_TOO_LARGE")]
+        errors = [(e["status"], e["code"]) for e in abm.json()["errors"]]
+        assert errors == [("413", "REQUEST_ENTITY_TOO_LARGE")]
         oauth2 = await client.post("/auth/oauth2/token", content=big)
         assert (oauth2.status_code, oauth2.json()["error"]) == (413, "invalid_request")
         assert await snapshot(pg) == before
