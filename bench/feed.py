@@ -34,12 +34,15 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.core import embedded_pg, migrate
+from app.devices.models import DEVICE_WIRE_ARGUMENTS
 from app.testing.dep_client import OAuthCredentials, dep_client
 
 SAMPLE = 10  # pages at each end
+# The raw read of a fetch page: the device columns Apple's Device object is made of (not the
+# `wire` text the service keeps for itself, which would make this read heavier).
 FETCH_SQL = (
-    "SELECT * FROM device WHERE server_id = $1 AND feed_seq > $2 AND feed_seq <= $3 "
-    "ORDER BY feed_seq LIMIT $4"
+    f"SELECT feed_seq, {DEVICE_WIRE_ARGUMENTS} FROM device "
+    "WHERE server_id = $1 AND feed_seq > $2 AND feed_seq <= $3 ORDER BY feed_seq LIMIT $4"
 )
 SYNC_SQL = (
     "SELECT seq, op_type, op_at, snapshot FROM device_event WHERE server_id = $1 AND seq > $2 "

@@ -36,7 +36,7 @@ from app.profiles.throttle import VISIBLE_IN_SYNC_SQL
 
 DAY_MS = 86_400_000
 SYNC_ENDPOINT = "POST /devices/sync"
-_DEVICE_COLUMNS = [c for c in Device.__table__.c]
+_DEVICE_COLUMNS = [c for c in Device.__table__.c if c.computed is None]
 
 
 @cache
@@ -48,6 +48,10 @@ def fetch_page_sql(version: int) -> TextClause:
     (= n + 1) rows exist, so `total > n` is more_to_follow; `devices` is the comma-joined
     JSON objects of the first n, in feed order.
     """
+    if wire_sql.gates(version):
+        device, columns = wire_sql.device_text("d", version), "*"
+    else:  # the latest protocol: the device's stored wire text (migration 0010), as it is
+        device, columns = "d.wire", "feed_seq, wire"
     return text(f"""
     WITH bounds AS (
         SELECT feed_seq AS committed, coalesce(CAST(:horizon AS bigint), feed_seq) AS horizon
@@ -58,10 +62,10 @@ def fetch_page_sql(version: int) -> TextClause:
            max(feed_seq) FILTER (WHERE rn <= :n) AS last_seq,
            string_agg(j, ',' ORDER BY feed_seq) FILTER (WHERE rn <= :n) AS devices
     FROM (
-        SELECT d.feed_seq, {wire_sql.device_text("d", version)} AS j,
+        SELECT d.feed_seq, {device} AS j,
                row_number() OVER (ORDER BY d.feed_seq) AS rn
         FROM (
-            SELECT * FROM device
+            SELECT {columns} FROM device
             WHERE server_id = :server AND feed_seq > :position
               AND feed_seq <= (SELECT horizon FROM bounds)
             ORDER BY feed_seq LIMIT :n1

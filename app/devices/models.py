@@ -9,6 +9,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
 
+DEVICE_WIRE_ARGUMENTS = (
+    "serial_number, model, description, color, asset_tag, profile_status, profile_uuid, "
+    "profile_assign_time, profile_push_time, device_assigned_date, device_assigned_by, os, "
+    "device_family, mdm_migration_deadline, bluetooth_mac_address, ethernet_mac_address, "
+    "wifi_mac_address, eid, imei, meid, is_replacement_device"
+)
+
 
 class Device(Base):
     """A device in an org's inventory, with every field of Apple's Device object (spec §7).
@@ -59,6 +66,11 @@ class Device(Base):
 
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The device as fetch sends it at the latest protocol, as JSON text (function in migration
+    # 0010, kept current by PostgreSQL on every write). Read by the fetch page statement only.
+    wire: Mapped[str | None] = mapped_column(
+        Text, Computed(f"depemu_device_wire({DEVICE_WIRE_ARGUMENTS})", persisted=True), deferred=True
+    )
 
 
 class DeviceEvent(Base):
