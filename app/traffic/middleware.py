@@ -93,16 +93,15 @@ class TrafficMiddleware:
 def traffic_engine(state: Any) -> AsyncEngine:
     """The middleware's own small pool on the app's database, created on first use.
 
-    Autocommit (no BEGIN/COMMIT round trips) and no pre-ping (SQLAlchemy's asyncpg ping is
-    BEGIN; ping; ROLLBACK, three round trips per checkout): a connection that died is
-    invalidated by the failing statement, which the middleware survives by failing open.
-    Disposed when the app shuts down (the lifespan passes through this middleware).
+    Autocommit (no BEGIN/COMMIT round trips); like every pool here it checks connections
+    locally instead of pinging (app.core.db), and a connection that died silently fails its
+    statement, which the middleware survives by failing open. Disposed when the app shuts down
+    (the lifespan passes through this middleware).
     """
     engine: AsyncEngine | None = getattr(state, "traffic_engine", None)
     if engine is None:  # no await between the check and the assignment: one per app
         engine = create_engine(
             state.engine.url,
-            pool_pre_ping=False,
             pool_size=5,
             max_overflow=15,
             isolation_level="AUTOCOMMIT",
