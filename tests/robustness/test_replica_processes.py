@@ -198,6 +198,26 @@ def test_serve_keeps_idle_connections_longer_than_client_pools_do(pair: list[Rep
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         for pause in (6, 0):
             sock.sendall(request)
-            answer = sock.recv(65536)
-            assert answer.startswith(b"HTTP/1.1 200"), answer
+            assert _read_response(sock).startswith(b"HTTP/1.1 200")
             time.sleep(pause)
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response (head and Content-Length body), however the bytes arrive."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed by the server after {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed mid-body"
+        body += chunk
+    assert len(body) == length, "more bytes than one response"
+    return head
