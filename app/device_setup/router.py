@@ -17,7 +17,11 @@ async def activate(
     serial: str, db: DbSession, settings: SettingsDep, body: ActivateIn | None = None
 ) -> ActivationOut:
     """Switch the device on: what it gets from Apple, and with `contact_mdm` what the MDM answers."""
-    return await service.activate(db, serial=serial, options=body or ActivateIn(), settings=settings)
+    result, mdm_request = await service.activate(db, serial=serial, options=body or ActivateIn())
+    if mdm_request is not None:
+        await db.commit()  # Apple's side is done (and its locks released) before the device calls the MDM
+        result.mdm = await service.send_to_mdm(mdm_request, settings=settings)
+    return result
 
 
 @router.post("/devices/{serial}/erase", response_model=EraseOut)

@@ -6,13 +6,15 @@ becomes `pushed` with `profile_push_time` (a `modified` event, spec §7, §8.4),
 configuration is kept in `device_setup` until an erase: a device that already got a profile
 ignores new assignments until then (spec §6.12). Without a profile it sets up unmanaged.
 
-With `contact_mdm` the device then makes its first request to the MDM (`mdm_contact`). That
-call is made inside the request's transaction, holding the device's row lock for at most the
-configured timeout; other devices are not affected.
+With `contact_mdm` the device then makes its first request to the MDM (`mdm_contact`), after
+Apple's side of the activation is committed, as on a real device: the MDM under test may well
+call the DEP API about this device while it serves that request (disown it, assign a profile),
+which must not wait on a row lock the activation still holds.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -42,10 +44,20 @@ async def _locked_device(db: AsyncSession, serial: str) -> Device:
     return device
 
 
+@dataclass(frozen=True, slots=True)
+class MdmRequest:
+    """The device's first request to the MDM, ready to send once the activation is committed."""
+
+    config: dict[str, Any]
+    signed_info: bytes
+    user_agent: str
+
+
 async def activate(
-    db: AsyncSession, *, serial: str, options: ActivateIn, settings: Settings
-) -> ActivationOut:
-    """Switch the device on in Setup Assistant (scenario 15)."""
+    db: AsyncSession, *, serial: str, options: ActivateIn
+) -> tuple[ActivationOut, MdmRequest | None]:
+    """Switch the device on in Setup Assistant (scenario 15); with `contact_mdm`, also the
+    request to send to the MDM (`send_to_mdm`) once this transaction is committed."""
     device = await _locked_device(db, serial)
     setup = await db.get(DeviceSetup, device.id)
     profile_body: dict[str, Any] | None = None
@@ -70,10 +82,11 @@ async def activate(
         profile=_profile_view(profile_uuid, profile_body, config),
         cloud_configuration=config,
     )
+    request = None
     if options.contact_mdm and config is not None:
         language = options.language or str((profile_body or {}).get("language") or "en")
-        result.mdm = await _first_mdm_request(db, device, config, language=language, settings=settings)
-    return result
+        request = await _first_mdm_request(db, device, config, language=language)
+    return result, request
 
 
 async def _profile_from_apple(db: AsyncSession, device: Device) -> Profile | None:
@@ -117,16 +130,21 @@ def _profile_view(
 
 
 async def _first_mdm_request(
-    db: AsyncSession, device: Device, config: dict[str, Any], *, language: str, settings: Settings
-) -> MdmContactOut:
+    db: AsyncSession, device: Device, config: dict[str, Any], *, language: str
+) -> MdmRequest:
     info = machine_info.machine_info(device, language=language)
     cert, key = await ca.issue_device_identity(db, udid=info["UDID"], serial=device.serial_number)
     signed = machine_info.signed_plist(info, cert=cert, key=key)
     user_agent = f"{info['PRODUCT']}/{info['OS_VERSION']} ({info['VERSION']}) MDM-emulated-device"
+    return MdmRequest(config, signed, user_agent)
+
+
+async def send_to_mdm(request: MdmRequest, *, settings: Settings) -> MdmContactOut:
+    """Make the device's first request to the MDM; call it with no transaction open."""
     return await contact_mdm(
-        config,
-        signed_info=signed,
-        user_agent=user_agent,
+        request.config,
+        signed_info=request.signed_info,
+        user_agent=request.user_agent,
         timeout_seconds=settings.mdm_contact_timeout_seconds,
     )
 

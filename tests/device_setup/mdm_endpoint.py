@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +48,10 @@ class MdmEndpoint:
     base_url: str
     ca_pem: bytes = b""
     requests: list[Received] = field(default_factory=list)
+    # What the MDM does while it serves an enrollment request (an MDM may call Apple about the
+    # device right then); its results, or the exceptions it raised, in `during_results`.
+    during_request: Callable[[], Awaitable[Any]] | None = None
+    during_results: list[Any] = field(default_factory=list)
 
     def verify(self, signed: bytes) -> tuple[bool, dict[str, Any] | None, str | None]:
         """openssl cms -verify against the device CA; (verified, plist, signer subject)."""
@@ -131,6 +135,11 @@ def build_app(endpoint: MdmEndpoint) -> Starlette:
 
     async def enroll(request: Request) -> Response:
         received = await record(request, await request.body())
+        if endpoint.during_request is not None:
+            try:
+                endpoint.during_results.append(await endpoint.during_request())
+            except Exception as exc:  # reported to the test, which asserts on it
+                endpoint.during_results.append(exc)
         if not received.verified:
             return Response("signature not trusted", status_code=403, media_type="text/plain")
         return Response(profile, media_type=ASPEN)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from cryptography import x509
 
+from tests.conftest import raw_dsn
 from tests.dep_helpers import assign, define, device_row, events
 from tests.device_helpers import add_devices
 from tests.device_setup.mdm_endpoint import ASPEN, MdmEndpoint, mdm_endpoint
@@ -241,6 +242,33 @@ async def test_bad_anchor_certificate_is_reported(
     await assign(mdm, uuid, [iphone])
     result = await activate(client, iphone, contact_mdm=True)
     assert result["mdm"]["error"].startswith("unusable anchor certificate")
+
+
+async def test_the_mdm_can_lock_the_device_while_serving_its_first_request(
+    client: httpx.AsyncClient, mdm: httpx.AsyncClient, database_url: str, iphone: str, endpoint: MdmEndpoint
+) -> None:
+    """Apple's side of the activation is committed before the device calls the MDM: an MDM
+    that writes about this device while serving the request (through the DEP API: disown,
+    assign a profile) must not find its row locked by the activation that is waiting for it."""
+    await trust_device_ca(client, endpoint)
+    uuid = (await define(mdm, url=endpoint.base_url + "/enroll"))["profile_uuid"]
+    await assign(mdm, uuid, [iphone])
+
+    async def lock_the_device() -> str:
+        conn = await asyncpg.connect(raw_dsn(database_url))
+        try:
+            async with conn.transaction():
+                serial: str = await conn.fetchval(
+                    "SELECT serial_number FROM device WHERE serial_number = $1 FOR UPDATE NOWAIT", iphone
+                )
+                return serial
+        finally:
+            await conn.close()
+
+    endpoint.during_request = lock_the_device
+    result = await activate(client, iphone, contact_mdm=True)
+    assert endpoint.during_results == [iphone]
+    assert (result["outcome"], result["mdm"]["status"]) == ("downloaded", 200)
 
 
 async def test_unknown_device(client: httpx.AsyncClient) -> None:
