@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, TextClause, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -59,6 +60,13 @@ def _refuse_closed_connection(dbapi_connection: Any, record: Any, proxy: Any) ->
     raw = record.driver_connection  # the asyncpg connection
     if raw is not None and raw.is_closed():
         raise DisconnectionError("connection closed by the server")
+
+
+@lru_cache(maxsize=256)
+def cached_text(sql: str) -> TextClause:
+    """`text(sql)`, built once per distinct SQL: text() parses its SQL for bind parameters on
+    every call, which costs on hot paths whose SQL is assembled from a few constant fragments."""
+    return text(sql)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

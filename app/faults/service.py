@@ -41,11 +41,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import service as clock
-from app.core.db import ENDPOINT_FAULT
+from app.core.db import ENDPOINT_FAULT, cached_text
 from app.core.errors import not_found
 from app.faults.models import FaultScript
 from app.faults.schemas import ENDPOINT_KINDS, FaultScriptIn, FaultScriptOut, FaultStepOut
@@ -113,7 +113,7 @@ async def _consume_endpoint_kind(
     )
     row = (
         await db.execute(
-            text(sql),
+            cached_text(sql),
             {"f_method": method, "f_path": path, "f_kind": kind, "f_server": server.id if server else None},
         )
     ).one_or_none()

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.config import Settings
+from app.core.db import cached_text
 from app.faults.service import consume_sql
 from app.journal import service as journal_service
 from app.journal.service import JournalEntry, insert_journal_sql
@@ -162,13 +162,8 @@ async def finish(
         params.update(journal_params)
     if not ctes:
         return
-    await conn.execute(_text("WITH " + ",\n".join(ctes) + " SELECT 1"), params)
-
-
-@lru_cache(maxsize=64)
-def _text(sql: str) -> TextClause:
-    """One TextClause per combination of bookkeeping CTEs (a handful), not one per request."""
-    return text(sql)
+    # One statement per combination of bookkeeping CTEs (a handful), not one per request.
+    await conn.execute(cached_text("WITH " + ",\n".join(ctes) + " SELECT 1"), params)
 
 
 # --- control API ------------------------------------------------------------------------

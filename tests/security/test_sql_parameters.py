@@ -13,7 +13,7 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app"
 SQL_CALLS = {
-    "text", "execute", "exec_driver_sql", "executemany", "fetch", "fetchrow", "fetchval",
+    "text", "cached_text", "execute", "exec_driver_sql", "executemany", "fetch", "fetchrow", "fetchval",
     "scalar", "scalars", "copy_records_to_table", "copy_to_table", "copy_from_query", "prepare",
 }  # fmt: skip
 ALLOWED = {
