@@ -32,6 +32,33 @@ def replay_once(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+class _TooLarge(Exception):
+    pass
+
+
+async def _collect(scope: Scope, receive: Receive, max_bytes: int | None = None) -> bytes | None:
+    """Read the whole body into the scope's state; None when the client disconnected first.
+
+    Raises _TooLarge as soon as more than `max_bytes` arrived.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if max_bytes is not None and size > max_bytes:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    scope.setdefault("state", {})[_BODY] = body
+    return body
+
+
 async def read_body(scope: Scope, receive: Receive) -> tuple[bytes | None, Receive]:
     """The request body and the `receive` to hand on; None when the client disconnected.
 
@@ -41,17 +68,8 @@ async def read_body(scope: Scope, receive: Receive) -> tuple[bytes | None, Recei
     kept = scope.get("state", {}).get(_BODY)
     if kept is not None:
         return kept, receive
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None, receive
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    scope.setdefault("state", {})[_BODY] = body
-    return body, replay_once(body, receive)
+    body = await _collect(scope, receive)
+    return body, receive if body is None else replay_once(body, receive)
 
 
 class BodySizeLimitMiddleware:
@@ -68,23 +86,13 @@ class BodySizeLimitMiddleware:
             await self._refuse(scope, send)
             return
         # Buffer the body (bounded by max_bytes) so an oversized chunked upload is refused whole.
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(scope, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        scope.setdefault("state", {})[_BODY] = body
-        await self.app(scope, replay_once(body, receive), send)
+        try:
+            body = await _collect(scope, receive, self.max_bytes)
+        except _TooLarge:
+            await self._refuse(scope, send)
+            return
+        if body is not None:
+            await self.app(scope, replay_once(body, receive), send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         message = f"request body larger than {self.max_bytes} bytes"
