@@ -28,7 +28,7 @@ from app.core.config import Settings
 from app.core.errors import DepError
 from app.devices import cursors, locking, wire, wire_sql
 from app.devices.cursors import Cursor
-from app.devices.models import Device
+from app.devices.models import DEVICE_WIRE_ARGUMENTS, Device
 from app.faults import service as faults
 from app.orgs.models import MdmServer, Org
 from app.orgs.settings import org_setting
@@ -48,8 +48,8 @@ def fetch_page_sql(version: int) -> TextClause:
     (= n + 1) rows exist, so `total > n` is more_to_follow; `devices` is the comma-joined
     JSON objects of the first n, in feed order.
     """
-    if wire_sql.gates(version):
-        device, columns = wire_sql.device_text("d", version), "*"
+    if wire_sql.gates(version):  # built field by field from the columns it is made of
+        device, columns = wire_sql.device_text("d", version), f"feed_seq, {DEVICE_WIRE_ARGUMENTS}"
     else:  # the latest protocol: the device's stored wire text (migration 0010), as it is
         device, columns = "d.wire", "feed_seq, wire"
     return text(f"""

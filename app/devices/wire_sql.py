@@ -8,7 +8,7 @@ text is spliced into the response without being parsed again. Set-based assignme
 These expressions must say exactly what `app.devices.wire.device_fields` and `wire.gate` say
 (absent values left out, never null; `imei`/`meid` only when non-empty; second-precision UTC
 times with `Z`; fields gated by protocol; iPadOS reads iOS below protocol 7).
-tests/devices/test_wire_sql.py compares the two for every protocol version.
+tests/devices/test_feed_sql.py compares the two for every protocol version.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ fault (micromdm#1016 / nanodep#73, spec §8.4) plays out on POST /devices/sync a
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,10 +17,18 @@ import pytest
 
 from app.clock.service import isoformat
 from app.core.config import MAX_PROTOCOL_VERSION
-from app.devices import wire
+from app.devices import wire, wire_sql
+from app.devices.models import DEVICE_WIRE_ARGUMENTS
 from app.testing.dep_client import OAuthCredentials
 from tests.devices.helpers import SERVER_DEVICES, SYNC, add, assign, generate
 from tests.traffic.support import add_fault, advance, call, journal, open_session
+
+
+def test_stored_wire_text_is_built_from_the_wire_columns() -> None:
+    """The generated `device.wire` column (migration 0010) takes exactly the columns, in order,
+    that the field-by-field SQL builds a device from: neither can gain a field alone."""
+    referenced = list(dict.fromkeys(re.findall(r"\bd\.(\w+)", wire_sql.device_text("d"))))
+    assert DEVICE_WIRE_ARGUMENTS.split(", ") == referenced
 
 
 async def _varied_inventory(client: httpx.AsyncClient, org: dict[str, Any], server: dict[str, Any]) -> None:
