@@ -23,12 +23,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
 from app.admin.service import reset_statements
+from app.cli import main
 from app.core import embedded_pg, migrate
 from app.core.config import Settings
 from app.main import create_app
 from app.models import Base
 from app.testing.dep_client import OAuthCredentials, dep_client
 from app.testing.replicas import Replica, replicas
+from app.testing.server import live_server
 
 BASE_URL = "http://dep.test"
 
@@ -110,6 +112,23 @@ async def app(settings: Settings, pg: asyncpg.Connection) -> AsyncIterator[FastA
         yield application
     finally:
         await manager.__aexit__(None, None, None)
+
+
+@pytest.fixture
+def url(settings: Settings, pg: asyncpg.Connection) -> Iterator[str]:
+    """Base URL of the app served on a real loopback port (for the CLI, which talks HTTP)."""
+    with live_server(settings) as base_url:
+        yield base_url
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`dep-emulator ARGV` in-process: (exit code, stdout, stderr)."""
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 @pytest.fixture

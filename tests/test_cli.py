@@ -4,32 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from app.cli import main
 from app.cli.client import parse_duration
-from app.core.config import Settings
-from app.testing.server import live_server
 from tests.conftest import make_certificate
-
-
-@pytest.fixture
-def url(settings: Settings, pg: asyncpg.Connection) -> Iterator[str]:
-    with live_server(settings) as base_url:
-        yield base_url
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.conftest import run_cli as run
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> object:

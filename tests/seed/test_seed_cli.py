@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from app.cli import main
-from app.core.config import Settings
-from app.testing.server import live_server
+from tests.conftest import run_cli as run
 
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
-
-
-@pytest.fixture
-def url(settings: Settings, pg: asyncpg.Connection) -> Iterator[str]:
-    with live_server(settings) as base_url:
-        yield base_url
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_seed_command_loads_the_demo_once(url: str, capsys: pytest.CaptureFixture[str]) -> None:
