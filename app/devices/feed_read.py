@@ -37,6 +37,11 @@ from app.profiles.throttle import VISIBLE_IN_SYNC_SQL
 DAY_MS = 86_400_000
 SYNC_ENDPOINT = "POST /devices/sync"
 _DEVICE_COLUMNS = [c for c in Device.__table__.c if c.computed is None]
+# The cursor's position as a sub-select, so the planner cannot see its value. Readers are at the
+# tail of the feed, which is past the column statistics until the next ANALYZE; a visible value
+# there is estimated at a few rows, and a page could be planned as a scan and sort of every
+# event after it (tens of milliseconds after a large assignment) instead of a keyset read.
+AFTER_POSITION = "(SELECT CAST(:position AS bigint))"
 
 
 @cache
@@ -66,7 +71,7 @@ def fetch_page_sql(version: int) -> TextClause:
                row_number() OVER (ORDER BY d.feed_seq) AS rn
         FROM (
             SELECT {columns} FROM device
-            WHERE server_id = :server AND feed_seq > :position
+            WHERE server_id = :server AND feed_seq > {AFTER_POSITION}
               AND feed_seq <= (SELECT horizon FROM bounds)
             ORDER BY feed_seq LIMIT :n1
         ) d
@@ -97,18 +102,23 @@ def sync_page_sql(version: int) -> TextClause:
     WITH {faults.consume_sql(server_expr=":server", kind="echo_cursor")}
     SELECT (SELECT feed_seq FROM mdm_server WHERE id = :server) AS committed,
            (SELECT fault_id FROM fault_fired) AS echo_fault_id,
-           count(*) AS total,
-           max(seq) FILTER (WHERE rn <= :n) AS last_seq,
-           (array_agg(op_at ORDER BY seq DESC) FILTER (WHERE rn <= :n))[1] AS last_at,
-           string_agg(j, ',' ORDER BY seq) FILTER (WHERE rn <= :n) AS devices
+           agg.total, agg.last_seq,
+           (SELECT op_at FROM device_event WHERE server_id = :server AND seq = agg.last_seq) AS last_at,
+           agg.devices
     FROM (
-        SELECT e.seq, e.op_at, {event} AS j, row_number() OVER (ORDER BY e.seq) AS rn
+        -- one ordered aggregate, in the order the rows arrive: no sort of the page's text
+        SELECT count(*) AS total,
+               max(seq) FILTER (WHERE rn <= :n) AS last_seq,
+               string_agg(j, ',' ORDER BY seq) FILTER (WHERE rn <= :n) AS devices
         FROM (
-            SELECT seq, op_type, op_at, {column} FROM device_event e
-            WHERE server_id = :server AND seq > :position AND {VISIBLE_IN_SYNC_SQL}
-            ORDER BY seq LIMIT :n1
-        ) e
-    ) page""")
+            SELECT e.seq, {event} AS j, row_number() OVER (ORDER BY e.seq) AS rn
+            FROM (
+                SELECT seq, op_type, op_at, {column} FROM device_event e
+                WHERE server_id = :server AND seq > {AFTER_POSITION} AND {VISIBLE_IN_SYNC_SQL}
+                ORDER BY seq LIMIT :n1
+            ) e
+        ) page
+    ) agg""")
 
 
 @dataclass(frozen=True, slots=True)

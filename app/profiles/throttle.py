@@ -31,9 +31,13 @@ from app.profiles.models import AssignmentAttempt, AssignmentCooldown
 from app.profiles.schemas import AssignmentCooldownList, AssignmentCooldownOut, AssignmentThrottle
 
 THROTTLE_KEY = "assignment_throttle"
+# NOT IN, not NOT EXISTS: a hashed subplan built once per statement keeps the sync page a keyset
+# scan of the event index with a filter, whatever the statistics say; NOT EXISTS becomes an anti
+# join, which on stale statistics (right after a bulk assignment) was planned as a scan and sort
+# of every remaining event. `device_id` is the primary key, never NULL, so NOT IN means NOT EXISTS.
 VISIBLE_IN_SYNC_SQL = (
-    "NOT EXISTS (SELECT 1 FROM assignment_cooldown c "
-    "WHERE c.device_id = e.device_id AND c.hidden AND c.until_at > :now)"
+    "e.device_id NOT IN (SELECT c.device_id FROM assignment_cooldown c "
+    "WHERE c.hidden AND c.until_at > :now)"
 )
 
 

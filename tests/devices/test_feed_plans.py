@@ -1,0 +1,125 @@
+"""Fetch and sync pages stay keyset reads when the feed has outgrown its statistics.
+
+A client reads the tail of the feed, which is past the column statistics until the next
+ANALYZE; right after a large assignment that tail is thousands of events. A page must still be
+an ordered index scan stopped by its LIMIT, never a scan and sort of everything after the
+cursor (whose cost grows with the events left: issue 3, "cost does not grow with position").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from app.devices.feed_read import fetch_page_sql, sync_page_sql
+from tests.devices.helpers import generate
+
+pytestmark = pytest.mark.parametrize("version", [3, 10])
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def _page_read(plan: dict[str, Any], table: str) -> list[str]:
+    """How the page's rows of `table` are read: the node types from a scan of it up to the plan's top."""
+
+    def path_to(node: dict[str, Any], trail: list[str]) -> list[str] | None:
+        trail = [*trail, node["Node Type"]]
+        if node.get("Relation Name") == table and node.get("Actual Rows", 0) > 1:
+            return trail
+        for child in node.get("Plans", []):
+            if (found := path_to(child, trail)) is not None:
+                return found
+        return None
+
+    found = path_to(plan, [])
+    assert found is not None, plan
+    return found
+
+
+async def _explain(app: FastAPI, sql: Any, params: dict[str, Any]) -> dict[str, Any]:
+    async with app.state.engine.connect() as conn:
+        result = await conn.execute(text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql.text), params)
+        plan: dict[str, Any] = result.scalar_one()[0]["Plan"]
+        await conn.rollback()  # EXPLAIN ANALYZE runs the sync statement, fault CTE included
+        return plan
+
+
+async def _outgrown_feed(
+    client: httpx.AsyncClient, pg: asyncpg.Connection, org: dict[str, Any], server: dict[str, Any]
+) -> tuple[int, int]:
+    """A feed analysed at 300 events that has since grown by 4000: (server id, position at the analyse)."""
+
+    async def assign_order(order: str, count: int, seed: int) -> None:
+        await generate(client, org["id"], count, order_number=order, seed=seed)
+        response = await client.post(
+            f"/emulator/v1/orgs/{org['id']}/assignments",
+            json={"server_uuid": server["server_uuid"], "order_number": order},
+        )
+        assert response.status_code == 200, response.text
+
+    await assign_order("PLAN-A", 300, 1)
+    await pg.execute("ANALYZE device_event")
+    await pg.execute("ANALYZE device")
+    server_id, position = await pg.fetchrow(
+        "SELECT id, feed_seq FROM mdm_server WHERE server_uuid = $1", server["server_uuid"]
+    )
+    await assign_order("PLAN-B", 4000, 2)
+    return server_id, position
+
+
+async def test_a_sync_page_past_the_statistics_is_an_index_scan_stopped_by_its_limit(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    pg: asyncpg.Connection,
+    org: dict[str, Any],
+    server: dict[str, Any],
+    version: int,
+) -> None:
+    server_id, position = await _outgrown_feed(client, pg, org, server)
+    plan = await _explain(
+        app,
+        sync_page_sql(version),
+        {
+            "server": server_id,
+            "position": position,
+            "n": 100,
+            "n1": 101,
+            "now": datetime.now(UTC),
+            "f_method": "POST",
+            "f_path": "/devices/sync",
+            "f_kind": "echo_cursor",
+        },
+    )
+    read = _page_read(plan, "device_event")
+    assert read[-1] == "Index Scan" and "Limit" in read and "Sort" not in read, read
+    assert all(node["Node Type"] != "Sort" for node in _nodes(plan) if node.get("Actual Rows", 0) > 1), plan
+
+
+async def test_a_fetch_page_past_the_statistics_is_an_index_scan_stopped_by_its_limit(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    pg: asyncpg.Connection,
+    org: dict[str, Any],
+    server: dict[str, Any],
+    version: int,
+) -> None:
+    server_id, position = await _outgrown_feed(client, pg, org, server)
+    plan = await _explain(
+        app,
+        fetch_page_sql(version),
+        {"server": server_id, "position": position, "horizon": None, "n": 100, "n1": 101},
+    )
+    read = _page_read(plan, "device")
+    assert read[-1] == "Index Scan" and "Limit" in read and "Sort" not in read, read
+    assert all(node["Node Type"] != "Sort" for node in _nodes(plan) if node.get("Actual Rows", 0) > 1), plan
