@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from app.api import api_router
 from app.churn.worker import ChurnWorker
-from app.core import embedded_pg, migrate
+from app.core import driver, embedded_pg, migrate
 from app.core.body_limit import BodySizeLimitMiddleware
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
@@ -46,6 +46,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.driver_pool = await driver.create_pool(
+            url, max_size=settings.db_pool_size * 2, connect_timeout=settings.db_connect_timeout_seconds
+        )
         metrics.watch_pool(engine)
         worker = None
         try:
@@ -63,6 +66,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         finally:
             if worker is not None:
                 await worker.stop()
+            await app.state.driver_pool.close()
             await engine.dispose()
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)

@@ -41,7 +41,12 @@ async def offset_seconds(db: AsyncSession) -> float:
 
 async def now(db: AsyncSession) -> datetime:
     """The emulator's current time (timezone-aware UTC)."""
-    return wall_now() + timedelta(seconds=await offset_seconds(db))
+    return at_offset(await offset_seconds(db))
+
+
+def at_offset(offset: float | None) -> datetime:
+    """The emulator's time for an offset read by another statement (`OFFSET_SCALAR_SQL`)."""
+    return wall_now() + timedelta(seconds=float(offset or 0.0))
 
 
 async def advance(db: AsyncSession, *, seconds: float) -> float:

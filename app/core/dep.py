@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -28,19 +29,11 @@ class DepJSONResponse(JSONResponse):
     media_type = JSON_UTF8
 
 
-def prebuilt_json(content: bytes, response: Response) -> Response:
-    """A DEP success response whose JSON body is already encoded (fetch and sync pages).
-
-    FastAPI merges the headers of the injected `response` (the rotated X-ADM-Auth-Session
-    set by `current_server`) only into responses it builds itself; a returned Response is
-    sent as is. So the handler passes its injected `response` here and its headers are
-    copied. Handlers returning dicts need none of this.
-    """
-    built = Response(content=content, status_code=200, media_type=JSON_UTF8)
-    for name, value in response.headers.items():
-        if name.lower() not in ("content-length", "content-type"):
-            built.headers[name] = value
-    return built
+def feed_json(content: bytes, caller: session_service.FeedCaller) -> Response:
+    """A fetch or sync page (its JSON built by PostgreSQL), with the caller's session header."""
+    return Response(
+        content=content, status_code=200, media_type=JSON_UTF8, headers={SESSION_HEADER: caller.token}
+    )
 
 
 async def get_settings(request: Request) -> Settings:
@@ -85,3 +78,13 @@ async def current_server(
 
 
 CurrentServer = Annotated[MdmServer, Depends(current_server)]
+
+
+async def feed_caller(request: Request, conn: asyncpg.Connection) -> session_service.FeedCaller:
+    """`current_server` for the fetch and sync pages, on a hot-pool connection (app.core.driver)."""
+    settings: Settings = request.app.state.settings
+    caller = await session_service.resolve_feed_caller(
+        conn, settings=settings, presented=request.headers.get(SESSION_HEADER)
+    )
+    request.state.server_uuid = caller.server_uuid  # for metrics and logs
+    return caller

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import random
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,8 +42,13 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 def is_stale_connection(exc: BaseException) -> bool:
-    """The connection was lost (the transaction with it): worth one more try on a new one."""
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    """The connection was lost (the transaction with it): worth one more try on a new one.
+
+    SQLAlchemy says so (`connection_invalidated`); on the hot pool (app.core.driver) asyncpg does.
+    """
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated
+    return isinstance(exc, asyncpg.ConnectionDoesNotExistError | asyncpg.InterfaceError)
 
 
 def is_database_unavailable(exc: BaseException) -> bool:

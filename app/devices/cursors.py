@@ -21,11 +21,12 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import asyncpg
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import driver
 
 MAX_LENGTH = 1000  # spec §6.2
-_KEY_INFO = "emulator_cursor_key"
 MAC_BYTES = 12
 
 
@@ -65,47 +66,35 @@ def from_ms(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, UTC)
 
 
-# For a statement that reads the key along with other rows (one round trip, see `prime_key`).
-KEY_SCALAR_SQL = "(SELECT key FROM emulator_secret WHERE id = 1)"
+_KEY = "SELECT key FROM emulator_secret WHERE id = 1"
+# For a statement that reads the key along with other rows (app.session.service, one round trip).
+KEY_SCALAR_SQL = f"({_KEY})"
+# The key, made on first use if the row is missing (racing replicas agree on the first one written).
+ENSURE_KEY = text(
+    "WITH made AS (INSERT INTO emulator_secret (id, key) VALUES (1, :key) ON CONFLICT (id) DO NOTHING "
+    "RETURNING key) SELECT key FROM made UNION ALL SELECT key FROM emulator_secret WHERE id = 1 LIMIT 1"
+)
 
 
-def prime_key(db: AsyncSession, key: bytes | None) -> None:
-    """Record the key read by another statement (`KEY_SCALAR_SQL`), so this request reads it no more."""
-    if key is not None:
-        db.info[_KEY_INFO] = bytes(key)
-
-
-async def signing_key(db: AsyncSession, *, create: bool) -> bytes | None:
-    """The shared key; with `create`, made on first use if the row is missing (racing replicas agree)."""
-    cached = db.info.get(_KEY_INFO)
-    if cached is not None:
-        return bytes(cached)
-    key = await db.scalar(text("SELECT key FROM emulator_secret WHERE id = 1"))
-    if key is None and create:
-        await db.execute(
-            text("INSERT INTO emulator_secret (id, key) VALUES (1, :key) ON CONFLICT (id) DO NOTHING"),
-            {"key": os.urandom(32)},
-        )
-        key = await db.scalar(text("SELECT key FROM emulator_secret WHERE id = 1"))
-    if key is not None:
-        db.info[_KEY_INFO] = bytes(key)
-    return bytes(key) if key is not None else None
+async def ensure_key(conn: asyncpg.Connection) -> bytes:
+    row = await driver.fetchrow(conn, ENSURE_KEY, {"key": os.urandom(32)})
+    if row is None:  # another replica made it while this statement waited: the next statement sees it
+        row = await driver.fetchrow(conn, _KEY, {})
+    return bytes(row[0])
 
 
 def _mac(key: bytes, payload: str) -> int:
     return int.from_bytes(hmac.new(key, payload.encode("ascii"), hashlib.sha256).digest()[:MAC_BYTES], "big")
 
 
-async def encode(db: AsyncSession, cursor: Cursor) -> str:
-    key = await signing_key(db, create=True)
-    assert key is not None
+def encode(key: bytes, cursor: Cursor) -> str:
     payload = ":".join(cursor.fields())
     raw = f"{payload}:{_mac(key, payload)}".encode("ascii")
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-async def decode(db: AsyncSession, value: object) -> Cursor:
-    """Parse and verify; raises BadCursor for anything we did not issue."""
+def decode(key: bytes | None, value: object) -> Cursor:
+    """Parse and verify; raises BadCursor for anything we did not issue (or anything, with no key yet)."""
     if not isinstance(value, str) or not value or len(value) > MAX_LENGTH or not value.isascii():
         raise BadCursor
     try:
@@ -118,7 +107,6 @@ async def decode(db: AsyncSession, value: object) -> Cursor:
     numbers = [parts[i] for i in (0, 1, 2, 3, 5, 6, 7, 8)]
     if not all(p.isdigit() and len(p) <= 40 for p in numbers):
         raise BadCursor
-    key = await signing_key(db, create=False)
     if key is None:  # no key yet: nothing was ever issued
         raise BadCursor
     payload = raw.rsplit(":", 1)[0]

@@ -15,15 +15,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from functools import cache
 from typing import Any
 
+import asyncpg
 from sqlalchemy import TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import service as clock
 from app.clock.service import isoformat
+from app.core import driver
 from app.core.config import Settings
 from app.core.errors import DepError
 from app.devices import cursors, locking, wire, wire_sql
@@ -33,6 +34,7 @@ from app.faults import service as faults
 from app.orgs.models import MdmServer, Org
 from app.orgs.settings import org_setting
 from app.profiles.throttle import VISIBLE_IN_SYNC_SQL
+from app.session.service import FeedCaller
 
 DAY_MS = 86_400_000
 SYNC_ENDPOINT = "POST /devices/sync"
@@ -130,6 +132,7 @@ class FeedPage:
     more_to_follow: bool
     devices_json: str
     lag: int | None = None  # sync only: events on the feed the client has not received yet
+    echo_fault_id: int | None = None  # sync only: the echo_cursor fault unit this page consumed
 
     def render(self) -> bytes:
         """The response body; `cursor` first so the traffic journal finds it at once."""
@@ -152,20 +155,18 @@ def clamp_limit(limit: int | None, settings: Settings) -> int:
     return max(1, min(limit, settings.fetch_max_limit))
 
 
-async def _verified(
-    db: AsyncSession, *, server: MdmServer, value: object, now: datetime, settings: Settings
-) -> Cursor:
+def _verified(caller: FeedCaller, value: object, settings: Settings) -> Cursor:
     """The cursor, if we issued it for this server and it has not expired (spec §8.6).
 
     Its position is checked against the server's feed by the page statement (`_within`).
     """
     try:
-        cursor = await cursors.decode(db, value)
+        cursor = cursors.decode(caller.cursor_key, value)
     except cursors.BadCursor:
         raise DepError("INVALID_CURSOR") from None
-    if cursor.server_id != server.id:
+    if cursor.server_id != caller.server_id:
         raise DepError("INVALID_CURSOR")  # another server's cursor (spec §8.6)
-    if cursors.to_ms(now) - cursor.issued_ms > settings.cursor_max_age_days * DAY_MS:
+    if cursors.to_ms(caller.now) - cursor.issued_ms > settings.cursor_max_age_days * DAY_MS:
         raise DepError("EXPIRED_CURSOR")
     return cursor
 
@@ -177,55 +178,60 @@ def _within(position: int, committed: int | None) -> int:
     return committed or 0
 
 
+async def _encode(conn: asyncpg.Connection, caller: FeedCaller, cursor: Cursor) -> str:
+    key = caller.cursor_key or await cursors.ensure_key(conn)
+    return cursors.encode(key, cursor)
+
+
 async def fetch(
-    db: AsyncSession,
+    conn: asyncpg.Connection,
     *,
-    server: MdmServer,
+    caller: FeedCaller,
     version: int,
     settings: Settings,
     cursor: object,
     limit: int | None,
 ) -> FeedPage:
     """`POST /server/devices` (spec §6.2): one page of the snapshot taken by the first request."""
-    now = await clock.now(db)
+    now = caller.now
     n = clamp_limit(limit, settings)
     horizon: int | None
     if cursor is None or cursor == "":  # absent, null and "" all start a new fetch (spec §6.2)
         position, horizon, snapshot_ms = 0, None, cursors.to_ms(now)  # horizon: the feed as it is now
     else:
-        previous = await _verified(db, server=server, value=cursor, now=now, settings=settings)
+        previous = _verified(caller, cursor, settings)
         if not previous.fetching:  # the last page's cursor, or a sync cursor (spec §8.1 step 2)
             raise DepError("EXHAUSTED_CURSOR")
         position, horizon, snapshot_ms = previous.position, previous.horizon, previous.snapshot_ms
-    page = (
-        await db.execute(
-            fetch_page_sql(version),
-            {"server": server.id, "position": position, "horizon": horizon, "n": n, "n1": n + 1},
-        )
-    ).one()
-    _within(position, page.committed)
-    horizon = int(page.horizon or 0)
-    more = page.total > n
+    page = await driver.fetchrow(
+        conn,
+        fetch_page_sql(version),
+        {"server": caller.server_id, "position": position, "horizon": horizon, "n": n, "n1": n + 1},
+    )
+    _within(position, page["committed"])
+    horizon = int(page["horizon"] or 0)
+    more = page["total"] > n
+    server_id = caller.server_id
     if more:
         next_cursor = Cursor(
-            server.id, True, page.last_seq, horizon, n, snapshot_ms, snapshot_ms, cursors.to_ms(now)
+            server_id, True, page["last_seq"], horizon, n, snapshot_ms, snapshot_ms, cursors.to_ms(now)
         )
     else:  # the hand-off to sync: events after the snapshot (spec §8.2)
         next_cursor = Cursor(
-            server.id, False, horizon, horizon, n, snapshot_ms, snapshot_ms, cursors.to_ms(now)
+            server_id, False, horizon, horizon, n, snapshot_ms, snapshot_ms, cursors.to_ms(now)
         )
     return FeedPage(
-        cursor=await cursors.encode(db, next_cursor),
+        cursor=await _encode(conn, caller, next_cursor),
         fetched_until=isoformat(cursors.from_ms(snapshot_ms)),
         more_to_follow=more,
-        devices_json=page.devices or "",
+        devices_json=page["devices"] or "",
     )
 
 
 async def sync(
-    db: AsyncSession,
+    conn: asyncpg.Connection,
     *,
-    server: MdmServer,
+    caller: FeedCaller,
     version: int,
     settings: Settings,
     cursor: object,
@@ -235,48 +241,48 @@ async def sync(
 
     A scripted `echo_cursor` fault (app.faults) answers the request's own cursor with
     `more_to_follow: true` and no devices: the Apple bug of micromdm#1016 / nanodep#73 (§8.4).
+    Its unit is consumed by the page statement itself (committed with it): `echo_fault_id`.
     """
     if cursor is None or cursor == "":
         raise DepError("CURSOR_REQUIRED")
-    now = await clock.now(db)
     n = clamp_limit(limit, settings)
-    previous = await _verified(db, server=server, value=cursor, now=now, settings=settings)
+    previous = _verified(caller, cursor, settings)
     if previous.fetching:  # a fetch is unfinished: its snapshot is incomplete, so no hand-off yet
         raise DepError("INVALID_CURSOR")
     method, path = faults.split_endpoint(SYNC_ENDPOINT)
-    page = (
-        await db.execute(
-            sync_page_sql(version),
-            {
-                "server": server.id,
-                "position": previous.position,
-                "n": n,
-                "n1": n + 1,
-                "now": now,
-                "f_method": method,
-                "f_path": path,
-                "f_kind": "echo_cursor",
-            },
-        )
-    ).one()
-    committed = _within(previous.position, page.committed)
-    if page.echo_fault_id is not None:
-        faults.note_endpoint_fault(db, page.echo_fault_id, "echo_cursor")
+    page = await driver.fetchrow(
+        conn,
+        sync_page_sql(version),
+        {
+            "server": caller.server_id,
+            "position": previous.position,
+            "n": n,
+            "n1": n + 1,
+            "now": caller.now,
+            "f_method": method,
+            "f_path": path,
+            "f_kind": "echo_cursor",
+        },
+    )
+    committed = _within(previous.position, page["committed"])
+    if page["echo_fault_id"] is not None:
         assert isinstance(cursor, str)
         until = isoformat(cursors.from_ms(previous.until_ms))
-        return FeedPage(cursor, until, True, "")
-    position = page.last_seq if page.last_seq is not None else previous.position
-    if page.total <= n:
+        return FeedPage(cursor, until, True, "", echo_fault_id=page["echo_fault_id"])
+    position = page["last_seq"] if page["last_seq"] is not None else previous.position
+    if page["total"] <= n:
         # Past events hidden by an assignment cooldown too, so they are skipped for good rather
         # than delivered late (app.profiles.throttle); without hidden events this changes nothing.
         position = max(position, committed)
-    until_ms = cursors.to_ms(page.last_at) if page.last_at is not None else previous.until_ms
-    next_cursor = Cursor(server.id, False, position, position, n, until_ms, until_ms, cursors.to_ms(now))
+    until_ms = cursors.to_ms(page["last_at"]) if page["last_at"] is not None else previous.until_ms
+    next_cursor = Cursor(
+        caller.server_id, False, position, position, n, until_ms, until_ms, cursors.to_ms(caller.now)
+    )
     return FeedPage(
-        cursor=await cursors.encode(db, next_cursor),
+        cursor=await _encode(conn, caller, next_cursor),
         fetched_until=isoformat(cursors.from_ms(until_ms)),
-        more_to_follow=page.total > n,
-        devices_json=page.devices or "",
+        more_to_follow=page["total"] > n,
+        devices_json=page["devices"] or "",
         lag=max(0, committed - position),
     )
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.core.db import DbSession
-from app.core.dep import CurrentServer, ProtocolVersion, SettingsDep, prebuilt_json
+from app.core import driver
+from app.core.db import ENDPOINT_FAULT, DbSession
+from app.core.dep import CurrentServer, ProtocolVersion, SettingsDep, feed_caller, feed_json
 from app.core.errors import DepError
 from app.core.openapi import dep_errors, json_request
 from app.devices import dep_body, feed_read, service
@@ -31,28 +32,24 @@ REPLACEMENT_DETAILS_SINCE = 10  # spec §2
     responses={200: {"model": FetchDeviceResponse}, **dep_errors("INVALID_CURSOR", "EXHAUSTED_CURSOR")},
     openapi_extra=json_request(FetchDeviceRequest),
 )
-async def fetch_devices(
-    request: Request,
-    response: Response,
-    server: CurrentServer,
-    version: ProtocolVersion,
-    settings: SettingsDep,
-    db: DbSession,
-) -> Response:
+async def fetch_devices(request: Request, version: ProtocolVersion, settings: SettingsDep) -> Response:
     """Fetch Devices (spec §6.2): the server's devices, a snapshot paged by `cursor`.
 
-    The page's JSON is built by PostgreSQL and sent as is (issue 3 speed targets).
+    The page's JSON is built by PostgreSQL and sent as is; the session and the page are read on
+    the hot pool, without an ORM session (issue 3 speed targets, app.core.driver).
     """
-    body = await dep_body.json_object(request, required=False)
-    page = await feed_read.fetch(
-        db,
-        server=server,
-        version=version,
-        settings=settings,
-        cursor=body.get("cursor"),
-        limit=dep_body.optional_int(body, "limit"),
-    )
-    return prebuilt_json(page.render(), response)
+    async with driver.connection(request.app.state) as conn:
+        caller = await feed_caller(request, conn)
+        body = await dep_body.json_object(request, required=False)
+        page = await feed_read.fetch(
+            conn,
+            caller=caller,
+            version=version,
+            settings=settings,
+            cursor=body.get("cursor"),
+            limit=dep_body.optional_int(body, "limit"),
+        )
+    return feed_json(page.render(), caller)
 
 
 @router.post(
@@ -64,27 +61,24 @@ async def fetch_devices(
     },
     openapi_extra=json_request(SyncDeviceRequest, required=True),
 )
-async def sync_devices(
-    request: Request,
-    response: Response,
-    server: CurrentServer,
-    version: ProtocolVersion,
-    settings: SettingsDep,
-    db: DbSession,
-) -> Response:
+async def sync_devices(request: Request, version: ProtocolVersion, settings: SettingsDep) -> Response:
     """Sync Devices (spec §6.3): every change after `cursor`, oldest first (JSON built in PostgreSQL)."""
-    body = await dep_body.json_object(request, required=False)
-    page = await feed_read.sync(
-        db,
-        server=server,
-        version=version,
-        settings=settings,
-        cursor=body.get("cursor"),
-        limit=dep_body.optional_int(body, "limit"),
-    )
+    async with driver.connection(request.app.state) as conn:
+        caller = await feed_caller(request, conn)
+        body = await dep_body.json_object(request, required=False)
+        page = await feed_read.sync(
+            conn,
+            caller=caller,
+            version=version,
+            settings=settings,
+            cursor=body.get("cursor"),
+            limit=dep_body.optional_int(body, "limit"),
+        )
+    if page.echo_fault_id is not None:  # for the request journal (app.traffic)
+        setattr(request.state, ENDPOINT_FAULT, (page.echo_fault_id, "echo_cursor"))
     if page.lag is not None:
         request.state.feed_lag = page.lag  # for the depemu_feed_lag_events metric
-    return prebuilt_json(page.render(), response)
+    return feed_json(page.render(), caller)
 
 
 @router.post(

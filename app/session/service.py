@@ -6,12 +6,15 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Float, LargeBinary, bindparam, delete, literal_column, select, update
+import asyncpg
+from sqlalchemy import Float, bindparam, delete, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import service as clock
+from app.core import driver
 from app.core.config import OAuthErrorStyle, Settings
 from app.core.errors import DepError
 from app.core.security import hash_secret
@@ -127,18 +130,66 @@ class ResolvedSession:
     token: str  # the value for this response's X-ADM-Auth-Session header
 
 
-# Every DEP call runs this: one round trip reads the session, its server, the clock and the
-# cursor key (read per request, not cached: a reset replaces it). Built once, not per call.
+@dataclass(frozen=True, slots=True)
+class FeedCaller:
+    """The MDM server behind a fetch or sync request, with what its page needs (one statement)."""
+
+    server_id: int
+    server_uuid: str
+    token: str  # the value for this response's X-ADM-Auth-Session header
+    now: datetime  # the emulator's clock
+    cursor_key: bytes | None  # None until the first cursor is issued
+
+
+# Every DEP call runs this: one round trip reads the session, its server and the clock (read per
+# request, not cached: an admin moves it). Built once, not per call.
 _SESSION_LOOKUP = (
-    select(
-        AuthSession,
-        MdmServer,
-        literal_column(clock.OFFSET_SCALAR_SQL, Float),
-        literal_column(cursors.KEY_SCALAR_SQL, LargeBinary),
-    )
+    select(AuthSession, MdmServer, literal_column(clock.OFFSET_SCALAR_SQL, Float))
     .outerjoin(MdmServer, MdmServer.id == AuthSession.server_id)
     .where(AuthSession.token_hash == bindparam("token_hash"))
 )
+# The same for the feed pages, on the hot pool (app.core.driver), with the cursor key.
+_FEED_SESSION_LOOKUP = text(f"""
+    SELECT a.created_at, a.expires_at, a.replaced_at, s.id AS server_id, s.server_uuid,
+           {clock.OFFSET_SCALAR_SQL} AS offset_seconds, {cursors.KEY_SCALAR_SQL} AS cursor_key
+    FROM auth_session a LEFT JOIN mdm_server s ON s.id = a.server_id
+    WHERE a.token_hash = :token_hash""")
+# Replace a session by a new one, unless a concurrent request did first (then no row comes back).
+_ROTATE = text("""
+    WITH claimed AS (
+        UPDATE auth_session SET replaced_at = :now
+        WHERE token_hash = :old_hash AND replaced_at IS NULL
+        RETURNING server_id
+    )
+    INSERT INTO auth_session (token_hash, server_id, created_at, expires_at)
+    SELECT :new_hash, server_id, :now, :expires_at FROM claimed
+    RETURNING server_id""")
+
+
+def _rotation_due(
+    *,
+    created_at: datetime,
+    expires_at: datetime,
+    replaced_at: datetime | None,
+    now: datetime,
+    settings: Settings,
+) -> bool:
+    """401 UNAUTHORIZED for an expired session (or a replaced one past its grace period);
+    otherwise whether it is old enough to be replaced by a new token (spec §4.3)."""
+    grace = timedelta(seconds=settings.session_rotation_grace_seconds)
+    if now >= expires_at or (replaced_at is not None and now >= replaced_at + grace):
+        raise DepError("UNAUTHORIZED", status_code=401)
+    return replaced_at is None and now - created_at >= timedelta(seconds=settings.session_rotation_seconds)
+
+
+def _rotation_params(settings: Settings, *, old_hash: str, now: datetime) -> tuple[str, dict[str, Any]]:
+    token = new_session_token()
+    return token, {
+        "old_hash": old_hash,
+        "new_hash": hash_secret(token),
+        "now": now,
+        "expires_at": now + timedelta(seconds=settings.session_ttl_seconds),
+    }
 
 
 async def resolve_session(db: AsyncSession, *, settings: Settings, presented: str | None) -> ResolvedSession:
@@ -150,37 +201,60 @@ async def resolve_session(db: AsyncSession, *, settings: Settings, presented: st
     """
     if not presented:
         raise DepError("UNAUTHORIZED", status_code=401)
-    found = (await db.execute(_SESSION_LOOKUP, {"token_hash": hash_secret(presented)})).first()
+    token_hash = hash_secret(presented)
+    found = (await db.execute(_SESSION_LOOKUP, {"token_hash": token_hash})).first()
     if found is None:
         raise DepError("FORBIDDEN", status_code=403)
-    auth_session, server, offset, cursor_key = found
+    auth_session, server, offset = found
     clock.prime(db, offset)
-    cursors.prime_key(db, cursor_key)
     now = await clock.now(db)
-    grace = timedelta(seconds=settings.session_rotation_grace_seconds)
-    if now >= auth_session.expires_at or (
-        auth_session.replaced_at is not None and now >= auth_session.replaced_at + grace
-    ):
-        raise DepError("UNAUTHORIZED", status_code=401)
+    rotate = _rotation_due(
+        created_at=auth_session.created_at,
+        expires_at=auth_session.expires_at,
+        replaced_at=auth_session.replaced_at,
+        now=now,
+        settings=settings,
+    )
     if server is None:
         raise DepError("FORBIDDEN", status_code=403)
-
     token = presented
-    if auth_session.replaced_at is None and now - auth_session.created_at >= timedelta(
-        seconds=settings.session_rotation_seconds
-    ):
-        token = await _rotate(db, settings=settings, old=auth_session, now=now) or presented
+    if rotate:
+        new_token, params = _rotation_params(settings, old_hash=token_hash, now=now)
+        if (await db.execute(_ROTATE, params)).first() is not None:
+            token = new_token
     return ResolvedSession(server=server, token=token)
 
 
-async def _rotate(db: AsyncSession, *, settings: Settings, old: AuthSession, now: datetime) -> str | None:
-    """Replace `old` by a new session; None when a concurrent request rotated it first."""
-    claimed = await db.scalar(
-        update(AuthSession)
-        .where(AuthSession.token_hash == old.token_hash, AuthSession.replaced_at.is_(None))
-        .values(replaced_at=now)
-        .returning(AuthSession.token_hash)
+async def resolve_feed_caller(
+    conn: asyncpg.Connection, *, settings: Settings, presented: str | None
+) -> FeedCaller:
+    """`resolve_session` for the feed pages, on a hot-pool connection (app.core.driver)."""
+    if not presented:
+        raise DepError("UNAUTHORIZED", status_code=401)
+    token_hash = hash_secret(presented)
+    found = await driver.fetchrow(conn, _FEED_SESSION_LOOKUP, {"token_hash": token_hash})
+    if found is None:
+        raise DepError("FORBIDDEN", status_code=403)
+    now = clock.at_offset(found["offset_seconds"])
+    rotate = _rotation_due(
+        created_at=found["created_at"],
+        expires_at=found["expires_at"],
+        replaced_at=found["replaced_at"],
+        now=now,
+        settings=settings,
     )
-    if claimed is None:
-        return None
-    return await _store_new_session(db, settings=settings, server_id=old.server_id, now=now)
+    if found["server_id"] is None:
+        raise DepError("FORBIDDEN", status_code=403)
+    token = presented
+    if rotate:
+        new_token, params = _rotation_params(settings, old_hash=token_hash, now=now)
+        if await driver.fetchrow(conn, _ROTATE, params) is not None:
+            token = new_token
+    key = found["cursor_key"]
+    return FeedCaller(
+        server_id=found["server_id"],
+        server_uuid=found["server_uuid"],
+        token=token,
+        now=now,
+        cursor_key=bytes(key) if key is not None else None,
+    )

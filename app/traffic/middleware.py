@@ -4,8 +4,8 @@ Pure ASGI. It answers by sending a response and never raises on its own account 
 database failure here fails open: the request goes through unjournaled, and is logged);
 exceptions from the app pass through untouched. Nothing per request is kept on the
 instance. Every decision that must agree across replicas is one statement in PostgreSQL
-(app.traffic.service), run on a short autocommit connection of the app's engine, never
-held across the request.
+(app.traffic.service), run on a connection of the app's hot pool (app.core.driver: no
+transaction around it, no SQLAlchemy), never held across the request.
 
 Per request to an Apple surface (everything but /emulator, /healthz, /readyz, the docs and
 /metrics):
@@ -33,12 +33,11 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from app.clock import service as clock
+from app.core import driver
 from app.core.body_limit import read_body
 from app.core.config import Settings
-from app.core.db import ENDPOINT_FAULT, create_engine
+from app.core.db import ENDPOINT_FAULT
 from app.core.security import hash_secret
 from app.faults.respond import PLAIN_TEXT, FaultAction, action_for, error_body
 from app.journal.service import JournalEntry, redact_query
@@ -81,56 +80,17 @@ class TrafficMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self.app(scope, receive, _disposing_on_shutdown(scope, send))
-            return
         if scope["type"] != "http" or not is_apple_surface(scope["path"]):
             await self.app(scope, receive, send)
             return
         await _handle(self.app, scope, receive, send)
 
 
-def traffic_engine(state: Any) -> AsyncEngine:
-    """The middleware's own small pool on the app's database, created on first use.
-
-    Autocommit (no BEGIN/COMMIT round trips); like every pool here it checks connections
-    locally instead of pinging (app.core.db), and a connection that died silently fails its
-    statement, which the middleware survives by failing open. Disposed when the app shuts down
-    (the lifespan passes through this middleware).
-    """
-    engine: AsyncEngine | None = getattr(state, "traffic_engine", None)
-    if engine is None:  # no await between the check and the assignment: one per app
-        engine = create_engine(
-            state.engine.url,
-            pool_size=5,
-            max_overflow=15,
-            isolation_level="AUTOCOMMIT",
-            # Budgets and journal rows may lose their last milliseconds in a database crash;
-            # in exchange no request waits for a WAL flush of bookkeeping.
-            connect_args={"server_settings": {"synchronous_commit": "off"}},
-        )
-        state.traffic_engine = engine
-    return engine
-
-
-def _disposing_on_shutdown(scope: Scope, send: Send) -> Send:
-    async def forward(message: Message) -> None:
-        if message["type"].startswith("lifespan.shutdown."):
-            engine = getattr(scope["app"].state, "traffic_engine", None)
-            if engine is not None:
-                await engine.dispose()
-                scope["app"].state.traffic_engine = None
-        await send(message)
-
-    return forward
-
-
 async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
     started = time.perf_counter()
     wall = clock.wall_now()
-    state = scope["app"].state
-    settings: Settings = state.settings
-    engine = traffic_engine(state)
+    app_state = scope["app"].state
+    settings: Settings = app_state.settings
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
     # PostgreSQL text cannot hold NUL ("%00" in a path): keep it out of lookups and the journal.
     method, path = scope["method"], scope["path"].replace("\x00", "\ufffd")
@@ -152,7 +112,7 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
     refusal: tuple[str, float] | None = None
     refusal_status = settings.traffic_refusal_status
     try:
-        async with engine.connect() as conn:
+        async with driver.connection(app_state) as conn:
             session_token = headers.get("x-adm-auth-session")
             caller = await service.resolve(
                 conn,
@@ -239,12 +199,12 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
             outcome=outcome,
         )
         # For the metrics of the observability middleware, which wraps this one.
-        state = scope.setdefault("state", {})
-        state["fault_fired"], state["traffic_rule"] = outcome.fault, outcome.rule
+        request_state = scope.setdefault("state", {})
+        request_state["fault_fired"], request_state["traffic_rule"] = outcome.fault, outcome.rule
         note_key = plan.note_key if plan is not None and outcome.status == 200 else None
         task = asyncio.ensure_future(
             _finish(
-                engine,
+                app_state,
                 entry=entry,
                 settings=settings,
                 release_key=plan.slot_key if plan is not None and slot_claimed else None,
@@ -255,9 +215,9 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
         await asyncio.shield(task)
 
 
-async def _finish(engine: AsyncEngine, **kwargs: Any) -> None:
+async def _finish(app_state: Any, **kwargs: Any) -> None:
     try:
-        async with engine.connect() as conn:
+        async with driver.connection(app_state) as conn:
             await service.finish(conn, **kwargs)
     except Exception:
         logger.exception("could not write the request journal")

@@ -1,7 +1,7 @@
 """Traffic rules in the database: per-org rules, the per-request statements of the middleware.
 
-The middleware runs at most three statements per request, each on a short autocommit
-connection from the app's engine (no transaction, so no lock outlives a statement):
+The middleware runs at most three statements per request, each on a connection of the app's
+hot pool (app.core.driver: no transaction, so no lock outlives a statement):
 1. `resolve`: who is calling (session token hash → auth_session → server → org rules, or
    the OAuth consumer key on /session) and, in the same statement, consume one unit of a
    matching fault script (app.faults.service.consume_sql);
@@ -18,11 +18,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import TextClause, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import driver
 from app.core.config import Settings
-from app.core.db import cached_text
 from app.faults.service import consume_sql
 from app.journal import service as journal_service
 from app.journal.service import JournalEntry, insert_journal_sql
@@ -87,7 +88,7 @@ FROM (SELECT 1) AS one LEFT JOIN acct ON true LEFT JOIN fault_fired ON true
 
 
 async def resolve(
-    conn: AsyncConnection,
+    conn: asyncpg.Connection,
     *,
     method: str,
     path: str,
@@ -103,7 +104,7 @@ async def resolve(
         sql, params = _RESOLVE_BY_CONSUMER, {"consumer_key": consumer_key}
     else:
         sql, params = _RESOLVE_BY_SESSION, {"token_hash": token_hash}
-    row = (await conn.execute(sql, {**params, "f_method": method, "f_path": path})).one()
+    row = await driver.fetchrow(conn, sql, {**params, "f_method": method, "f_path": path})
     return CallerContext(
         server_id=row[0],
         server_uuid=row[1],
@@ -114,29 +115,30 @@ async def resolve(
     )
 
 
-async def admit(conn: AsyncConnection, *, plan: rules.Plan) -> tuple[str | None, float]:
+_ADMIT = text(
+    "SELECT refused_key, retry_after FROM traffic_admit(:keys, :caps, :pers, :matches, :slot, :slot_max)"
+)
+
+
+async def admit(conn: asyncpg.Connection, *, plan: rules.Plan) -> tuple[str | None, float]:
     """(refused bucket key or None, seconds until it would admit)."""
-    row = (
-        await conn.execute(
-            text(
-                "SELECT refused_key, retry_after "
-                "FROM traffic_admit(:keys, :caps, :pers, :matches, :slot, :slot_max)"
-            ),
-            {
-                "keys": [b.key for b in plan.buckets],
-                "caps": [float(b.capacity) for b in plan.buckets],
-                "pers": [float(b.per_seconds) for b in plan.buckets],
-                "matches": [b.match for b in plan.buckets],
-                "slot": plan.slot_key,
-                "slot_max": plan.slot_max,
-            },
-        )
-    ).one()
+    row = await driver.fetchrow(
+        conn,
+        _ADMIT,
+        {
+            "keys": [b.key for b in plan.buckets],
+            "caps": [float(b.capacity) for b in plan.buckets],
+            "pers": [float(b.per_seconds) for b in plan.buckets],
+            "matches": [b.match for b in plan.buckets],
+            "slot": plan.slot_key,
+            "slot_max": plan.slot_max,
+        },
+    )
     return row[0], float(row[1] or 0.0)
 
 
 async def finish(
-    conn: AsyncConnection,
+    conn: asyncpg.Connection,
     *,
     entry: JournalEntry | None,
     settings: Settings,
@@ -163,7 +165,7 @@ async def finish(
     if not ctes:
         return
     # One statement per combination of bookkeeping CTEs (a handful), not one per request.
-    await conn.execute(cached_text("WITH " + ",\n".join(ctes) + " SELECT 1"), params)
+    await driver.execute(conn, "WITH " + ",\n".join(ctes) + " SELECT 1", params)
 
 
 # --- control API ------------------------------------------------------------------------

@@ -81,6 +81,13 @@ def test_database_outage_fails_fast_with_503_and_recovers(tmp_path: Path) -> Non
                 )
                 assert control.headers["retry-after"] == "5"
                 assert (dep.status_code, dep.text) == (503, "SERVICE_UNAVAILABLE")
+                sync = requests.post(  # the hot pool (app.core.driver) fails the same way
+                    f"{url}/devices/sync",
+                    json={"cursor": "x"},
+                    headers={"User-Agent": "x", "X-ADM-Auth-Session": "t"},
+                    timeout=10,
+                )
+                assert (sync.status_code, sync.text) == (503, "SERVICE_UNAVAILABLE")
                 abm = requests.get(f"{url}/v1/orgDevices", headers={"Authorization": "Bearer t"}, timeout=10)
                 assert abm.status_code == 503 and abm.headers["retry-after"] == "5"
                 assert [e["code"] for e in abm.json()["errors"]] == ["SERVICE_UNAVAILABLE"]
@@ -126,9 +133,11 @@ async def test_connections_the_server_ended_are_replaced_without_an_error(
     client: httpx.AsyncClient, pg: asyncpg.Connection, mdm: httpx.AsyncClient
 ) -> None:
     """After pg_terminate_backend of every pooled connection (as a restart or a DBA does), the
-    next requests are served: the pool sees the closed connections on checkout, no pre-ping."""
+    next requests are served: the pools (SQLAlchemy's, and the hot pool of the feed and the
+    traffic middleware) see the closed connections on checkout, no pre-ping."""
     assert (await client.get("/emulator/v1/orgs")).status_code == 200
     assert (await mdm.get("/account")).status_code == 200
+    assert (await mdm.post("/server/devices", json={})).status_code == 200
     ended = await pg.fetchval(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
         " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
@@ -138,19 +147,30 @@ async def test_connections_the_server_ended_are_replaced_without_an_error(
     for _ in range(3):
         assert (await client.get("/emulator/v1/orgs")).status_code == 200
         assert (await mdm.get("/account")).status_code == 200
+        assert (await mdm.post("/server/devices", json={})).status_code == 200
 
 
-async def test_a_lost_connection_is_retried_once_on_a_new_one() -> None:
-    """A connection that died silently fails the first statement (connection_invalidated):
-    the request is re-run once; a second loss is an outage (503)."""
-
+def _invalidated() -> Exception:
     class Lost(Exception):
         pass
 
-    def lost() -> DBAPIError:
-        error = DBAPIError("SELECT 1", {}, Lost())
-        error.connection_invalidated = True
-        return error
+    error = DBAPIError("SELECT 1", {}, Lost())
+    error.connection_invalidated = True
+    return error
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        _invalidated,
+        lambda: asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+    ],
+    ids=["sqlalchemy", "hot-pool"],
+)
+async def test_a_lost_connection_is_retried_once_on_a_new_one(lost: Any) -> None:
+    """A connection that died silently fails the first statement (SQLAlchemy: connection_invalidated;
+    the hot pool: asyncpg's ConnectionDoesNotExistError): the request is re-run once; a second
+    loss is an outage (503)."""
 
     calls: list[int] = []
 

@@ -1,0 +1,91 @@
+"""Hot statements straight on asyncpg: the device feed pages and the traffic middleware.
+
+Every DEP call paid about 3 ms of server CPU in SQLAlchemy (the ORM session, its BEGIN and
+COMMIT, Core's execution and result machinery; py-spy, issue 3), several times what its
+single-statement reads cost in PostgreSQL. The few statements every feed request runs go
+through this pool instead: one statement, one round trip, no transaction around it (each is
+atomic on its own), and no reset query when a connection is handed back (nothing here sets
+session state). The SQL stays a SQLAlchemy `TextClause` with named binds, written once next to
+its domain; `sql_of` compiles it to asyncpg's `$n` form once.
+
+A connection the server closed is replaced on acquire (asyncpg checks); one that died silently
+fails its statement with a connection error, which app.core.resilience re-runs once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+from sqlalchemy import TextClause
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+
+from app.core.db import cached_text
+
+_DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
+
+
+async def create_pool(url: str, *, max_size: int, connect_timeout: float) -> asyncpg.Pool:
+    """The pool; opens no connection until the first request (the database may still be starting)."""
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn,
+        min_size=0,
+        max_size=max_size,
+        timeout=connect_timeout,
+        init=_json_codecs,
+        reset=_keep_session,
+        # Journal rows, budgets and fault counters may lose their last milliseconds in a database
+        # crash; in exchange no request waits for a WAL flush of bookkeeping.
+        server_settings={"synchronous_commit": "off"},
+    )
+    return pool
+
+
+async def _json_codecs(conn: asyncpg.Connection) -> None:
+    """json/jsonb as SQLAlchemy's asyncpg dialect has them: values in, parsed values out."""
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, schema="pg_catalog", encoder=_json_text, decoder=json.loads)
+
+
+def _json_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Nothing to reset: the default (RESET ALL; UNLISTEN …) is one more round trip per use."""
+
+
+@asynccontextmanager
+async def connection(state: Any) -> AsyncIterator[asyncpg.Connection]:
+    """A connection from the app's hot pool (`app.state.driver_pool`)."""
+    pool: asyncpg.Pool = state.driver_pool
+    async with pool.acquire() as conn:
+        yield conn
+
+
+@lru_cache(maxsize=512)
+def sql_of(clause: TextClause) -> tuple[str, tuple[str, ...]]:
+    """asyncpg's SQL for a TextClause and the names of its `$1, $2, …` in order (compiled once)."""
+    compiled = clause.compile(dialect=_DIALECT)
+    return compiled.string, tuple(compiled.positiontup or ())
+
+
+def _args(clause: TextClause, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    sql, names = sql_of(clause)
+    return sql, [params[name] for name in names]
+
+
+async def fetchrow(conn: asyncpg.Connection, clause: TextClause | str, params: Mapping[str, Any]) -> Any:
+    """The statement's first row (an asyncpg Record: by name or by index), or None."""
+    sql, args = _args(clause if isinstance(clause, TextClause) else cached_text(clause), params)
+    return await conn.fetchrow(sql, *args)
+
+
+async def execute(conn: asyncpg.Connection, clause: TextClause | str, params: Mapping[str, Any]) -> None:
+    sql, args = _args(clause if isinstance(clause, TextClause) else cached_text(clause), params)
+    await conn.execute(sql, *args)
