@@ -77,7 +77,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, description="Larger request bodies are refused with 413."
     )
-    db_pool_size: int = Field(default=10, ge=1, le=200, description="Database connections kept per replica.")
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        description="Database connections kept per replica (up to 3x in bursts; the feed and traffic "
+        "bookkeeping pool opens up to 2x more on demand).",
+    )
     db_connect_timeout_seconds: float = Field(
         default=5.0, gt=0, description="How long to wait for a database connection before answering 503."
     )

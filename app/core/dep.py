@@ -84,7 +84,10 @@ async def feed_caller(request: Request, conn: asyncpg.Connection) -> session_ser
     """`current_server` for the fetch and sync pages, on a hot-pool connection (app.core.driver)."""
     settings: Settings = request.app.state.settings
     caller = await session_service.resolve_feed_caller(
-        conn, settings=settings, presented=request.headers.get(SESSION_HEADER)
+        conn,
+        settings=settings,
+        presented=request.headers.get(SESSION_HEADER),
+        prefetched=request.scope.get("state", {}).get(session_service.PREFETCHED_SESSION),
     )
     request.state.server_uuid = caller.server_uuid  # for metrics and logs
     return caller

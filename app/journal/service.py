@@ -15,7 +15,7 @@ error body (truncated).
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -66,26 +66,31 @@ class JournalEntry:
 _COLUMNS = [name for name in JournalEntry.__slots__ if name != "wall_at"]
 
 
+_JOURNAL_CTES = (
+    "journal_row AS (INSERT INTO request_journal (wall_at, emulated_at, "
+    + ", ".join(f'"{c}"' for c in _COLUMNS)
+    + ") VALUES (:j_wall_at, CAST(:j_wall_at AS timestamptz) + make_interval(secs => coalesce("
+    "(SELECT offset_seconds FROM emulator_clock WHERE id = 1), 0)), "
+    + ", ".join(f":j_{c}" for c in _COLUMNS)
+    + ") RETURNING id)",
+    "journal_pruned AS (DELETE FROM request_journal WHERE (SELECT id FROM journal_row) % :j_every = 0 "
+    "AND (wall_at < CAST(:j_wall_at AS timestamptz) - make_interval(secs => :j_retention_seconds) "
+    "OR id <= (SELECT id FROM journal_row) - :j_max_rows) RETURNING 1)",
+)
+_PARAMS = tuple((f"j_{name}", name) for name in JournalEntry.__slots__)
+
+
 def insert_journal_sql(entry: JournalEntry, *, settings: Settings) -> tuple[list[str], dict[str, Any]]:
-    """CTEs inserting `entry` (emulator time computed in SQL) and pruning now and then."""
-    columns = ", ".join(f'"{c}"' for c in _COLUMNS)
-    values = ", ".join(f":j_{c}" for c in _COLUMNS)
-    ctes = [
-        "journal_row AS (INSERT INTO request_journal (wall_at, emulated_at, "
-        + columns
-        + ") VALUES (:j_wall_at, CAST(:j_wall_at AS timestamptz) + make_interval(secs => coalesce("
-        "(SELECT offset_seconds FROM emulator_clock WHERE id = 1), 0)), " + values + ") RETURNING id)",
-        "journal_pruned AS (DELETE FROM request_journal WHERE (SELECT id FROM journal_row) % :j_every = 0 "
-        "AND (wall_at < CAST(:j_wall_at AS timestamptz) - make_interval(secs => :j_retention_seconds) "
-        "OR id <= (SELECT id FROM journal_row) - :j_max_rows) RETURNING 1)",
-    ]
-    params = {f"j_{k}": v for k, v in asdict(entry).items()}
+    """CTEs inserting `entry` (emulator time computed in SQL) and pruning now and then.
+
+    Built once; per request only the parameters are gathered (runs on every Apple call)."""
+    params = {key: getattr(entry, name) for key, name in _PARAMS}
     params.update(
         j_every=PRUNE_EVERY,
         j_retention_seconds=float(settings.journal_retention_hours) * 3600,
         j_max_rows=settings.journal_max_rows,
     )
-    return ctes, params
+    return list(_JOURNAL_CTES), params
 
 
 def _cursor_id(cursor: str | None) -> int | None:

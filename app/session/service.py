@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -148,10 +149,17 @@ _SESSION_LOOKUP = (
     .outerjoin(MdmServer, MdmServer.id == AuthSession.server_id)
     .where(AuthSession.token_hash == bindparam("token_hash"))
 )
-# The same for the feed pages, on the hot pool (app.core.driver), with the cursor key.
+# What a feed page needs of its session besides the server, over `a` (auth_session): also read by
+# the traffic middleware's own lookup of the session (app.traffic.service), which hands it on in
+# the request state (PREFETCHED_SESSION), so a feed request reads its session once.
+FEED_SESSION_COLUMNS = (
+    "a.created_at, a.expires_at, a.replaced_at, "
+    f"{clock.OFFSET_SCALAR_SQL} AS offset_seconds, {cursors.KEY_SCALAR_SQL} AS cursor_key"
+)
+PREFETCHED_SESSION = "prefetched_session"
+# The feed's own lookup, on the hot pool (app.core.driver), when nothing was handed on.
 _FEED_SESSION_LOOKUP = text(f"""
-    SELECT a.created_at, a.expires_at, a.replaced_at, s.id AS server_id, s.server_uuid,
-           {clock.OFFSET_SCALAR_SQL} AS offset_seconds, {cursors.KEY_SCALAR_SQL} AS cursor_key
+    SELECT {FEED_SESSION_COLUMNS}, s.id AS server_id, s.server_uuid
     FROM auth_session a LEFT JOIN mdm_server s ON s.id = a.server_id
     WHERE a.token_hash = :token_hash""")
 # Replace a session by a new one, unless a concurrent request did first (then no row comes back).
@@ -226,13 +234,22 @@ async def resolve_session(db: AsyncSession, *, settings: Settings, presented: st
 
 
 async def resolve_feed_caller(
-    conn: asyncpg.Connection, *, settings: Settings, presented: str | None
+    conn: asyncpg.Connection,
+    *,
+    settings: Settings,
+    presented: str | None,
+    prefetched: Mapping[str, Any] | None = None,
 ) -> FeedCaller:
-    """`resolve_session` for the feed pages, on a hot-pool connection (app.core.driver)."""
+    """`resolve_session` for the feed pages, on a hot-pool connection (app.core.driver).
+
+    `prefetched`: the session's row as the traffic middleware read it for this request.
+    """
     if not presented:
         raise DepError("UNAUTHORIZED", status_code=401)
     token_hash = hash_secret(presented)
-    found = await driver.fetchrow(conn, _FEED_SESSION_LOOKUP, {"token_hash": token_hash})
+    found = prefetched
+    if found is None:
+        found = await driver.fetchrow(conn, _FEED_SESSION_LOOKUP, {"token_hash": token_hash})
     if found is None:
         raise DepError("FORBIDDEN", status_code=403)
     now = clock.at_offset(found["offset_seconds"])

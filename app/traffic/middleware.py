@@ -42,6 +42,7 @@ from app.core.security import hash_secret
 from app.faults.respond import PLAIN_TEXT, FaultAction, action_for, error_body
 from app.journal.service import JournalEntry, redact_query
 from app.session import oauth1
+from app.session.service import PREFETCHED_SESSION
 from app.traffic import abm, rules, service
 
 logger = logging.getLogger("dep_emulator.traffic")
@@ -122,6 +123,8 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
                 consumer_key=_consumer_key(headers.get("authorization")) if path == "/session" else None,
                 bearer_hash=abm.bearer_hash(headers.get("authorization")) if abm_call else None,
             )
+            if caller.session is not None:  # the feed pages read it from here (app.session.service)
+                scope.setdefault("state", {})[PREFETCHED_SESSION] = caller.session
             if caller.fault_response is not None:
                 action = action_for(caller.fault_response, settings)
                 outcome.fault_id, outcome.fault = caller.fault_id, action.label

@@ -28,6 +28,7 @@ from app.faults.service import consume_sql
 from app.journal import service as journal_service
 from app.journal.service import JournalEntry, insert_journal_sql
 from app.orgs.models import MdmServer, Org
+from app.session.service import FEED_SESSION_COLUMNS
 from app.traffic import report, rules
 from app.traffic.schemas import TrafficReport, TrafficRulesIn, TrafficRulesOut
 
@@ -40,31 +41,41 @@ class CallerContext:
     fault_id: int | None
     fault_response: dict[str, Any] | None
     account_id: int | None = None  # the Business Manager API account behind a bearer token
+    # The X-ADM-Auth-Session's own row (app.session.service.FEED_SESSION_COLUMNS, with server_id and
+    # server_uuid), for the feed pages to use instead of reading it again.
+    session: dict[str, Any] | None = None
 
 
 _RESOLVE = """
 WITH srv AS (
-    SELECT s.id, s.server_uuid, o.settings -> 'traffic_rules' AS stored_rules
-    FROM mdm_server s JOIN org o ON o.id = s.org_id
+    SELECT s.id, s.server_uuid, o.settings -> 'traffic_rules' AS stored_rules{session_columns}
+    FROM {source} JOIN org o ON o.id = s.org_id
     WHERE {server_pred}
 ),
 {faults}
 SELECT srv.id, srv.server_uuid, srv.stored_rules, fault_fired.fault_id, fault_fired.fault_response,
-       NULL::int AS account_id
+       NULL::int AS account_id{session_values}
 FROM (SELECT 1) AS one LEFT JOIN srv ON true LEFT JOIN fault_fired ON true
 """
+_SESSION_NAMES = ("created_at", "expires_at", "replaced_at", "offset_seconds", "cursor_key")
 
 # TextClause objects built once: text() parses its SQL for bind parameters on every call.
 _RESOLVE_BY_SESSION = text(
     _RESOLVE.format(
-        server_pred="s.id = (SELECT server_id FROM auth_session WHERE token_hash = :token_hash)",
+        session_columns=", " + FEED_SESSION_COLUMNS,
+        source="auth_session a JOIN mdm_server s ON s.id = a.server_id",
+        server_pred="a.token_hash = :token_hash",
         faults=consume_sql(server_expr="SELECT id FROM srv", kind=None),
+        session_values="".join(f", srv.{name}" for name in _SESSION_NAMES),
     )
 )
 _RESOLVE_BY_CONSUMER = text(
     _RESOLVE.format(
+        session_columns="",
+        source="mdm_server s",
         server_pred="s.consumer_key = :consumer_key",
         faults=consume_sql(server_expr="SELECT id FROM srv", kind=None),
+        session_values="",
     )
 )
 
@@ -105,6 +116,9 @@ async def resolve(
     else:
         sql, params = _RESOLVE_BY_SESSION, {"token_hash": token_hash}
     row = await driver.fetchrow(conn, sql, {**params, "f_method": method, "f_path": path})
+    session = None
+    if sql is _RESOLVE_BY_SESSION and row[0] is not None:
+        session = {name: row[name] for name in _SESSION_NAMES} | {"server_id": row[0], "server_uuid": row[1]}
     return CallerContext(
         server_id=row[0],
         server_uuid=row[1],
@@ -112,6 +126,7 @@ async def resolve(
         fault_id=row[3],
         fault_response=row[4],
         account_id=row[5],
+        session=session,
     )
 
 

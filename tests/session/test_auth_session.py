@@ -1,4 +1,8 @@
-"""Using the session token: X-ADM-Auth-Session on every call, expiry, rotation (spec §4.3)."""
+"""Using the session token: X-ADM-Auth-Session on every call, expiry, rotation (spec §4.3).
+
+Each rule is checked on GET /account and on POST /server/devices: the feed pages read their
+session on the hot pool, usually as the traffic middleware handed it on (app.session.service).
+"""
 
 from __future__ import annotations
 
@@ -24,11 +28,20 @@ async def open_session(client: httpx.AsyncClient, credentials: OAuthCredentials)
     return token
 
 
-async def account(client: httpx.AsyncClient, token: str | None) -> httpx.Response:
+@pytest.fixture(params=["GET /account", "POST /server/devices"])
+def endpoint(request: pytest.FixtureRequest) -> str:
+    value: str = request.param
+    return value
+
+
+async def call(
+    client: httpx.AsyncClient, token: str | None, endpoint: str = "GET /account"
+) -> httpx.Response:
     headers = dict(HEADERS)
     if token is not None:
         headers["X-ADM-Auth-Session"] = token
-    return await client.get("/account", headers=headers)
+    method, path = endpoint.split(" ")
+    return await client.request(method, path, headers=headers, json={} if method == "POST" else None)
 
 
 async def advance(client: httpx.AsyncClient, seconds: float) -> None:
@@ -36,28 +49,28 @@ async def advance(client: httpx.AsyncClient, seconds: float) -> None:
 
 
 async def test_missing_session_is_401_unauthorized(
-    client: httpx.AsyncClient, pg: asyncpg.Connection, credentials: OAuthCredentials
+    client: httpx.AsyncClient, pg: asyncpg.Connection, credentials: OAuthCredentials, endpoint: str
 ) -> None:
     before = await snapshot(pg)
-    response = await account(client, None)
+    response = await call(client, None, endpoint)
     assert (response.status_code, response.text) == (401, "UNAUTHORIZED")
     assert await snapshot(pg) == before
 
 
 async def test_unknown_session_is_403_forbidden(
-    client: httpx.AsyncClient, pg: asyncpg.Connection, credentials: OAuthCredentials
+    client: httpx.AsyncClient, pg: asyncpg.Connection, credentials: OAuthCredentials, endpoint: str
 ) -> None:
     before = await snapshot(pg)
-    response = await account(client, "1700000000000O1ODEADBEEF")
+    response = await call(client, "1700000000000O1ODEADBEEF", endpoint)
     assert (response.status_code, response.text) == (403, "FORBIDDEN")
     assert await snapshot(pg) == before
 
 
 async def test_every_success_carries_the_session_header(
-    client: httpx.AsyncClient, credentials: OAuthCredentials
+    client: httpx.AsyncClient, credentials: OAuthCredentials, endpoint: str
 ) -> None:
     token = await open_session(client, credentials)
-    response = await account(client, token)
+    response = await call(client, token, endpoint)
     assert response.status_code == 200
     assert response.headers["x-adm-auth-session"] == token
 
@@ -66,13 +79,13 @@ async def test_every_success_carries_the_session_header(
     "settings_overrides", [{"session_ttl_seconds": 600, "session_rotation_seconds": 10_000}]
 )
 async def test_session_expires_after_its_ttl(
-    client: httpx.AsyncClient, credentials: OAuthCredentials
+    client: httpx.AsyncClient, credentials: OAuthCredentials, endpoint: str
 ) -> None:
     token = await open_session(client, credentials)
     await advance(client, 599)
-    assert (await account(client, token)).status_code == 200
+    assert (await call(client, token, endpoint)).status_code == 200
     await advance(client, 2)
-    response = await account(client, token)
+    response = await call(client, token, endpoint)
     assert (response.status_code, response.text) == (401, "UNAUTHORIZED")
 
 
@@ -81,11 +94,11 @@ async def test_session_expires_after_its_ttl(
     [{"session_rotation_seconds": 60, "session_rotation_grace_seconds": 30, "session_ttl_seconds": 3600}],
 )
 async def test_rotation_hands_out_a_new_token_and_keeps_the_old_one_for_the_grace_period(
-    client: httpx.AsyncClient, credentials: OAuthCredentials
+    client: httpx.AsyncClient, credentials: OAuthCredentials, endpoint: str
 ) -> None:
     old = await open_session(client, credentials)
     await advance(client, 61)
-    rotated = await account(client, old)
+    rotated = await call(client, old, endpoint)
     assert rotated.status_code == 200
     new = rotated.headers["x-adm-auth-session"]
     assert new != old
@@ -93,13 +106,13 @@ async def test_rotation_hands_out_a_new_token_and_keeps_the_old_one_for_the_grac
     # A concurrent request still holding the old token is served within the grace period,
     # and is not rotated a second time.
     await advance(client, 20)
-    late = await account(client, old)
+    late = await call(client, old, endpoint)
     assert late.status_code == 200
     assert late.headers["x-adm-auth-session"] == old
 
     await advance(client, 11)
-    assert (await account(client, old)).status_code == 401
-    assert (await account(client, new)).headers["x-adm-auth-session"] == new
+    assert (await call(client, old, endpoint)).status_code == 401
+    assert (await call(client, new, endpoint)).headers["x-adm-auth-session"] == new
 
 
 async def test_session_is_bound_to_its_server(
@@ -111,7 +124,7 @@ async def test_session_is_bound_to_its_server(
             await client.post(f"/emulator/v1/mdm-servers/{other.json()['server_uuid']}/oauth-credentials")
         ).json()
     )
-    first = (await account(client, await open_session(client, credentials))).json()
-    second = (await account(client, await open_session(client, other_credentials))).json()
+    first = (await call(client, await open_session(client, credentials))).json()
+    second = (await call(client, await open_session(client, other_credentials))).json()
     assert first["server_name"] == "Test MDM"
     assert second["server_name"] == "Other"
