@@ -56,6 +56,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 NOT_APPLE = ("/emulator", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/metrics")
 FEED_PATHS = ("/server/devices", "/devices/sync")
 MAX_CAPTURE = 16 * 1024 * 1024
+# A fetch or sync page is rendered `cursor` first and `more_to_follow` third (app.devices.feed_read):
+# the journal needs only its head, not the whole page (up to 1000 devices, ~500 KB).
+FEED_HEAD = 4096
 _CURSOR = re.compile(rb'"cursor"\s*:\s*"([^"]{0,1000})"')
 _MORE = re.compile(rb'"more_to_follow"\s*:\s*(true|false)')
 
@@ -268,10 +271,10 @@ def _observing(send: Send, outcome: Outcome, *, capture_feed: bool) -> Send:
                 if name.lower() == b"retry-after":
                     outcome.retry_after = value.decode("latin-1")[:64]
         elif message["type"] == "http.response.body":
-            wanted = outcome.status >= 400 or (capture_feed and outcome.status == 200)
-            chunk = message.get("body", b"")
-            if wanted and len(outcome.captured) < MAX_CAPTURE:
-                outcome.captured += chunk[: MAX_CAPTURE - len(outcome.captured)]
+            limit = MAX_CAPTURE if outcome.status >= 400 else FEED_HEAD if capture_feed else 0
+            if len(outcome.captured) < limit:
+                chunk = message.get("body", b"")
+                outcome.captured += chunk[: limit - len(outcome.captured)]
         await send(message)
 
     return observed

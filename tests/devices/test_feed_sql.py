@@ -85,8 +85,7 @@ async def test_pages_match_the_python_wire_code_for_every_version(
         body = {"cursor": empty["cursor"], "limit": 1000}
         synced = (await mdm.post(SYNC, json=body, headers=headers)).json()
         python_side = [
-            wire.gate(s, version) | {"op_type": op, "op_date": isoformat(at)}
-            for s, op, at in snapshots
+            wire.gate(s, version) | {"op_type": op, "op_date": isoformat(at)} for s, op, at in snapshots
         ]
         assert synced["devices"] == python_side, version
         ipad = next(d for d in expected if d["serial_number"] == "IPADOS000001")
@@ -152,3 +151,26 @@ async def test_echo_cursor_fault_fires_exactly_count_times_and_is_journaled(
         (200, None, None, False),
     ]
     assert [e["response_cursor"] for e in entries[1:3]] == [start, start]
+
+
+async def test_the_journal_reads_cursor_and_more_to_follow_of_full_pages(
+    client: httpx.AsyncClient, org: dict[str, Any], server: dict[str, Any], credentials: OAuthCredentials
+) -> None:
+    """The journal keeps only a page's head (app.traffic.middleware.FEED_HEAD), which holds both."""
+    await generate(client, org["id"], 1100, seed=9, order_number="FULL-PAGES")
+    assigned = await client.post(
+        f"/emulator/v1/orgs/{org['id']}/assignments",
+        json={"server_uuid": server["server_uuid"], "order_number": "FULL-PAGES"},
+    )
+    assert assigned.status_code == 200, assigned.text
+    token = await open_session(client, credentials)
+    first = (await call(client, "POST", SERVER_DEVICES, token, {"limit": 1000})).json()
+    last = (
+        await call(client, "POST", SERVER_DEVICES, token, {"limit": 1000, "cursor": first["cursor"]})
+    ).json()
+    assert (len(first["devices"]), len(last["devices"]), first["more_to_follow"]) == (1000, 100, True)
+    entries = await journal(client, endpoint="POST /server/devices")
+    assert [(e["response_cursor"], e["more_to_follow"]) for e in entries] == [
+        (first["cursor"], True),
+        (last["cursor"], False),
+    ]
