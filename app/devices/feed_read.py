@@ -51,31 +51,35 @@ def fetch_page_sql(version: int) -> TextClause:
     """One keyset page of the fetch snapshot, as JSON text built by PostgreSQL (one row back).
 
     `committed` is the server's feed sequence (app.devices.feed), `horizon` the snapshot's
-    (`:horizon`, or `committed` when a fetch starts); `total` is how many of the `:n1`
-    (= n + 1) rows exist, so `total > n` is more_to_follow; `devices` is the comma-joined
-    JSON objects of the first n, in feed order.
+    (`:horizon`, or `committed` when a fetch starts); `devices` is the comma-joined JSON objects
+    of the first `:n` devices in feed order, `last_seq` the last one's position, and `more`
+    whether the snapshot holds another after it (more_to_follow).
     """
     if wire_sql.gates(version):  # built field by field from the columns it is made of
         device, columns = wire_sql.device_text("d", version), f"feed_seq, {DEVICE_WIRE_ARGUMENTS}"
     else:  # the latest protocol: the device's stored wire text (migration 0010), as it is
         device, columns = "d.wire", "feed_seq, wire"
+    # One ordered aggregate over the LIMIT, in the order the rows arrive, and a probe for one more
+    # row: no window function, no sort.
     return text(f"""
     WITH bounds AS (
         SELECT feed_seq AS committed, coalesce(CAST(:horizon AS bigint), feed_seq) AS horizon
         FROM mdm_server WHERE id = :server
     )
     SELECT (SELECT committed FROM bounds) AS committed, (SELECT horizon FROM bounds) AS horizon,
-           count(*) AS total,
-           max(feed_seq) FILTER (WHERE rn <= :n) AS last_seq,
-           string_agg(j, ',' ORDER BY feed_seq) FILTER (WHERE rn <= :n) AS devices
+           page.last_seq, page.devices,
+           EXISTS (
+               SELECT 1 FROM device
+               WHERE server_id = :server AND feed_seq > page.last_seq
+                 AND feed_seq <= (SELECT horizon FROM bounds)
+           ) AS more
     FROM (
-        SELECT d.feed_seq, {device} AS j,
-               row_number() OVER (ORDER BY d.feed_seq) AS rn
+        SELECT max(feed_seq) AS last_seq, string_agg({device}, ',' ORDER BY feed_seq) AS devices
         FROM (
             SELECT {columns} FROM device
             WHERE server_id = :server AND feed_seq > {AFTER_POSITION}
               AND feed_seq <= (SELECT horizon FROM bounds)
-            ORDER BY feed_seq LIMIT :n1
+            ORDER BY feed_seq LIMIT :n
         ) d
     ) page""")
 
@@ -100,27 +104,25 @@ def sync_page_sql(version: int) -> TextClause:
     # One statement reads the page, the server's committed feed sequence (the same snapshot:
     # every event up to it is visible, app.devices.feed) and consumes a scripted echo_cursor
     # fault (app.faults); a failed request rolls the consumption back with everything else.
+    # As in fetch: one ordered aggregate in arrival order and a probe for one more event.
     return text(f"""
     WITH {faults.consume_sql(server_expr=":server", kind="echo_cursor")}
     SELECT (SELECT feed_seq FROM mdm_server WHERE id = :server) AS committed,
            (SELECT fault_id FROM fault_fired) AS echo_fault_id,
-           agg.total, agg.last_seq,
-           (SELECT op_at FROM device_event WHERE server_id = :server AND seq = agg.last_seq) AS last_at,
-           agg.devices
+           page.last_seq, page.devices,
+           (SELECT op_at FROM device_event WHERE server_id = :server AND seq = page.last_seq) AS last_at,
+           EXISTS (
+               SELECT 1 FROM device_event e
+               WHERE server_id = :server AND seq > page.last_seq AND {VISIBLE_IN_SYNC_SQL}
+           ) AS more
     FROM (
-        -- one ordered aggregate, in the order the rows arrive: no sort of the page's text
-        SELECT count(*) AS total,
-               max(seq) FILTER (WHERE rn <= :n) AS last_seq,
-               string_agg(j, ',' ORDER BY seq) FILTER (WHERE rn <= :n) AS devices
+        SELECT max(seq) AS last_seq, string_agg({event}, ',' ORDER BY seq) AS devices
         FROM (
-            SELECT e.seq, {event} AS j, row_number() OVER (ORDER BY e.seq) AS rn
-            FROM (
-                SELECT seq, op_type, op_at, {column} FROM device_event e
-                WHERE server_id = :server AND seq > {AFTER_POSITION} AND {VISIBLE_IN_SYNC_SQL}
-                ORDER BY seq LIMIT :n1
-            ) e
-        ) page
-    ) agg""")
+            SELECT seq, op_type, op_at, {column} FROM device_event e
+            WHERE server_id = :server AND seq > {AFTER_POSITION} AND {VISIBLE_IN_SYNC_SQL}
+            ORDER BY seq LIMIT :n
+        ) e
+    ) page""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,11 +208,11 @@ async def fetch(
     page = await driver.fetchrow(
         conn,
         fetch_page_sql(version),
-        {"server": caller.server_id, "position": position, "horizon": horizon, "n": n, "n1": n + 1},
+        {"server": caller.server_id, "position": position, "horizon": horizon, "n": n},
     )
     _within(position, page["committed"])
     horizon = int(page["horizon"] or 0)
-    more = page["total"] > n
+    more = bool(page["more"])
     server_id = caller.server_id
     if more:
         next_cursor = Cursor(
@@ -257,7 +259,6 @@ async def sync(
             "server": caller.server_id,
             "position": previous.position,
             "n": n,
-            "n1": n + 1,
             "now": caller.now,
             "f_method": method,
             "f_path": path,
@@ -270,7 +271,7 @@ async def sync(
         until = isoformat(cursors.from_ms(previous.until_ms))
         return FeedPage(cursor, until, True, "", echo_fault_id=page["echo_fault_id"])
     position = page["last_seq"] if page["last_seq"] is not None else previous.position
-    if page["total"] <= n:
+    if not page["more"]:
         # Past events hidden by an assignment cooldown too, so they are skipped for good rather
         # than delivered late (app.profiles.throttle); without hidden events this changes nothing.
         position = max(position, committed)
@@ -281,7 +282,7 @@ async def sync(
     return FeedPage(
         cursor=await _encode(conn, caller, next_cursor),
         fetched_until=isoformat(cursors.from_ms(until_ms)),
-        more_to_follow=page["total"] > n,
+        more_to_follow=bool(page["more"]),
         devices_json=page["devices"] or "",
         lag=max(0, committed - position),
     )

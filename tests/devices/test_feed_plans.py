@@ -94,7 +94,6 @@ async def test_a_sync_page_past_the_statistics_is_an_index_scan_stopped_by_its_l
             "server": server_id,
             "position": position,
             "n": 100,
-            "n1": 101,
             "now": datetime.now(UTC),
             "f_method": "POST",
             "f_path": "/devices/sync",
@@ -118,7 +117,7 @@ async def test_a_fetch_page_past_the_statistics_is_an_index_scan_stopped_by_its_
     plan = await _explain(
         app,
         fetch_page_sql(version),
-        {"server": server_id, "position": position, "horizon": None, "n": 100, "n1": 101},
+        {"server": server_id, "position": position, "horizon": None, "n": 100},
     )
     read = _page_read(plan, "device")
     assert read[-1] == "Index Scan" and "Limit" in read and "Sort" not in read, read
