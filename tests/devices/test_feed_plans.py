@@ -4,6 +4,8 @@ A client reads the tail of the feed, which is past the column statistics until t
 ANALYZE; right after a large assignment that tail is thousands of events. A page must still be
 an ordered index scan stopped by its LIMIT, never a scan and sort of everything after the
 cursor (whose cost grows with the events left: issue 3, "cost does not grow with position").
+Both plans are read: the generic one the hot pool runs (app.core.driver forces it) and the
+custom one PostgreSQL would choose per call without that setting.
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import TextClause
 
+from app.core import driver
 from app.devices.feed_read import fetch_page_sql, sync_page_sql
 from tests.devices.helpers import generate
 
-pytestmark = pytest.mark.parametrize("version", [3, 10])
+pytestmark = [
+    pytest.mark.parametrize("version", [3, 10]),
+    pytest.mark.parametrize("plan_kind", ["generic", "custom"]),
+]
 
 
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -47,12 +53,42 @@ def _page_read(plan: dict[str, Any], table: str) -> list[str]:
     return found
 
 
-async def _explain(app: FastAPI, sql: Any, params: dict[str, Any]) -> dict[str, Any]:
-    async with app.state.engine.connect() as conn:
-        result = await conn.execute(text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql.text), params)
-        plan: dict[str, Any] = result.scalar_one()[0]["Plan"]
-        await conn.rollback()  # EXPLAIN ANALYZE runs the sync statement, fault CTE included
-        return plan
+async def _explain(
+    app: FastAPI, clause: TextClause, params: dict[str, Any], plan_kind: str
+) -> dict[str, Any]:
+    """The plan the hot pool (app.core.driver) runs the statement with: prepared, then executed
+    with a generic plan (the pool's setting) or, for the case it is ever dropped, a custom one."""
+    sql, names = driver.sql_of(clause)
+    async with driver.connection(app.state) as conn:
+        transaction = conn.transaction()
+        await transaction.start()  # EXPLAIN ANALYZE runs the sync statement, fault CTE included
+        try:
+            await conn.execute(f"SET LOCAL plan_cache_mode = force_{plan_kind}_plan")
+            await conn.execute(f"PREPARE page_plan AS {sql}")
+            types = await conn.fetchval(
+                "SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = 'page_plan'"
+            )
+            # EXPLAIN EXECUTE takes no bind parameters: the values go in as quoted, typed literals
+            literals = []
+            for name, kind in zip(names, types, strict=True):
+                value = params[name]
+                text_value = (
+                    None
+                    if value is None
+                    else value.isoformat()
+                    if isinstance(value, datetime)
+                    else str(value)
+                )
+                quoted = await conn.fetchval("SELECT quote_nullable($1::text)", text_value)
+                literals.append(f"{quoted}::{kind}")
+            explained = await conn.fetchval(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page_plan({', '.join(literals)})"
+            )
+        finally:
+            await transaction.rollback()
+            await conn.execute("DEALLOCATE page_plan")
+    plan: dict[str, Any] = explained[0]["Plan"]
+    return plan
 
 
 async def _outgrown_feed(
@@ -85,6 +121,7 @@ async def test_a_sync_page_past_the_statistics_is_an_index_scan_stopped_by_its_l
     org: dict[str, Any],
     server: dict[str, Any],
     version: int,
+    plan_kind: str,
 ) -> None:
     server_id, position = await _outgrown_feed(client, pg, org, server)
     plan = await _explain(
@@ -99,6 +136,7 @@ async def test_a_sync_page_past_the_statistics_is_an_index_scan_stopped_by_its_l
             "f_path": "/devices/sync",
             "f_kind": "echo_cursor",
         },
+        plan_kind,
     )
     read = _page_read(plan, "device_event")
     assert read[-1] == "Index Scan" and "Limit" in read and "Sort" not in read, read
@@ -112,12 +150,14 @@ async def test_a_fetch_page_past_the_statistics_is_an_index_scan_stopped_by_its_
     org: dict[str, Any],
     server: dict[str, Any],
     version: int,
+    plan_kind: str,
 ) -> None:
     server_id, position = await _outgrown_feed(client, pg, org, server)
     plan = await _explain(
         app,
         fetch_page_sql(version),
         {"server": server_id, "position": position, "horizon": None, "n": 100},
+        plan_kind,
     )
     read = _page_read(plan, "device")
     assert read[-1] == "Index Scan" and "Limit" in read and "Sort" not in read, read
