@@ -60,7 +60,9 @@ def fetch_page_sql(version: int) -> TextClause:
     else:  # the latest protocol: the device's stored wire text (migration 0010), as it is
         device, columns = "d.wire", "feed_seq, wire"
     # One ordered aggregate over the LIMIT, in the order the rows arrive, and a probe for one more
-    # row: no window function, no sort.
+    # row: no window function, no sort. The probe is an ordered LIMIT 1, not EXISTS: PostgreSQL
+    # strips ORDER BY and LIMIT inside EXISTS, and its generic plan then was a sequential scan
+    # (cheap to the first of "a third of the rows"), which on the last page read the whole table.
     return text(f"""
     WITH bounds AS (
         SELECT feed_seq AS committed, coalesce(CAST(:horizon AS bigint), feed_seq) AS horizon
@@ -68,11 +70,10 @@ def fetch_page_sql(version: int) -> TextClause:
     )
     SELECT (SELECT committed FROM bounds) AS committed, (SELECT horizon FROM bounds) AS horizon,
            page.last_seq, page.devices,
-           EXISTS (
-               SELECT 1 FROM device
-               WHERE server_id = :server AND feed_seq > page.last_seq
-                 AND feed_seq <= (SELECT horizon FROM bounds)
-           ) AS more
+           (SELECT feed_seq FROM device
+            WHERE server_id = :server AND feed_seq > page.last_seq
+              AND feed_seq <= (SELECT horizon FROM bounds)
+            ORDER BY feed_seq LIMIT 1) IS NOT NULL AS more
     FROM (
         SELECT max(feed_seq) AS last_seq, string_agg({device}, ',' ORDER BY feed_seq) AS devices
         FROM (
@@ -104,17 +105,16 @@ def sync_page_sql(version: int) -> TextClause:
     # One statement reads the page, the server's committed feed sequence (the same snapshot:
     # every event up to it is visible, app.devices.feed) and consumes a scripted echo_cursor
     # fault (app.faults); a failed request rolls the consumption back with everything else.
-    # As in fetch: one ordered aggregate in arrival order and a probe for one more event.
+    # As in fetch: one ordered aggregate in arrival order and an ordered probe for one more event.
     return text(f"""
     WITH {faults.consume_sql(server_expr=":server", kind="echo_cursor")}
     SELECT (SELECT feed_seq FROM mdm_server WHERE id = :server) AS committed,
            (SELECT fault_id FROM fault_fired) AS echo_fault_id,
            page.last_seq, page.devices,
            (SELECT op_at FROM device_event WHERE server_id = :server AND seq = page.last_seq) AS last_at,
-           EXISTS (
-               SELECT 1 FROM device_event e
-               WHERE server_id = :server AND seq > page.last_seq AND {VISIBLE_IN_SYNC_SQL}
-           ) AS more
+           (SELECT seq FROM device_event e
+            WHERE server_id = :server AND seq > page.last_seq AND {VISIBLE_IN_SYNC_SQL}
+            ORDER BY seq LIMIT 1) IS NOT NULL AS more
     FROM (
         SELECT max(seq) AS last_seq, string_agg({event}, ',' ORDER BY seq) AS devices
         FROM (

@@ -36,6 +36,12 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _nodes(child)
 
 
+def _scans(plan: dict[str, Any], table: str) -> set[str]:
+    """How every part of the statement reads `table` (the page, and the probe for one more row):
+    a sequential scan would read the whole feed to find, or not find, the next row."""
+    return {node["Node Type"] for node in _nodes(plan) if node.get("Relation Name") == table}
+
+
 def _page_read(plan: dict[str, Any], table: str) -> list[str]:
     """How the page's rows of `table` are read: the node types from a scan of it up to the plan's top."""
 
@@ -140,6 +146,7 @@ async def test_a_sync_page_past_the_statistics_is_an_index_scan_stopped_by_its_l
     )
     read = _page_read(plan, "device_event")
     assert read[-1] == "Index Scan" and "Limit" in read and "Sort" not in read, read
+    assert _scans(plan, "device_event") <= {"Index Scan", "Index Only Scan"}, plan
     assert all(node["Node Type"] != "Sort" for node in _nodes(plan) if node.get("Actual Rows", 0) > 1), plan
 
 
@@ -161,4 +168,5 @@ async def test_a_fetch_page_past_the_statistics_is_an_index_scan_stopped_by_its_
     )
     read = _page_read(plan, "device")
     assert read[-1] == "Index Scan" and "Limit" in read and "Sort" not in read, read
+    assert _scans(plan, "device") <= {"Index Scan", "Index Only Scan"}, plan
     assert all(node["Node Type"] != "Sort" for node in _nodes(plan) if node.get("Actual Rows", 0) > 1), plan
