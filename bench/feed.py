@@ -90,6 +90,13 @@ async def timed(coro: Any) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
+async def settle(conn: asyncpg.Connection) -> None:
+    """After a bulk load: every table it touched vacuumed and analysed (so autovacuum does not
+    start on them while pages are timed), and its dirty pages written out (CHECKPOINT)."""
+    await conn.execute("VACUUM ANALYZE")
+    await conn.execute("CHECKPOINT")
+
+
 class PageClient:
     """Times DEP page requests on one keep-alive connection, adopting rotated session tokens."""
 
@@ -202,9 +209,7 @@ async def run(args: argparse.Namespace, base_url: str, dsn: str, service_pid: in
         server_id = await conn.fetchval(
             "SELECT id FROM mdm_server WHERE server_uuid = $1", server["server_uuid"]
         )
-        await conn.execute("VACUUM ANALYZE device")
-        await conn.execute("VACUUM ANALYZE device_event")
-        await conn.execute("CHECKPOINT")  # the bulk load's dirty pages are not flushed while pages are timed
+        await settle(conn)
         async with dep_client(OAuthCredentials.from_json(creds), base_url=base_url) as mdm:
             await mdm.post("/server/devices", json={"limit": 1})  # session + warm-up
             assert isinstance(mdm.auth, DepAuth) and mdm.auth.auth_session is not None
@@ -234,9 +239,10 @@ async def run(args: argparse.Namespace, base_url: str, dsn: str, service_pid: in
 
             t_gen2, t_assign2 = await add_and_assign(args.sync_events, "BENCH-SYNC", 2)
             out.update(sync_generate_s=t_gen2, sync_assign_s=t_assign2)
-            await conn.execute("VACUUM ANALYZE device_event")
-            await conn.execute("CHECKPOINT")
+            await settle(conn)
             latencies, requested, _ = await page_through(pages, "/devices/sync", last)
+            if os.environ.get("BENCH_TRACE"):
+                print("sync page ms:", " ".join(f"{x * 1000:.0f}" for x in latencies))  # noqa: T201
             out["sync_pages"] = len(latencies)
             out["sync_start_ms"] = statistics.median(latencies[:SAMPLE]) * 1000
             out["sync_end_ms"] = statistics.median(latencies[-SAMPLE:]) * 1000
