@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
             url, max_size=settings.db_pool_size * 2, connect_timeout=settings.db_connect_timeout_seconds
         )
         metrics.watch_pool(engine)
+        metrics.watch_hot_pool(app.state.driver_pool)
         worker = None
         try:
             if settings.seed_file is not None:

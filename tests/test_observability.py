@@ -28,6 +28,14 @@ async def test_metrics_are_scraped(
     assert 'endpoint="POST /emulator/v1/orgs"' in text
     assert "depemu_request_duration_seconds_bucket" in text
     assert 'depemu_db_pool_connections{state="checked_out"}' in text
+    # the DEP call above went through the traffic middleware, on the hot pool: one connection, idle now
+    hot = {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("depemu_hot_pool")
+    }
+    assert hot['depemu_hot_pool_connections{state="in_use"}'] == 0
+    assert hot['depemu_hot_pool_connections{state="idle"}'] >= 1
 
 
 async def test_request_id_is_returned_and_echoed(client: httpx.AsyncClient) -> None:

@@ -54,6 +54,9 @@ class Metrics:
     def watch_pool(self, engine: Any) -> None:
         self.registry.register(_PoolCollector(engine))
 
+    def watch_hot_pool(self, pool: Any) -> None:
+        self.registry.register(_HotPoolCollector(pool))
+
 
 class _PoolCollector(Collector):
     """The database connection pool, read at scrape time."""
@@ -70,4 +73,22 @@ class _PoolCollector(Collector):
             value = getattr(pool, reader, None)
             if callable(value):
                 gauge.add_metric([state], float(value()))
+        yield gauge
+
+
+class _HotPoolCollector(Collector):
+    """The feed and traffic middleware's asyncpg pool (app.core.driver), read at scrape time."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily(
+            "depemu_hot_pool_connections",
+            "Connections of the feed and traffic-bookkeeping pool by state.",
+            labels=["state"],
+        )
+        size, idle = self.pool.get_size(), self.pool.get_idle_size()
+        gauge.add_metric(["in_use"], float(size - idle))
+        gauge.add_metric(["idle"], float(idle))
         yield gauge
