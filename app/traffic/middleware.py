@@ -10,9 +10,11 @@ transaction around it, no SQLAlchemy), never held across the request.
 Per request to an Apple surface (everything but /emulator, /healthz, /readyz, the docs and
 /metrics):
 1. summarise a JSON body (read once, app.core.body_limit.read_body): cursor, limit, device count;
-2. statement 1: identify the server and consume one unit of a matching fault script. A
-   fault answers first (Apple's front end errs before anything is counted): an error or
-   status is sent, `drop_connection` closes without a byte, `delay_ms` waits then goes on;
+2. statement 1: identify the server and consume one unit of a matching fault script (for a
+   session token it also reads what a fetch or sync page needs of the session, handed on in
+   the request state: app.session.service.PREFETCHED_SESSION). A fault answers first
+   (Apple's front end errs before anything is counted): an error or status is sent,
+   `drop_connection` closes without a byte, `delay_ms` waits then goes on;
 3. statement 2 (only if the org's rules need it): take from the budgets; a refusal is the
    configured status (429 TOO_MANY_REQUESTS or 503) with `Retry-After` in seconds (on the
    Business Manager API: per API account, always 429 in its JSON:API envelope, app.traffic.abm);
