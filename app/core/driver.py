@@ -82,17 +82,17 @@ def sql_of(clause: TextClause) -> tuple[str, tuple[str, ...]]:
     return compiled.string, tuple(compiled.positiontup or ())
 
 
-def _args(clause: TextClause, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
-    sql, names = sql_of(clause)
+def _args(clause: TextClause | str, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    sql, names = sql_of(clause if isinstance(clause, TextClause) else cached_text(clause))
     return sql, [params[name] for name in names]
 
 
 async def fetchrow(conn: asyncpg.Connection, clause: TextClause | str, params: Mapping[str, Any]) -> Any:
     """The statement's first row (an asyncpg Record: by name or by index), or None."""
-    sql, args = _args(clause if isinstance(clause, TextClause) else cached_text(clause), params)
+    sql, args = _args(clause, params)
     return await conn.fetchrow(sql, *args)
 
 
 async def execute(conn: asyncpg.Connection, clause: TextClause | str, params: Mapping[str, Any]) -> None:
-    sql, args = _args(clause if isinstance(clause, TextClause) else cached_text(clause), params)
+    sql, args = _args(clause, params)
     await conn.execute(sql, *args)

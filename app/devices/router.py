@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from app.core import driver
+from app.core.config import Settings
 from app.core.db import ENDPOINT_FAULT, DbSession
 from app.core.dep import CurrentServer, ProtocolVersion, SettingsDep, feed_caller, feed_json
 from app.core.errors import DepError
@@ -21,9 +23,30 @@ from app.devices.dep_schemas import (
     ReplacementDetails,
     SyncDeviceRequest,
 )
+from app.devices.feed_read import FeedPage
+from app.session.service import FeedCaller
 
 router = APIRouter(tags=["dep"])
 REPLACEMENT_DETAILS_SINCE = 10  # spec §2
+
+
+async def _feed_page(
+    request: Request, read: Callable[..., Awaitable[FeedPage]], *, version: int, settings: Settings
+) -> tuple[FeedPage, FeedCaller]:
+    """A fetch or sync page (`read`) on the hot pool: the caller's session, then the body, then the
+    page, without an ORM session (issue 3 speed targets, app.core.driver)."""
+    async with driver.connection(request.app.state) as conn:
+        caller = await feed_caller(request, conn)
+        body = await dep_body.json_object(request, required=False)
+        page = await read(
+            conn,
+            caller=caller,
+            version=version,
+            settings=settings,
+            cursor=body.get("cursor"),
+            limit=dep_body.optional_int(body, "limit"),
+        )
+    return page, caller
 
 
 @router.post(
@@ -35,20 +58,9 @@ REPLACEMENT_DETAILS_SINCE = 10  # spec §2
 async def fetch_devices(request: Request, version: ProtocolVersion, settings: SettingsDep) -> Response:
     """Fetch Devices (spec §6.2): the server's devices, a snapshot paged by `cursor`.
 
-    The page's JSON is built by PostgreSQL and sent as is; the session and the page are read on
-    the hot pool, without an ORM session (issue 3 speed targets, app.core.driver).
+    The page's JSON is built by PostgreSQL and sent as is (`_feed_page`).
     """
-    async with driver.connection(request.app.state) as conn:
-        caller = await feed_caller(request, conn)
-        body = await dep_body.json_object(request, required=False)
-        page = await feed_read.fetch(
-            conn,
-            caller=caller,
-            version=version,
-            settings=settings,
-            cursor=body.get("cursor"),
-            limit=dep_body.optional_int(body, "limit"),
-        )
+    page, caller = await _feed_page(request, feed_read.fetch, version=version, settings=settings)
     return feed_json(page.render(), caller)
 
 
@@ -63,17 +75,7 @@ async def fetch_devices(request: Request, version: ProtocolVersion, settings: Se
 )
 async def sync_devices(request: Request, version: ProtocolVersion, settings: SettingsDep) -> Response:
     """Sync Devices (spec §6.3): every change after `cursor`, oldest first (JSON built in PostgreSQL)."""
-    async with driver.connection(request.app.state) as conn:
-        caller = await feed_caller(request, conn)
-        body = await dep_body.json_object(request, required=False)
-        page = await feed_read.sync(
-            conn,
-            caller=caller,
-            version=version,
-            settings=settings,
-            cursor=body.get("cursor"),
-            limit=dep_body.optional_int(body, "limit"),
-        )
+    page, caller = await _feed_page(request, feed_read.sync, version=version, settings=settings)
     if page.echo_fault_id is not None:  # for the request journal (app.traffic)
         setattr(request.state, ENDPOINT_FAULT, (page.echo_fault_id, "echo_cursor"))
     if page.lag is not None:

@@ -152,10 +152,15 @@ _SESSION_LOOKUP = (
 # What a feed page needs of its session besides the server, over `a` (auth_session): also read by
 # the traffic middleware's own lookup of the session (app.traffic.service), which hands it on in
 # the request state (PREFETCHED_SESSION), so a feed request reads its session once.
-FEED_SESSION_COLUMNS = (
-    "a.created_at, a.expires_at, a.replaced_at, "
-    f"{clock.OFFSET_SCALAR_SQL} AS offset_seconds, {cursors.KEY_SCALAR_SQL} AS cursor_key"
+_FEED_SESSION_VALUES = (
+    ("created_at", "a.created_at"),
+    ("expires_at", "a.expires_at"),
+    ("replaced_at", "a.replaced_at"),
+    ("offset_seconds", clock.OFFSET_SCALAR_SQL),
+    ("cursor_key", cursors.KEY_SCALAR_SQL),
 )
+FEED_SESSION_NAMES = tuple(name for name, _ in _FEED_SESSION_VALUES)
+FEED_SESSION_COLUMNS = ", ".join(f"{expression} AS {name}" for name, expression in _FEED_SESSION_VALUES)
 PREFETCHED_SESSION = "prefetched_session"
 # The feed's own lookup, on the hot pool (app.core.driver), when nothing was handed on.
 _FEED_SESSION_LOOKUP = text(f"""

@@ -28,7 +28,7 @@ from app.faults.service import consume_sql
 from app.journal import service as journal_service
 from app.journal.service import JournalEntry, insert_journal_sql
 from app.orgs.models import MdmServer, Org
-from app.session.service import FEED_SESSION_COLUMNS
+from app.session.service import FEED_SESSION_COLUMNS, FEED_SESSION_NAMES
 from app.traffic import report, rules
 from app.traffic.schemas import TrafficReport, TrafficRulesIn, TrafficRulesOut
 
@@ -57,7 +57,6 @@ SELECT srv.id, srv.server_uuid, srv.stored_rules, fault_fired.fault_id, fault_fi
        NULL::int AS account_id{session_values}
 FROM (SELECT 1) AS one LEFT JOIN srv ON true LEFT JOIN fault_fired ON true
 """
-_SESSION_NAMES = ("created_at", "expires_at", "replaced_at", "offset_seconds", "cursor_key")
 
 # TextClause objects built once: text() parses its SQL for bind parameters on every call.
 _RESOLVE_BY_SESSION = text(
@@ -66,7 +65,7 @@ _RESOLVE_BY_SESSION = text(
         source="auth_session a JOIN mdm_server s ON s.id = a.server_id",
         server_pred="a.token_hash = :token_hash",
         faults=consume_sql(server_expr="SELECT id FROM srv", kind=None),
-        session_values="".join(f", srv.{name}" for name in _SESSION_NAMES),
+        session_values="".join(f", srv.{name}" for name in FEED_SESSION_NAMES),
     )
 )
 _RESOLVE_BY_CONSUMER = text(
@@ -118,7 +117,10 @@ async def resolve(
     row = await driver.fetchrow(conn, sql, {**params, "f_method": method, "f_path": path})
     session = None
     if sql is _RESOLVE_BY_SESSION and row[0] is not None:
-        session = {name: row[name] for name in _SESSION_NAMES} | {"server_id": row[0], "server_uuid": row[1]}
+        session = {name: row[name] for name in FEED_SESSION_NAMES} | {
+            "server_id": row[0],
+            "server_uuid": row[1],
+        }
     return CallerContext(
         server_id=row[0],
         server_uuid=row[1],

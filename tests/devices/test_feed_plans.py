@@ -59,6 +59,14 @@ def _page_read(plan: dict[str, Any], table: str) -> list[str]:
     return found
 
 
+def _assert_keyset_read(plan: dict[str, Any], table: str) -> None:
+    """The page is an index scan under its LIMIT, nothing reads `table` sequentially, nothing sorts."""
+    read = _page_read(plan, table)
+    assert read[-1] == "Index Scan" and "Limit" in read and "Sort" not in read, read
+    assert _scans(plan, table) <= {"Index Scan", "Index Only Scan"}, plan
+    assert all(node["Node Type"] != "Sort" for node in _nodes(plan) if node.get("Actual Rows", 0) > 1), plan
+
+
 async def _explain(
     app: FastAPI, clause: TextClause, params: dict[str, Any], plan_kind: str
 ) -> dict[str, Any]:
@@ -144,10 +152,7 @@ async def test_a_sync_page_past_the_statistics_is_an_index_scan_stopped_by_its_l
         },
         plan_kind,
     )
-    read = _page_read(plan, "device_event")
-    assert read[-1] == "Index Scan" and "Limit" in read and "Sort" not in read, read
-    assert _scans(plan, "device_event") <= {"Index Scan", "Index Only Scan"}, plan
-    assert all(node["Node Type"] != "Sort" for node in _nodes(plan) if node.get("Actual Rows", 0) > 1), plan
+    _assert_keyset_read(plan, "device_event")
 
 
 async def test_a_fetch_page_past_the_statistics_is_an_index_scan_stopped_by_its_limit(
@@ -166,7 +171,4 @@ async def test_a_fetch_page_past_the_statistics_is_an_index_scan_stopped_by_its_
         {"server": server_id, "position": position, "horizon": None, "n": 100},
         plan_kind,
     )
-    read = _page_read(plan, "device")
-    assert read[-1] == "Index Scan" and "Limit" in read and "Sort" not in read, read
-    assert _scans(plan, "device") <= {"Index Scan", "Index Only Scan"}, plan
-    assert all(node["Node Type"] != "Sort" for node in _nodes(plan) if node.get("Actual Rows", 0) > 1), plan
+    _assert_keyset_read(plan, "device")
