@@ -4,34 +4,34 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from app import health
-from app.abm.control_router import router as abm_control_router
-from app.abm.router import log_router as abm_log_router
-from app.abm.router import router as abm_router
-from app.abm.token_router import router as abm_token_router
-from app.account.router import router as account_router
-from app.account_driven.router import router as account_driven_router
-from app.activation_lock.router import control_router as activation_lock_control_router
-from app.activation_lock.router import router as activation_lock_router
-from app.admin.router import router as admin_router
-from app.beta.router import router as beta_router
-from app.churn.router import router as churn_router
-from app.clock.router import router as clock_router
-from app.core.control import require_admin
-from app.core.dep import DepJSONResponse, check_user_agent
-from app.device_setup.router import router as device_setup_router
-from app.devices.control_router import router as devices_control_router
-from app.devices.router import router as devices_router
-from app.faults.router import router as faults_router
-from app.journal.router import router as journal_router
-from app.observability.router import router as metrics_router
-from app.orgs.router import router as orgs_router
-from app.profiles.control import router as profiles_control_router
-from app.profiles.router import router as profiles_router
-from app.seed.router import router as seed_router
-from app.session.router import router as session_router
-from app.tokens.router import router as tokens_router
-from app.traffic.router import router as traffic_router
+from . import health
+from .abm.control_router import router as abm_control_router
+from .abm.router import log_router as abm_log_router
+from .abm.router import router as abm_router
+from .abm.token_router import router as abm_token_router
+from .account.router import router as account_router
+from .account_driven.router import router as account_driven_router
+from .activation_lock.router import control_router as activation_lock_control_router
+from .activation_lock.router import router as activation_lock_router
+from .admin.router import router as admin_router
+from .beta.router import router as beta_router
+from .churn.router import router as churn_router
+from .clock.router import router as clock_router
+from .core.control import require_admin
+from .core.dep import DepJSONResponse, check_user_agent
+from .device_setup.router import router as device_setup_router
+from .devices.control_router import router as devices_control_router
+from .devices.router import router as devices_router
+from .faults.router import router as faults_router
+from .journal.router import router as journal_router
+from .observability.router import router as metrics_router
+from .orgs.router import router as orgs_router
+from .profiles.control import router as profiles_control_router
+from .profiles.router import router as profiles_router
+from .seed.router import router as seed_router
+from .session.router import router as session_router
+from .tokens.router import router as tokens_router
+from .traffic.router import router as traffic_router
 
 # /session tolerates a missing User-Agent (older nanodep and appiron send none, spec §14.2).
 session_api = APIRouter()

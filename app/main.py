@@ -9,20 +9,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import api_router
-from app.churn.worker import ChurnWorker
-from app.core import driver, embedded_pg, migrate
-from app.core.body_limit import BodySizeLimitMiddleware
-from app.core.config import Settings, get_settings
-from app.core.db import create_engine, create_sessionmaker
-from app.core.errors import register_error_handlers
-from app.core.logging import configure_logging
-from app.core.openapi import install_openapi
-from app.core.resilience import ResilienceMiddleware
-from app.observability.metrics import Metrics
-from app.observability.middleware import ObservabilityMiddleware
-from app.seed import loader as seed_loader
-from app.traffic.middleware import TrafficMiddleware
+from . import __version__
+from .api import api_router
+from .churn.worker import ChurnWorker
+from .core import driver, embedded_pg, migrate
+from .core.body_limit import BodySizeLimitMiddleware
+from .core.config import Settings, get_settings
+from .core.db import create_engine, create_sessionmaker
+from .core.errors import register_error_handlers
+from .core.logging import configure_logging
+from .core.openapi import install_openapi
+from .core.resilience import ResilienceMiddleware
+from .observability.metrics import Metrics
+from .observability.middleware import ObservabilityMiddleware
+from .seed import loader as seed_loader
+from .traffic.middleware import TrafficMiddleware
 
 logger = logging.getLogger("dep_emulator")
 
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 
     app = FastAPI(
         title="dep-emulator",
-        version="0.1.0",
+        version=__version__,
         summary="Apple's device-enrollment (DEP/ADE) web service, emulated for MDM testing.",
         lifespan=lifespan,
     )

@@ -1,20 +1,20 @@
 """Every table, imported in one place for Alembic and the mapper configuration."""
 
-from app.abm.models import AccessToken, Activity, ActivityDevice, ApiAccount, ServerSetting
-from app.account_driven.models import AccountDrivenEnrollmentProfile
-from app.activation_lock.models import ActivationLock
-from app.churn.models import ChurnSchedule
-from app.clock.models import EmulatorClock
-from app.core.db import Base
-from app.device_setup.models import DeviceCA, DeviceSetup
-from app.devices.models import AuditEvent, Device, DeviceAssignment, DeviceEvent, EmulatorSecret
-from app.faults.models import FaultScript
-from app.journal.models import RequestJournal
-from app.orgs.models import MdmServer, Org
-from app.profiles.models import AssignmentAttempt, AssignmentCooldown, Profile
-from app.session.models import AuthSession, OAuthNonce
-from app.tokens.models import OAuthToken
-from app.traffic.models import TrafficBucket
+from .abm.models import AccessToken, Activity, ActivityDevice, ApiAccount, ServerSetting
+from .account_driven.models import AccountDrivenEnrollmentProfile
+from .activation_lock.models import ActivationLock
+from .churn.models import ChurnSchedule
+from .clock.models import EmulatorClock
+from .core.db import Base
+from .device_setup.models import DeviceCA, DeviceSetup
+from .devices.models import AuditEvent, Device, DeviceAssignment, DeviceEvent, EmulatorSecret
+from .faults.models import FaultScript
+from .journal.models import RequestJournal
+from .orgs.models import MdmServer, Org
+from .profiles.models import AssignmentAttempt, AssignmentCooldown, Profile
+from .session.models import AuthSession, OAuthNonce
+from .tokens.models import OAuthToken
+from .traffic.models import TrafficBucket
 
 __all__ = [
     "AccessToken",

@@ -1,6 +1,6 @@
 """Latency under concurrent load: `python bench/concurrency.py [--seconds 30] [--clients 50]`.
 
-The load of tests/robustness/test_concurrency_live.py (app.testing.load), longer: an embedded
+The load of tests/robustness/test_concurrency_live.py (dep_emulator.testing.load), longer: an embedded
 PostgreSQL (or `--database-url`), two `dep-emulator serve` processes, and `--clients` clients
 alternating between them on every request — control-API writers assigning, moving and
 editing overlapping devices, MDMs disowning (and re-profiling, once profiles exist) and MDMs
@@ -26,9 +26,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core import embedded_pg, migrate
-from app.testing import load
-from app.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, replicas
+from dep_emulator.core import embedded_pg, migrate
+from dep_emulator.testing import load
+from dep_emulator.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, replicas
 
 WAITS = (
     "SELECT coalesce(wait_event_type || ':' || wait_event, 'cpu') AS w FROM pg_stat_activity"

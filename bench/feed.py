@@ -14,7 +14,7 @@ server on a loopback port), then measures through HTTP what issue 3 asks for:
 Pages are timed with aiohttp, a client whose HTTP parser is C: httpx parses in Python and
 spends about 1.5 ms more per 500 KB page on this machine, time of the client, not of the service
 (measured against a static 550 KB response: ~1.4 ms with aiohttp, ~3 ms with httpx). The OAuth
-session is opened with the tests' httpx client (app.testing.dep_client).
+session is opened with the tests' httpx client (dep_emulator.testing.dep_client).
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core import embedded_pg, migrate
-from app.devices.models import DEVICE_WIRE_ARGUMENTS
-from app.testing.dep_client import DepAuth, OAuthCredentials, dep_client
+from dep_emulator.core import embedded_pg, migrate
+from dep_emulator.devices.models import DEVICE_WIRE_ARGUMENTS
+from dep_emulator.testing.dep_client import DepAuth, OAuthCredentials, dep_client
 
 SAMPLE = 10  # pages at each end
 # The raw read of a fetch page: the device columns Apple's Device object is made of (not the
@@ -308,7 +308,7 @@ def main() -> None:
             "-m",
             "uvicorn",
             "--factory",
-            "app.main:create_app",
+            "dep_emulator.main:create_app",
             "--port",
             str(port),
             "--log-level",

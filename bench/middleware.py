@@ -25,11 +25,11 @@ from asgi_lifespan import LifespanManager
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from app.core import embedded_pg, migrate
-from app.core.config import Settings
-from app.main import create_app
-from app.testing.dep_client import OAuthCredentials, dep_client
-from app.traffic.middleware import TrafficMiddleware
+from dep_emulator.core import embedded_pg, migrate
+from dep_emulator.core.config import Settings
+from dep_emulator.main import create_app
+from dep_emulator.testing.dep_client import OAuthCredentials, dep_client
+from dep_emulator.traffic.middleware import TrafficMiddleware
 
 
 class RoundTrips:

@@ -19,10 +19,10 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core import embedded_pg, migrate
-from app.core.config import Settings
-from app.core.db import create_engine, create_sessionmaker
-from app.seed import loader
+from dep_emulator.core import embedded_pg, migrate
+from dep_emulator.core.config import Settings
+from dep_emulator.core.db import create_engine, create_sessionmaker
+from dep_emulator.seed import loader
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNTS = {

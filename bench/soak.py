@@ -31,9 +31,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core import embedded_pg, migrate
-from app.testing import load
-from app.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, replicas
+from dep_emulator.core import embedded_pg, migrate
+from dep_emulator.testing import load
+from dep_emulator.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, replicas
 
 FAULTED = [
     "GET /account",

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from dep_emulator.core.config import Settings
+from dep_emulator.core.migrate import MIGRATION_LOCK_ID
+from dep_emulator.models import Base
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
-
-from app.core.config import Settings
-from app.core.migrate import MIGRATION_LOCK_ID
-from app.models import Base
 
 target_metadata = Base.metadata
 

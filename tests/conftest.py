@@ -20,17 +20,16 @@ from asgi_lifespan import LifespanManager
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from dep_emulator.admin.service import reset_statements
+from dep_emulator.cli import main
+from dep_emulator.core import embedded_pg, migrate
+from dep_emulator.core.config import Settings
+from dep_emulator.main import create_app
+from dep_emulator.models import Base
+from dep_emulator.testing.dep_client import OAuthCredentials, dep_client
+from dep_emulator.testing.replicas import Replica, replicas
+from dep_emulator.testing.server import live_server
 from fastapi import FastAPI
-
-from app.admin.service import reset_statements
-from app.cli import main
-from app.core import embedded_pg, migrate
-from app.core.config import Settings
-from app.main import create_app
-from app.models import Base
-from app.testing.dep_client import OAuthCredentials, dep_client
-from app.testing.replicas import Replica, replicas
-from app.testing.server import live_server
 
 BASE_URL = "http://dep.test"
 

@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from dep_emulator.testing.dep_client import dep_client
 from fastapi import FastAPI
 
-from app.testing.dep_client import dep_client
 from tests.conftest import BASE_URL, create_server, issue_credentials
 
 PROFILE = {"profile_name": "Default ADE", "url": "https://mdm.example.org/enroll"}

@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from dep_emulator.cli.client import parse_duration
 
-from app.cli.client import parse_duration
 from tests.conftest import make_certificate
 from tests.conftest import run_cli as run
 
@@ -77,8 +77,8 @@ def test_devices_generate_in_chunks_and_assign(
 ) -> None:
     from datetime import UTC, datetime
 
-    from app.cli import commands
-    from app.devices.generator import generate_devices
+    from dep_emulator.cli import commands
+    from dep_emulator.devices.generator import generate_devices
 
     monkeypatch.setattr(commands, "GENERATE_CHUNK", 1000)
     org = run_json(capsys, "org", "create", "Devices Org", "--url", url)

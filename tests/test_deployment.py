@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from app.core.config import Settings
+from dep_emulator.core.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.core import settings_doc
-from app.core.config import Settings
+from dep_emulator.core import settings_doc
+from dep_emulator.core.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_configuration_doc_is_generated_from_settings() -> None:
     assert (ROOT / "docs" / "configuration.md").read_text() == settings_doc.render(), (
-        "docs/configuration.md is stale: python -m app.core.settings_doc > docs/configuration.md"
+        "docs/configuration.md is stale: python -m dep_emulator.core.settings_doc > docs/configuration.md"
     )
 
 

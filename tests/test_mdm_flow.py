@@ -18,10 +18,10 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs7
+from dep_emulator.core.config import Settings
+from dep_emulator.testing.server import live_server
 from requests_oauthlib import OAuth1
 
-from app.core.config import Settings
-from app.testing.server import live_server
 from tests.conftest import make_certificate
 
 UA = {"User-Agent": "fleetdm/nanodep"}

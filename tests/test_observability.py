@@ -8,8 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from app.core.logging import JsonFormatter
+from dep_emulator.core.logging import JsonFormatter
 
 
 async def test_metrics_are_scraped(

@@ -13,10 +13,9 @@ from pathlib import Path
 import httpx
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-
-from app.core import embedded_pg, migrate
-from app.models import Base
-from app.testing.server import free_port
+from dep_emulator.core import embedded_pg, migrate
+from dep_emulator.models import Base
+from dep_emulator.testing.server import free_port
 
 
 def test_serve_starts_on_an_embedded_database_and_stops_cleanly() -> None:
@@ -27,7 +26,7 @@ def test_serve_starts_on_an_embedded_database_and_stops_cleanly() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPEMU_")}
     env.update({"DEPEMU_LOG_FORMAT": "json"})
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "dep_emulator.cli", "serve", "--port", str(port), "--data-dir", str(tmp_path)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -60,7 +59,11 @@ def test_serve_starts_on_an_embedded_database_and_stops_cleanly() -> None:
 def test_bad_settings_fail_fast(tmp_path: Path) -> None:
     env = {**os.environ, "DEPEMU_PORT": "not-a-port", "DEPEMU_DATA_DIR": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "serve"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "dep_emulator.cli", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "DEPEMU_PORT" in result.stderr

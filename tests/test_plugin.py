@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import requests
+from dep_emulator.testing.harness import ControlClient, Emulator, MdmServerHandle
 from requests_oauthlib import OAuth1
-
-from app.testing.harness import ControlClient, Emulator, MdmServerHandle
 
 
 def test_plugin_hands_out_a_working_mdm_server(depemu: Emulator, depemu_mdm_server: MdmServerHandle) -> None:

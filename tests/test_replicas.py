@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
+from dep_emulator.core.config import Settings
+from dep_emulator.testing.dep_client import OAuthCredentials, sign_session_request
 
-from app.core.config import Settings
-from app.testing.dep_client import OAuthCredentials, sign_session_request
 from tests.conftest import BASE_URL, start_app
 
 UA = {"User-Agent": "fleetdm/nanodep", "X-Server-Protocol-Version": "3"}

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.abm.models import ApiAccount
-from app.clock import service as clock
-from app.core.errors import ControlError
-from app.orgs.models import Org
+from ..clock import service as clock
+from ..core.errors import ControlError
+from ..orgs.models import Org
+from .models import ApiAccount
 
 MAX_ACCOUNTS_PER_ORG = 50  # support.apple.com guide axm33189f66a
 PREFIX_BY_SCOPE = {"business.api": "BUSINESSAPI", "school.api": "SCHOOLAPI"}

@@ -1,6 +1,6 @@
 """orgDeviceActivities (abm-api.md §1.4–§1.6): assign, unassign, migrate and release devices.
 
-Effects are applied when the activity is created, through `app.devices.service` (the one
+Effects are applied when the activity is created, through `dep_emulator.devices.service` (the one
 writer of devices), so the DEP fetch/sync feed shows them at once, exactly as for an
 assignment made any other way. What the client sees of the activity is derived on every read
 from `completes_at` against the emulator clock: IN_PROGRESS with moving sub-statuses until the
@@ -20,17 +20,17 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.abm import servers
-from app.abm.jsonapi import Links, conflict, not_found, sparse, unprocessable
-from app.abm.models import Activity, ActivityDevice
-from app.abm.tokens import Caller
-from app.clock import service as clock
-from app.clock.service import isoformat
-from app.core.errors import JsonApiError
-from app.devices import service as devices
-from app.devices.assignments import ServerGone
-from app.devices.schemas import DeviceAttributes
-from app.orgs.models import MdmServer, Org
+from ..clock import service as clock
+from ..clock.service import isoformat
+from ..core.errors import JsonApiError
+from ..devices import service as devices
+from ..devices.assignments import ServerGone
+from ..devices.schemas import DeviceAttributes
+from ..orgs.models import MdmServer, Org
+from . import servers
+from .jsonapi import Links, conflict, not_found, sparse, unprocessable
+from .models import Activity, ActivityDevice
+from .tokens import Caller
 
 TYPE = "orgDeviceActivities"
 ASSIGN, UNASSIGN = "ASSIGN_DEVICES", "UNASSIGN_DEVICES"

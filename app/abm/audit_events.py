@@ -1,6 +1,6 @@
 """auditEvents (abm-api.md §1.4, Apple "Get Audit Events"): the org's device audit trail.
 
-The trail is written by the devices service with every change (app.devices.audit), so devices
+The trail is written by the devices service with every change (dep_emulator.devices.audit), so devices
 added, assigned, unassigned or released through any route appear here. Only the four device
 event types exist in the emulator; the other AuditEventType values Apple lists are accepted as
 filters and match nothing.
@@ -24,14 +24,14 @@ from fastapi import Request
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.abm import org_devices
-from app.abm.jsonapi import Links, PageRequest, bad_parameter, list_document, parse_fields, sparse
-from app.clock import service as clock
-from app.clock.service import isoformat
-from app.core.errors import JsonApiError
-from app.devices import audit
-from app.devices.models import AuditEvent
-from app.orgs.models import Org
+from ..clock import service as clock
+from ..clock.service import isoformat
+from ..core.errors import JsonApiError
+from ..devices import audit
+from ..devices.models import AuditEvent
+from ..orgs.models import Org
+from . import org_devices
+from .jsonapi import Links, PageRequest, bad_parameter, list_document, parse_fields, sparse
 
 TYPE = "auditEvents"
 CATEGORY = {

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.abm.tokens import Caller, resolve_bearer
-from app.core.db import DbSession
-from app.core.errors import JsonApiError
+from ..core.db import DbSession
+from ..core.errors import JsonApiError
+from .tokens import Caller, resolve_bearer
 
 
 async def current_caller(request: Request, db: DbSession) -> Caller:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.abm import accounts
-from app.abm.models import ApiAccount
-from app.abm.schemas import ApiAccountIn, ApiAccountList, ApiAccountOut
-from app.core.db import DbSession
-from app.core.openapi import control_errors
-from app.orgs import service as orgs_service
+from ..core.db import DbSession
+from ..core.openapi import control_errors
+from ..orgs import service as orgs_service
+from . import accounts
+from .models import ApiAccount
+from .schemas import ApiAccountIn, ApiAccountList, ApiAccountOut
 
 router = APIRouter(tags=["abm-accounts"])
 

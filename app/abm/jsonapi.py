@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 
-from app.core.config import Settings
-from app.core.errors import JsonApiError
+from ..core.config import Settings
+from ..core.errors import JsonApiError
 
 DEFAULT_LIMIT = 100  # every example in Apple's docs shows meta.paging.limit 100 (§1.3)
 MAX_LIMIT = 1000

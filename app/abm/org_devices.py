@@ -1,6 +1,6 @@
 """orgDevices (abm-api.md §1.5): the org's devices as the portal API shows them.
 
-Reads only; every change to a device goes through `app.devices.service` (see activities.py).
+Reads only; every change to a device goes through `dep_emulator.devices.service` (see activities.py).
 Every documented attribute is always present, because strict clients (applebusiness, pyaxm)
 reject a missing one (§2.2): strings the emulator does not model are `""`, lists `[]`, and
 dates and optional values null. Values DEP does not carry are derived, deterministically:
@@ -13,7 +13,7 @@ dates and optional values null. Values DEP does not carry are derived, determini
 A device released from the org (RELEASE_DEVICES, the control API, a DEP disown, a replacement)
 leaves the lists but can still be read by id, UNASSIGNED and with `releasedFromOrgDateTime`:
 Apple returns that attribute "only on single-device reads" (§1.5), which would be pointless if
-those reads answered 404. The release date comes from the org's audit trail (app.devices.audit).
+those reads answered 404. The release date comes from the org's audit trail (dep_emulator.devices.audit).
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.abm import servers
-from app.abm.jsonapi import Links, PageRequest, list_document, not_found, sparse
-from app.clock import service as clock
-from app.clock.service import isoformat
-from app.devices import audit
-from app.devices.models import AuditEvent, Device
-from app.orgs.models import MdmServer, Org
+from ..clock import service as clock
+from ..clock.service import isoformat
+from ..devices import audit
+from ..devices.models import AuditEvent, Device
+from ..orgs.models import MdmServer, Org
+from . import servers
+from .jsonapi import Links, PageRequest, list_document, not_found, sparse
 
 TYPE = "orgDevices"
 ATTRIBUTES = (

@@ -8,12 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from app.abm import activities, audit_events, org_devices, servers
-from app.abm.auth import CurrentCaller
-from app.abm.jsonapi import Page, RequestLinks, parse_fields
-from app.core.db import DbSession
-from app.core.dep import SettingsDep
-from app.core.errors import ControlError, JsonApiError
+from ..core.db import DbSession
+from ..core.dep import SettingsDep
+from ..core.errors import ControlError, JsonApiError
+from . import activities, audit_events, org_devices, servers
+from .auth import CurrentCaller
+from .jsonapi import Page, RequestLinks, parse_fields
 
 router = APIRouter(prefix="/v1", tags=["abm"])
 

@@ -16,16 +16,16 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.abm.jsonapi import Links, PageRequest, conflict, list_document, not_found, sparse, unprocessable
-from app.abm.models import ServerSetting
-from app.clock import service as clock
-from app.clock.service import isoformat
-from app.core.errors import ControlError
-from app.devices.models import Device
-from app.orgs import service as orgs_service
-from app.orgs.models import MdmServer, Org
-from app.orgs.schemas import MdmServerIn
-from app.session.models import AuthSession
+from ..clock import service as clock
+from ..clock.service import isoformat
+from ..core.errors import ControlError
+from ..devices.models import Device
+from ..orgs import service as orgs_service
+from ..orgs.models import MdmServer, Org
+from ..orgs.schemas import MdmServerIn
+from ..session.models import AuthSession
+from .jsonapi import Links, PageRequest, conflict, list_document, not_found, sparse, unprocessable
+from .models import ServerSetting
 
 TYPE = "mdmServers"
 PRODUCT_FAMILIES = ("APPLE_TV", "IPAD", "IPHONE", "IPOD", "MAC", "VISION", "WATCH")

@@ -8,8 +8,8 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.abm import tokens
-from app.core.db import DbSession
+from ..core.db import DbSession
+from . import tokens
 
 router = APIRouter(tags=["abm"])
 

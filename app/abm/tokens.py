@@ -24,12 +24,12 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.abm import accounts
-from app.abm.models import AccessToken, ApiAccount
-from app.clock import service as clock
-from app.core.errors import OAuth2Error
-from app.core.security import hash_secret
-from app.orgs.models import Org
+from ..clock import service as clock
+from ..core.errors import OAuth2Error
+from ..core.security import hash_secret
+from ..orgs.models import Org
+from . import accounts
+from .models import AccessToken, ApiAccount
 
 AUDIENCE = "https://account.apple.com/auth/oauth2/v2/token"
 GRANT_TYPE = "client_credentials"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.account import service
-from app.account.schemas import AccountDetail
-from app.core.db import DbSession
-from app.core.dep import CurrentServer, ProtocolVersion, SettingsDep
-from app.core.openapi import dep_errors
+from ..core.db import DbSession
+from ..core.dep import CurrentServer, ProtocolVersion, SettingsDep
+from ..core.openapi import dep_errors
+from . import service
+from .schemas import AccountDetail
 
 router = APIRouter(tags=["dep"])
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.account.schemas import AccountDetail, Limit, Url
-from app.core.config import Settings
-from app.orgs.models import MdmServer, Org
+from ..core.config import Settings
+from ..orgs.models import MdmServer, Org
+from .schemas import AccountDetail, Limit, Url
 
 PAGED_ENDPOINTS = frozenset({"/server/devices", "/devices/sync"})
 DEP_TAG = "dep"

@@ -6,12 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from app.account_driven import service
-from app.account_driven.schemas import AccountDrivenEnrollmentProfile, EmptyObject
-from app.core.db import DbSession
-from app.core.dep import CurrentServer
-from app.core.openapi import dep_errors, json_request
-from app.devices import dep_body
+from ..core.db import DbSession
+from ..core.dep import CurrentServer
+from ..core.openapi import dep_errors, json_request
+from ..devices import dep_body
+from . import service
+from .schemas import AccountDrivenEnrollmentProfile, EmptyObject
 
 router = APIRouter(tags=["dep"])
 PATH = "/account-driven-enrollment/profile"

@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.account_driven.models import AccountDrivenEnrollmentProfile
-from app.clock import service as clock
-from app.clock.service import isoformat
-from app.core.errors import DepError
-from app.orgs.models import MdmServer, Org
-from app.orgs.settings import org_setting
+from ..clock import service as clock
+from ..clock.service import isoformat
+from ..core.errors import DepError
+from ..orgs.models import MdmServer, Org
+from ..orgs.settings import org_setting
+from .models import AccountDrivenEnrollmentProfile
 
 URL_MAX = 2000
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.activation_lock import service
-from app.activation_lock.schemas import ActivationLockOut, ActivationLockStatusResponse, ScriptedFailuresIn
-from app.core.db import DbSession
-from app.core.dep import CurrentServer
-from app.core.openapi import dep_errors, json_request
-from app.devices import dep_body
+from ..core.db import DbSession
+from ..core.dep import CurrentServer
+from ..core.openapi import dep_errors, json_request
+from ..devices import dep_body
+from . import service
+from .schemas import ActivationLockOut, ActivationLockStatusResponse, ScriptedFailuresIn
 
 router = APIRouter(tags=["dep"])
 control_router = APIRouter(tags=["activation lock"])

@@ -13,14 +13,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activation_lock.models import ActivationLock
-from app.activation_lock.schemas import ActivationLockOut, ActivationLockStatusResponse
-from app.clock import service as clock
-from app.core.errors import DepError, not_found
-from app.devices import locking
-from app.devices.models import Device
-from app.orgs.models import MdmServer, Org
-from app.orgs.settings import org_setting
+from ..clock import service as clock
+from ..core.errors import DepError, not_found
+from ..devices import locking
+from ..devices.models import Device
+from ..orgs.models import MdmServer, Org
+from ..orgs.settings import org_setting
+from .models import ActivationLock
+from .schemas import ActivationLockOut, ActivationLockStatusResponse
 
 SUCCESS, NOT_ACCESSIBLE, FAILED = "SUCCESS", "NOT_ACCESSIBLE", "FAILED"
 ORG_NOT_SUPPORTED, DEVICE_NOT_SUPPORTED = "ORG_NOT_SUPPORTED", "DEVICE_NOT_SUPPORTED"

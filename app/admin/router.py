@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from app.admin import service
-from app.core.db import DbSession
+from ..core.db import DbSession
+from . import service
 
 router = APIRouter(tags=["admin"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import Base
+from ..core.db import Base
 
 
 def reset_statements() -> list[str]:

@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.beta import service
-from app.beta.schemas import BetaEnrollmentTokens
-from app.core.db import DbSession
-from app.core.dep import CurrentServer
-from app.core.openapi import dep_errors
+from ..core.db import DbSession
+from ..core.dep import CurrentServer
+from ..core.openapi import dep_errors
+from . import service
+from .schemas import BetaEnrollmentTokens
 
 router = APIRouter(tags=["dep"])
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import service as clock
-from app.core.errors import DepError
-from app.orgs.models import MdmServer, Org
-from app.orgs.settings import org_setting
+from ..clock import service as clock
+from ..core.errors import DepError
+from ..orgs.models import MdmServer, Org
+from ..orgs.settings import org_setting
 
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _MACOS_NAMES = {26: "Tahoe"}

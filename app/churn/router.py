@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from app.churn import service
-from app.churn.schemas import ChurnDeleted, ChurnIn, ChurnList, ChurnOut, ChurnRun
-from app.core.db import DbSession
-from app.orgs import service as orgs_service
+from ..core.db import DbSession
+from ..orgs import service as orgs_service
+from . import service
+from .schemas import ChurnDeleted, ChurnIn, ChurnList, ChurnOut, ChurnRun
 
 router = APIRouter(tags=["churn"])
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.devices.schemas import Family
+from ..devices.schemas import Family
 
 MAX_DEVICES_PER_EVENT = 1000
 

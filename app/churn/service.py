@@ -4,10 +4,10 @@ An insert event generates `devices_per_event` devices with the deterministic gen
 event continues the schedule's sequence, so serials never repeat) and, with a server, assigns
 them to it (`added` on its feed). A delete event picks devices of the org (or of the server)
 in a pseudo-random but reproducible order and releases them (or only unassigns them):
-`deleted` on their server's feed. All of it goes through app.devices, never around it.
+`deleted` on their server's feed. All of it goes through dep_emulator.devices, never around it.
 
 Events are claimed by `claim_due` with `FOR UPDATE SKIP LOCKED` and run in the claiming
-transaction together with the advance of `next_run_at` (app.churn.worker), so every event
+transaction together with the advance of `next_run_at` (dep_emulator.churn.worker), so every event
 runs exactly once whichever replica gets there first.
 """
 
@@ -22,13 +22,13 @@ from sqlalchemy import delete, func, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.churn.models import ChurnSchedule
-from app.churn.schemas import ChurnOut, ChurnSpec
-from app.clock import service as clock
-from app.core.errors import ControlError, not_found
-from app.devices import service as devices
-from app.devices.assignments import release_locked
-from app.orgs.models import MdmServer, Org
+from ..clock import service as clock
+from ..core.errors import ControlError, not_found
+from ..devices import service as devices
+from ..devices.assignments import release_locked
+from ..orgs.models import MdmServer, Org
+from .models import ChurnSchedule
+from .schemas import ChurnOut, ChurnSpec
 
 logger = logging.getLogger("dep_emulator.churn")
 

@@ -16,7 +16,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.churn import service
+from . import service
 
 logger = logging.getLogger("dep_emulator.churn")
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.cli.client import CliError, fail
-from app.cli.commands import add_commands
-from app.core.config import Settings
+from .. import __version__
+from ..core.config import Settings
+from .client import CliError, fail
+from .commands import add_commands
 
 
 def _settings(overrides: dict[str, Any]) -> Settings:
@@ -28,13 +29,13 @@ def _settings(overrides: dict[str, Any]) -> Settings:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.main import create_app
+    from ..main import create_app
 
     settings = _settings(
         {"host": args.host, "port": args.port, "data_dir": args.data_dir, "seed_file": args.seed}
     )
     if settings.seed_file is not None:
-        from app.seed import parse
+        from ..seed import parse
 
         try:  # syntax and schema errors stop us here, before a database is even started
             parse.read_file(settings.seed_file)
@@ -56,8 +57,8 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def migrate(args: argparse.Namespace) -> int:
-    from app.core import embedded_pg
-    from app.core import migrate as migrations
+    from ..core import embedded_pg
+    from ..core import migrate as migrations
 
     settings = _settings({"data_dir": args.data_dir})
     url = settings.async_database_url
@@ -76,6 +77,7 @@ def migrate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dep-emulator", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve_cmd = commands.add_parser(

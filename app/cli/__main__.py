@@ -1,7 +1,7 @@
-"""`python -m app.cli`."""
+"""`python -m dep_emulator.cli`."""
 
 import sys
 
-from app.cli import main
+from . import main
 
 sys.exit(main())

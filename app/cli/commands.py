@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.cli.client import CliError, Control, emit, parse_duration, progress
+from .client import CliError, Control, emit, parse_duration, progress
 
 GENERATE_CHUNK = 10_000
 
@@ -166,7 +166,7 @@ def _journal_line(entry: dict[str, Any]) -> str:
 
 def seed_load(args: argparse.Namespace) -> None:
     """POST a seed file to a running instance (relative certificate paths are inlined first)."""
-    from app.seed import parse
+    from ..seed import parse
 
     path = Path(args.file)
     try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.clock import service
-from app.clock.schemas import ClockAdvanceIn, ClockOut
-from app.core.db import DbSession
+from ..core.db import DbSession
+from . import service
+from .schemas import ClockAdvanceIn, ClockOut
 
 router = APIRouter(prefix="/clock", tags=["clock"])
 

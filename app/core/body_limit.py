@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import middleware_refusal
+from .errors import middleware_refusal
 
 _BODY = "request_body"  # key in scope["state"] (request.state)
 

@@ -11,9 +11,9 @@ import ipaddress
 
 from fastapi import Request
 
-from app.core.config import Settings
-from app.core.errors import ControlError
-from app.core.security import constant_time_equals
+from .config import Settings
+from .errors import ControlError
+from .security import constant_time_equals
 
 
 def _is_loopback(host: str | None) -> bool:

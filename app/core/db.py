@@ -40,7 +40,7 @@ def create_engine(
     Instead of SQLAlchemy's pre-ping (BEGIN; ping; ROLLBACK: three round trips on every
     request), a connection is checked locally: asyncpg marks it closed as soon as the server
     ends it (a restart, an admin's pg_terminate_backend). One that died silently fails its
-    first statement, which invalidates the pool, and app.core.resilience re-runs the request.
+    first statement, which invalidates the pool, and dep_emulator.core.resilience re-runs the request.
     """
     options: dict[str, Any] = {
         "pool_pre_ping": False,
@@ -74,7 +74,7 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 # Key of `db.info` and of the ASGI scope's "state" (request.state): the fault script unit an
-# endpoint consumed, as (fault id, label), for the request journal (app.faults.service).
+# endpoint consumed, as (fault id, label), for the request journal (dep_emulator.faults.service).
 ENDPOINT_FAULT = "endpoint_fault"
 
 

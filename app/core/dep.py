@@ -13,11 +13,11 @@ import asyncpg
 from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.core.config import Settings
-from app.core.db import DbSession
-from app.core.errors import DepError
-from app.orgs.models import MdmServer
-from app.session import service as session_service
+from ..orgs.models import MdmServer
+from ..session import service as session_service
+from .config import Settings
+from .db import DbSession
+from .errors import DepError
 
 SESSION_HEADER = "X-ADM-Auth-Session"
 JSON_UTF8 = "application/json;charset=UTF8"
@@ -81,7 +81,7 @@ CurrentServer = Annotated[MdmServer, Depends(current_server)]
 
 
 async def feed_caller(request: Request, conn: asyncpg.Connection) -> session_service.FeedCaller:
-    """`current_server` for the fetch and sync pages, on a hot-pool connection (app.core.driver)."""
+    """`current_server` for the fetch and sync pages, on a hot-pool connection (dep_emulator.core.driver)."""
     settings: Settings = request.app.state.settings
     caller = await session_service.resolve_feed_caller(
         conn,

@@ -9,7 +9,7 @@ session state). The SQL stays a SQLAlchemy `TextClause` with named binds, writte
 its domain; `sql_of` compiles it to asyncpg's `$n` form once.
 
 A connection the server closed is replaced on acquire (asyncpg checks); one that died silently
-fails its statement with a connection error, which app.core.resilience re-runs once.
+fails its statement with a connection error, which dep_emulator.core.resilience re-runs once.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import asyncpg
 from sqlalchemy import TextClause
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 
-from app.core.db import cached_text
+from .db import cached_text
 
 _DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 

@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.config import ErrorBodyStyle, Settings
+from .config import ErrorBodyStyle, Settings
 
 logger = logging.getLogger("dep_emulator.errors")
 

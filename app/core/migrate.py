@@ -6,6 +6,7 @@ second replica waits for the first and then finds the schema already at head.
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from alembic import command
@@ -14,10 +15,12 @@ from alembic.config import Config
 MIGRATION_LOCK_ID = 0x6465_7065_6D75  # "depemu": one number all replicas agree on
 
 
-def migrations_dir() -> Path:
-    import migrations
+# The installed package carries the repository's `migrations/` as its subpackage `migrations`.
+MIGRATIONS_PACKAGE = f"{__name__.partition('.')[0]}.migrations"
 
-    return Path(migrations.__file__).parent
+
+def migrations_dir() -> Path:
+    return Path(str(resources.files(MIGRATIONS_PACKAGE)))
 
 
 def alembic_config(database_url: str) -> Config:

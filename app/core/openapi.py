@@ -112,7 +112,7 @@ class ControlErrorDetail(BaseModel):
 
 
 class ControlErrorBody(BaseModel):
-    """The control API's error envelope (app.core.errors.control_error_body)."""
+    """The control API's error envelope (dep_emulator.core.errors.control_error_body)."""
 
     error: ControlErrorDetail
 
@@ -225,7 +225,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                     statuses[404] = _ref(JsonApiErrorBody)
                 if method in WRITES:
                     statuses[409] = statuses[422] = _ref(JsonApiErrorBody)
-                statuses[413] = statuses[503] = _ref(JsonApiErrorBody)  # app.core.errors.middleware_refusal
+                # 413 and 503 come from core.errors.middleware_refusal
+                statuses[413] = statuses[503] = _ref(JsonApiErrorBody)
             elif surface == "oauth2":
                 statuses = {s: _ref(OAuth2ErrorBody) for s in (400, 401, 413, 503)}
             for status, response in statuses.items():

@@ -4,7 +4,7 @@
   (body buffered, only while nothing has been sent yet; `get_db` rolled the transaction back).
 - A pooled connection that died silently fails the request's first statement; SQLAlchemy
   then invalidates the pool, and the request is re-run once on a fresh connection (the pool
-  checks connections locally instead of pinging: app.core.db).
+  checks connections locally instead of pinging: dep_emulator.core.db).
 - An unreachable database answers 503 at once, with `Retry-After` and a clear body, instead
   of a hang or a traceback; the pool reconnects by itself once it is back.
 Pure ASGI, answering by sending.
@@ -21,8 +21,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.body_limit import read_body, replay_once
-from app.core.errors import middleware_refusal
+from .body_limit import read_body, replay_once
+from .errors import middleware_refusal
 
 logger = logging.getLogger("dep_emulator.resilience")
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
@@ -44,7 +44,7 @@ def is_retryable(exc: BaseException) -> bool:
 def is_stale_connection(exc: BaseException) -> bool:
     """The connection was lost (the transaction with it): worth one more try on a new one.
 
-    SQLAlchemy says so (`connection_invalidated`); on the hot pool (app.core.driver) asyncpg does.
+    SQLAlchemy says so (`connection_invalidated`); on the hot pool (dep_emulator.core.driver) asyncpg does.
     """
     if isinstance(exc, DBAPIError):
         return exc.connection_invalidated

@@ -1,6 +1,6 @@
 """docs/configuration.md, generated from the Settings class so that it cannot drift.
 
-Regenerate with `python -m app.core.settings_doc > docs/configuration.md`; a test fails when
+Regenerate with `python -m dep_emulator.core.settings_doc > docs/configuration.md`; a test fails when
 the file and the class disagree.
 """
 
@@ -11,13 +11,13 @@ from typing import Any
 
 from pydantic_core import PydanticUndefined
 
-from app.core.config import Settings
+from .config import Settings
 
 HEADER = """# Configuration
 
 Every setting is an environment variable with the prefix `DEPEMU_`. Bad values stop the service
 at start-up with a message naming the variable. This file is generated from
-`app/core/config.py` (`python -m app.core.settings_doc > docs/configuration.md`).
+`app/core/config.py` (`python -m dep_emulator.core.settings_doc > docs/configuration.md`).
 
 | Variable | Default | Description |
 |---|---|---|

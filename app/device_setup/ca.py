@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import service as clock
-from app.device_setup.models import DeviceCA
+from ..clock import service as clock
+from .models import DeviceCA
 
 CA_NAME = x509.Name(
     [

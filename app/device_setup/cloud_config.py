@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.orgs.models import Org
+from ..orgs.models import Org
 
 # profile key → device key, for values copied as they are
 _COPIED = {

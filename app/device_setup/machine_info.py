@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from app.devices.models import Device
+from ..devices.models import Device
 
-# Hardware model identifiers of the generator's models (app.devices.generator).
+# Hardware model identifiers of the generator's models (dep_emulator.devices.generator).
 PRODUCTS = {
     "iPhone 16 Pro": "iPhone17,1",
     "iPhone 16": "iPhone17,3",

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from app.device_setup import cms
-from app.device_setup.schemas import EnrollmentProfileOut, MdmContactOut
+from . import cms
+from .schemas import EnrollmentProfileOut, MdmContactOut
 
 MAX_RESPONSE = 2 * 1024 * 1024
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.core.db import DbSession
-from app.core.dep import SettingsDep
-from app.device_setup import ca, service
-from app.device_setup.schemas import ActivateIn, ActivationOut, EraseOut
+from ..core.db import DbSession
+from ..core.dep import SettingsDep
+from . import ca, service
+from .schemas import ActivateIn, ActivationOut, EraseOut
 
 router = APIRouter(tags=["device setup"])
 

@@ -20,19 +20,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import service as clock
-from app.core.config import Settings
-from app.core.errors import not_found
-from app.device_setup import ca, machine_info
-from app.device_setup.cloud_config import cloud_configuration
-from app.device_setup.mdm_contact import contact_mdm
-from app.device_setup.models import DeviceSetup
-from app.device_setup.schemas import ActivateIn, ActivationOut, EraseOut, MdmContactOut
-from app.devices import locking
-from app.devices.feed import MODIFIED, FeedEvent, record_events
-from app.devices.models import Device
-from app.orgs.models import Org
-from app.profiles.models import Profile
+from ..clock import service as clock
+from ..core.config import Settings
+from ..core.errors import not_found
+from ..devices import locking
+from ..devices.feed import MODIFIED, FeedEvent, record_events
+from ..devices.models import Device
+from ..orgs.models import Org
+from ..profiles.models import Profile
+from . import ca, machine_info
+from .cloud_config import cloud_configuration
+from .mdm_contact import contact_mdm
+from .models import DeviceSetup
+from .schemas import ActivateIn, ActivationOut, EraseOut, MdmContactOut
 
 
 async def _locked_device(db: AsyncSession, serial: str) -> Device:

@@ -21,13 +21,13 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import service as clock
-from app.core.errors import ControlError
-from app.devices import audit, bulk_assign, locking
-from app.devices.feed import DELETED, FeedEvent, record_events
-from app.devices.models import Device, DeviceAssignment
-from app.orgs.models import MdmServer, Org
-from app.orgs.settings import org_setting
+from ..clock import service as clock
+from ..core.errors import ControlError
+from ..orgs.models import MdmServer, Org
+from ..orgs.settings import org_setting
+from . import audit, bulk_assign, locking
+from .feed import DELETED, FeedEvent, record_events
+from .models import Device, DeviceAssignment
 
 # Per-serial results of assign_devices.
 ASSIGNED, MOVED, REASSIGNED, UNASSIGNED = "assigned", "moved", "reassigned", "unassigned"
@@ -85,7 +85,7 @@ async def assign_locked(
 ) -> dict[str, str]:
     """`assign_devices` for devices already locked (by id order) in this transaction.
 
-    Set-based (app.devices.bulk_assign), so a million devices take minutes at most, not an hour:
+    Set-based (dep_emulator.devices.bulk_assign), so a million devices take minutes at most, not an hour:
     same events, history and audit trail as one device at a time would write.
     """
     if server is not None and server.org_id != org.id:

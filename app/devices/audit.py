@@ -2,7 +2,7 @@
 
 Only the devices service writes it, inside the transaction of the change (so every route that
 changes the inventory shows up: control API, Business Manager activities, DEP disown, AppleCare
-replacement). The Business Manager API renders it as `auditEvents` (app.abm.audit_events).
+replacement). The Business Manager API renders it as `auditEvents` (dep_emulator.abm.audit_events).
 
 Event types, actor types and release entity types are Apple's names (Apple Business API
 `AuditEventType`, `AuditEventActorType`, `AuditEventReleaseEntityType`). Who acted is derived from
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.devices.models import AuditEvent, Device
+from .models import AuditEvent, Device
 
 ADDED, REMOVED = "DEVICE_ADDED_TO_ORG", "DEVICE_REMOVED_FROM_ORG"
 ASSIGNED, UNASSIGNED = "DEVICE_ASSIGNED_TO_SERVER", "DEVICE_UNASSIGNED_FROM_SERVER"

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.devices import audit
-from app.devices.generator import GeneratedDevice
+from . import audit
+from .generator import GeneratedDevice
 
 COPY_CHUNK = 20_000
 RETURNED_SERIALS = 1000

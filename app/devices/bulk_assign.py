@@ -1,6 +1,6 @@
 """Set-based assignment: a million devices to one MDM server in a handful of statements (issue 3).
 
-Same outcome and events as the op_type rules in `app.devices.assignments` (read them there),
+Same outcome and events as the op_type rules in `dep_emulator.devices.assignments` (read them there),
 written as SQL over a temporary plan table instead of per-device Python objects:
 
 1. `assign_plan`: each (already locked) device, its old server and its outcome;
@@ -11,7 +11,7 @@ written as SQL over a temporary plan table instead of per-device Python objects:
 4. `deleted` events on old servers, snapshots of the devices before the change;
 5. one UPDATE of the devices (server, assigned date/by, profile, `feed_seq` = its new event);
 6. `added`/`modified` events on the new server, snapshots after the change, seq = feed_seq;
-7. the assignment history rows and the org's audit trail (app.devices.audit).
+7. the assignment history rows and the org's audit trail (dep_emulator.devices.audit).
 Within one server, events are in device id order, as the per-device writer emits them.
 """
 
@@ -23,10 +23,10 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.devices import audit, feed, wire_sql
-from app.devices.locking import load_devices, lock_servers
-from app.devices.models import Device
-from app.orgs.models import MdmServer
+from ..orgs.models import MdmServer
+from . import audit, feed, wire_sql
+from .locking import load_devices, lock_servers
+from .models import Device
 
 _SNAPSHOT = wire_sql.device_object("d")
 

@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from pydantic import ValidationError
 
-from app.core.db import DbSession
-from app.core.errors import ControlError
-from app.core.openapi import control_errors
-from app.devices import inventory, service, wire
-from app.devices.inventory import DeviceView
-from app.devices.schemas import (
+from ..core.db import DbSession
+from ..core.errors import ControlError
+from ..core.openapi import control_errors
+from ..orgs import service as orgs_service
+from . import inventory, service, wire
+from .inventory import DeviceView
+from .schemas import (
     AddDevicesIn,
     AddDevicesOut,
     AssignmentIn,
@@ -24,7 +25,6 @@ from app.devices.schemas import (
     HistoryOut,
     ReplaceIn,
 )
-from app.orgs import service as orgs_service
 
 router = APIRouter(tags=["devices"])
 RESULTS_SHOWN = 10_000

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 import asyncpg
 from sqlalchemy import text
 
-from app.core import driver
+from ..core import driver
 
 MAX_LENGTH = 1000  # spec §6.2
 MAC_BYTES = 12
@@ -67,7 +67,7 @@ def from_ms(value: int) -> datetime:
 
 
 _KEY = "SELECT key FROM emulator_secret WHERE id = 1"
-# For a statement that reads the key along with other rows (app.session.service, one round trip).
+# For a statement that reads the key along with other rows (dep_emulator.session.service, one round trip).
 KEY_SCALAR_SQL = f"({_KEY})"
 # The key, made on first use if the row is missing (racing replicas agree on the first one written).
 ENSURE_KEY = text(

@@ -9,9 +9,9 @@ commit strictly in sequence order and "seq > cursor" never misses one.
 Lock order, to stay free of deadlocks: device rows first (by id), then server rows (by id).
 
 Two writers use this allocation: `record_events` (events built in Python, for a few devices)
-and set-based writers (`app.devices.bulk_assign`: a million devices in a few statements),
+and set-based writers (`dep_emulator.devices.bulk_assign`: a million devices in a few statements),
 which call `allocate` once and then `INSERT ... SELECT` the events with seqs in the ranges
-it returned, snapshots built by `app.devices.wire_sql.device_object`.
+it returned, snapshots built by `dep_emulator.devices.wire_sql.device_object`.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.devices import wire
-from app.devices.models import Device, DeviceEvent
+from . import wire
+from .models import Device, DeviceEvent
 
 ADDED, MODIFIED, DELETED = "added", "modified", "deleted"
 OP_TYPES = (ADDED, MODIFIED, DELETED)

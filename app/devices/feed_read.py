@@ -23,18 +23,18 @@ import asyncpg
 from sqlalchemy import TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock.service import isoformat
-from app.core import driver
-from app.core.config import Settings
-from app.core.errors import DepError
-from app.devices import cursors, locking, wire, wire_sql
-from app.devices.cursors import Cursor
-from app.devices.models import DEVICE_WIRE_ARGUMENTS, Device
-from app.faults import service as faults
-from app.orgs.models import MdmServer, Org
-from app.orgs.settings import org_setting
-from app.profiles.throttle import VISIBLE_IN_SYNC_SQL
-from app.session.service import FeedCaller
+from ..clock.service import isoformat
+from ..core import driver
+from ..core.config import Settings
+from ..core.errors import DepError
+from ..faults import service as faults
+from ..orgs.models import MdmServer, Org
+from ..orgs.settings import org_setting
+from ..profiles.throttle import VISIBLE_IN_SYNC_SQL
+from ..session.service import FeedCaller
+from . import cursors, locking, wire, wire_sql
+from .cursors import Cursor
+from .models import DEVICE_WIRE_ARGUMENTS, Device
 
 DAY_MS = 86_400_000
 SYNC_ENDPOINT = "POST /devices/sync"
@@ -50,7 +50,7 @@ AFTER_POSITION = "(SELECT CAST(:position AS bigint))"
 def fetch_page_sql(version: int) -> TextClause:
     """One keyset page of the fetch snapshot, as JSON text built by PostgreSQL (one row back).
 
-    `committed` is the server's feed sequence (app.devices.feed), `horizon` the snapshot's
+    `committed` is the server's feed sequence (dep_emulator.devices.feed), `horizon` the snapshot's
     (`:horizon`, or `committed` when a fetch starts); `devices` is the comma-joined JSON objects
     of the first `:n` devices in feed order, `last_seq` the last one's position, and `more`
     whether the snapshot holds another after it (more_to_follow).
@@ -89,7 +89,7 @@ def fetch_page_sql(version: int) -> TextClause:
 def sync_page_sql(version: int) -> TextClause:
     """One page of a server's events after a position, as JSON text built by PostgreSQL.
 
-    Devices in an assignment cooldown are left out (app.profiles.throttle, spec §12.2).
+    Devices in an assignment cooldown are left out (dep_emulator.profiles.throttle, spec §12.2).
     """
     if wire_sql.gates(version):
         # The snapshot's text with op_type and op_date spliced in before its closing brace: far
@@ -103,8 +103,8 @@ def sync_page_sql(version: int) -> TextClause:
     else:  # the latest protocol: the event's stored wire text (migration 0009), as it is
         column = event = "e.wire"
     # One statement reads the page, the server's committed feed sequence (the same snapshot:
-    # every event up to it is visible, app.devices.feed) and consumes a scripted echo_cursor
-    # fault (app.faults); a failed request rolls the consumption back with everything else.
+    # every event up to it is visible, dep_emulator.devices.feed) and consumes a scripted echo_cursor
+    # fault (dep_emulator.faults); a failed request rolls the consumption back with everything else.
     # As in fetch: one ordered aggregate in arrival order and an ordered probe for one more event.
     return text(f"""
     WITH {faults.consume_sql(server_expr=":server", kind="echo_cursor")}
@@ -241,7 +241,7 @@ async def sync(
 ) -> FeedPage:
     """`POST /devices/sync` (spec §6.3, §8.3): events after the cursor, oldest first, repeats allowed.
 
-    A scripted `echo_cursor` fault (app.faults) answers the request's own cursor with
+    A scripted `echo_cursor` fault (dep_emulator.faults) answers the request's own cursor with
     `more_to_follow: true` and no devices: the Apple bug of micromdm#1016 / nanodep#73 (§8.4).
     Its unit is consumed by the page statement itself (committed with it): `echo_fault_id`.
     """
@@ -273,7 +273,7 @@ async def sync(
     position = page["last_seq"] if page["last_seq"] is not None else previous.position
     if not page["more"]:
         # Past events hidden by an assignment cooldown too, so they are skipped for good rather
-        # than delivered late (app.profiles.throttle); without hidden events this changes nothing.
+        # than delivered late (dep_emulator.profiles.throttle); without hidden events this changes nothing.
         position = max(position, committed)
     until_ms = cursors.to_ms(page["last_at"]) if page["last_at"] is not None else previous.until_ms
     next_cursor = Cursor(

@@ -13,12 +13,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import ControlError, not_found
-from app.devices import locking
-from app.devices.assignments import assign_locked
-from app.devices.models import Device, DeviceAssignment
-from app.devices.schemas import DeviceIn
-from app.orgs.models import MdmServer, Org
+from ..core.errors import ControlError, not_found
+from ..orgs.models import MdmServer, Org
+from . import locking
+from .assignments import assign_locked
+from .models import Device, DeviceAssignment
+from .schemas import DeviceIn
 
 LIST_MAX = 1000
 CSV_LIST_SEPARATOR = ";"  # imei/meid cells hold several values: "35 123456 789012 3;35 ..."

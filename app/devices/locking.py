@@ -1,6 +1,6 @@
 """Row locks in the one order every feed writer uses: devices (by id), then servers (by id).
 
-`app.devices.feed.record_events` takes server row locks as it allocates sequence numbers. A
+`dep_emulator.devices.feed.record_events` takes server row locks as it allocates sequence numbers. A
 writer that touches several servers (a move: `deleted` on A, `modified` on B) must hold all
 of them before the first `record_events` call, or two opposite moves deadlock. These helpers
 take the locks up front; the row locks then last until the request's transaction commits.
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.devices.models import Device
+from .models import Device
 
 CHUNK = 5000
 

@@ -7,7 +7,7 @@ from sqlalchemy import BigInteger, Boolean, Computed, ForeignKey, Index, Integer
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base
+from ..core.db import Base
 
 DEVICE_WIRE_ARGUMENTS = (
     "serial_number, model, description, color, asset_tag, profile_status, profile_uuid, "
@@ -77,7 +77,7 @@ class DeviceEvent(Base):
     """One entry of an MDM server's sync feed (spec §8.3–§8.4); append-only.
 
     `seq` is allocated per server while holding that server's row lock (see
-    `app.devices.feed`), so a reader that sees seq N has already seen every seq < N:
+    `dep_emulator.devices.feed`), so a reader that sees seq N has already seen every seq < N:
     sequence numbers of one server commit in order and sync never skips an event.
     """
 

@@ -7,14 +7,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.core import driver
-from app.core.config import Settings
-from app.core.db import ENDPOINT_FAULT, DbSession
-from app.core.dep import CurrentServer, ProtocolVersion, SettingsDep, feed_caller, feed_json
-from app.core.errors import DepError
-from app.core.openapi import dep_errors, json_request
-from app.devices import dep_body, feed_read, service
-from app.devices.dep_schemas import (
+from ..core import driver
+from ..core.config import Settings
+from ..core.db import ENDPOINT_FAULT, DbSession
+from ..core.dep import CurrentServer, ProtocolVersion, SettingsDep, feed_caller, feed_json
+from ..core.errors import DepError
+from ..core.openapi import dep_errors, json_request
+from ..session.service import FeedCaller
+from . import dep_body, feed_read, service
+from .dep_schemas import (
     DeviceListRequest,
     DeviceListResponse,
     DeviceStatusResponse,
@@ -23,8 +24,7 @@ from app.devices.dep_schemas import (
     ReplacementDetails,
     SyncDeviceRequest,
 )
-from app.devices.feed_read import FeedPage
-from app.session.service import FeedCaller
+from .feed_read import FeedPage
 
 router = APIRouter(tags=["dep"])
 REPLACEMENT_DETAILS_SINCE = 10  # spec §2
@@ -34,7 +34,7 @@ async def _feed_page(
     request: Request, read: Callable[..., Awaitable[FeedPage]], *, version: int, settings: Settings
 ) -> tuple[FeedPage, FeedCaller]:
     """A fetch or sync page (`read`) on the hot pool: the caller's session, then the body, then the
-    page, without an ORM session (issue 3 speed targets, app.core.driver)."""
+    page, without an ORM session (issue 3 speed targets, dep_emulator.core.driver)."""
     async with driver.connection(request.app.state) as conn:
         caller = await feed_caller(request, conn)
         body = await dep_body.json_object(request, required=False)
@@ -76,7 +76,7 @@ async def fetch_devices(request: Request, version: ProtocolVersion, settings: Se
 async def sync_devices(request: Request, version: ProtocolVersion, settings: SettingsDep) -> Response:
     """Sync Devices (spec §6.3): every change after `cursor`, oldest first (JSON built in PostgreSQL)."""
     page, caller = await _feed_page(request, feed_read.sync, version=version, settings=settings)
-    if page.echo_fault_id is not None:  # for the request journal (app.traffic)
+    if page.echo_fault_id is not None:  # for the request journal (dep_emulator.traffic)
         setattr(request.state, ENDPOINT_FAULT, (page.echo_fault_id, "echo_cursor"))
     if page.lag is not None:
         request.state.feed_lag = page.lag  # for the depemu_feed_lag_events metric

@@ -15,21 +15,21 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import service as clock
-from app.core.errors import ControlError, not_found
-from app.devices import audit, bulk, locking
-from app.devices.assignments import (
+from ..clock import service as clock
+from ..core.errors import ControlError, not_found
+from ..orgs.models import MdmServer, Org
+from . import audit, bulk, locking
+from .assignments import (
     assign_devices,
     assign_locked,
     disown_devices,
     release_locked,
     reset_profile,
 )
-from app.devices.feed import MODIFIED, FeedEvent, record_events
-from app.devices.generator import generate_devices as generate_specs
-from app.devices.models import Device, DeviceAssignment
-from app.devices.schemas import DeviceAttributes, DeviceIn
-from app.orgs.models import MdmServer, Org
+from .feed import MODIFIED, FeedEvent, record_events
+from .generator import generate_devices as generate_specs
+from .models import Device, DeviceAssignment
+from .schemas import DeviceAttributes, DeviceIn
 
 __all__ = [
     "add_devices",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.clock.service import isoformat
-from app.devices.models import Device
+from ..clock.service import isoformat
+from .models import Device
 
 # Fields each protocol version adds; anything not listed is protocol 1.
 SINCE_VERSION: dict[str, int] = {

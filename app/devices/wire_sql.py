@@ -5,7 +5,7 @@ Fetch and sync pages of 1000 devices were dominated by Python building, gating a
 text is spliced into the response without being parsed again. Set-based assignment uses
 `device_object()` (ungated) for the event snapshots.
 
-These expressions must say exactly what `app.devices.wire.device_fields` and `wire.gate` say
+These expressions must say exactly what `dep_emulator.devices.wire.device_fields` and `wire.gate` say
 (absent values left out, never null; `imei`/`meid` only when non-empty; second-precision UTC
 times with `Z`; fields gated by protocol; iPadOS reads iOS below protocol 7).
 tests/devices/test_feed_sql.py compares the two for every protocol version.
@@ -13,7 +13,7 @@ tests/devices/test_feed_sql.py compares the two for every protocol version.
 
 from __future__ import annotations
 
-from app.devices.wire import IPADOS_SINCE, SINCE_VERSION
+from .wire import IPADOS_SINCE, SINCE_VERSION
 
 _TIME = "to_char(({col}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
@@ -101,5 +101,5 @@ def gated_snapshot(column: str, version: int) -> str:
 
 
 def time_text(column: str) -> str:
-    """A text expression: a timestamptz column in Apple's form (app.clock.service.isoformat)."""
+    """A text expression: a timestamptz column in Apple's form (dep_emulator.clock.service.isoformat)."""
     return _TIME.format(col=column)

@@ -7,14 +7,14 @@ from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base
+from ..core.db import Base
 
 
 class FaultScript(Base):
     """A depsim-style ordered list of responses for one endpoint, consumed across replicas.
 
     `step` is the index of the current entry of `responses` and `used` how many times that
-    entry has fired; both only move inside one `UPDATE ... RETURNING` (app.faults.service),
+    entry has fired; both only move inside one `UPDATE ... RETURNING` (dep_emulator.faults.service),
     so each unit fires exactly once whichever replica serves the request. With
     `probability` set the script never runs out: a matching request fires with that
     probability and the steps wrap around.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.config import ErrorBodyStyle, OAuthErrorStyle, Settings
-from app.faults.catalogue import NAMED_ERRORS, OAUTH_PROBLEMS, OUTAGE_BODIES
+from ..core.config import ErrorBodyStyle, OAuthErrorStyle, Settings
+from .catalogue import NAMED_ERRORS, OAUTH_PROBLEMS, OUTAGE_BODIES
 
 PLAIN_TEXT = b"text/plain;charset=UTF8"
 

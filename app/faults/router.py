@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from app.core.db import DbSession
-from app.faults import service
-from app.faults.schemas import FaultsCleared, FaultScriptIn, FaultScriptList, FaultScriptOut
+from ..core.db import DbSession
+from . import service
+from .schemas import FaultsCleared, FaultScriptIn, FaultScriptList, FaultScriptOut
 
 router = APIRouter(prefix="/faults", tags=["faults"])
 

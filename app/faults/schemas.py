@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.faults.catalogue import NAMED_ERRORS
+from .catalogue import NAMED_ERRORS
 
 # Entries the middleware answers; the other two are applied by the endpoint (see service).
 TRANSPORT_KINDS = ("error", "status", "delay_ms", "drop_connection", "pass")

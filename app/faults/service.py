@@ -9,7 +9,7 @@ statement, so every unit fires once and in order. With several live scripts for 
 endpoint the oldest goes first.
 
 Two layers apply the entries:
-- the traffic middleware (app.traffic.middleware) answers `error`, `status`, `delay_ms`,
+- the traffic middleware (dep_emulator.traffic.middleware) answers `error`, `status`, `delay_ms`,
   `drop_connection` and `pass` entries before the endpoint runs; it only consumes a script
   whose current entry is one of those;
 - endpoints apply the two kinds that change a successful body, by calling the hooks below
@@ -44,12 +44,12 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import service as clock
-from app.core.db import ENDPOINT_FAULT, cached_text
-from app.core.errors import not_found
-from app.faults.models import FaultScript
-from app.faults.schemas import ENDPOINT_KINDS, FaultScriptIn, FaultScriptOut, FaultStepOut
-from app.orgs.models import MdmServer
+from ..clock import service as clock
+from ..core.db import ENDPOINT_FAULT, cached_text
+from ..core.errors import not_found
+from ..orgs.models import MdmServer
+from .models import FaultScript
+from .schemas import ENDPOINT_KINDS, FaultScriptIn, FaultScriptOut, FaultStepOut
 
 
 def consume_sql(*, server_expr: str, kind: str | None) -> str:
@@ -125,7 +125,7 @@ async def _consume_endpoint_kind(
 
 
 def note_endpoint_fault(db: AsyncSession, fault_id: int, label: str) -> None:
-    """Journal the unit an endpoint consumed, once the request commits (app.core.db)."""
+    """Journal the unit an endpoint consumed, once the request commits (dep_emulator.core.db)."""
     db.info[ENDPOINT_FAULT] = (int(fault_id), label)
 
 

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.core.db import DbSession
-from app.journal import service
-from app.journal.models import RequestJournal
-from app.journal.schemas import JournalEntryOut, JournalPage
+from ..core.db import DbSession
+from . import service
+from .models import RequestJournal
+from .schemas import JournalEntryOut, JournalPage
 
 router = APIRouter(prefix="/journal", tags=["journal"])
 

@@ -1,7 +1,7 @@
 """The request journal: what each request to an Apple surface was, for contract assertions.
 
 Rows are written by the traffic middleware after the response was sent, inside its one
-post-response statement (app.traffic.service.finish), so journaling adds no round trip on
+post-response statement (dep_emulator.traffic.service.finish), so journaling adds no round trip on
 the latency path. Retention: every 100th row prunes what is older than
 DEPEMU_JOURNAL_RETENTION_HOURS (wall clock) or beyond DEPEMU_JOURNAL_MAX_ROWS, by index
 range, so pruning stays cheap.
@@ -23,9 +23,9 @@ from urllib.parse import parse_qsl, urlencode
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.config import Settings
-from app.core.errors import ControlError
-from app.journal.models import RequestJournal
+from ..core.config import Settings
+from ..core.errors import ControlError
+from .models import RequestJournal
 
 PRUNE_EVERY = 100
 # Apple's ABM token example sends the client assertion in the query string (abm-api.md §1.2).

@@ -77,7 +77,7 @@ class _PoolCollector(Collector):
 
 
 class _HotPoolCollector(Collector):
-    """The feed and traffic middleware's asyncpg pool (app.core.driver), read at scrape time."""
+    """The feed and traffic middleware's asyncpg pool (dep_emulator.core.driver), read at scrape time."""
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool

@@ -15,9 +15,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import is_control_path
-from app.core.logging import request_id_var
-from app.observability.metrics import Metrics
+from ..core.errors import is_control_path
+from ..core.logging import request_id_var
+from .metrics import Metrics
 
 logger = logging.getLogger("dep_emulator.access")
 REQUEST_ID_HEADER = b"x-request-id"

@@ -7,7 +7,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, Sequence, Strin
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base
+from ..core.db import Base
 
 # Customer numbers look like Apple's: seven-digit decimals.
 org_id_seq = Sequence("org_id_seq", start=1000001)
@@ -50,6 +50,6 @@ class MdmServer(Base):
     certificate_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
     consumer_key: Mapped[str] = mapped_column(String(128), unique=True)
     consumer_secret: Mapped[str] = mapped_column(String(64))
-    # Last sequence number allocated on this server's device feed (see app.devices.feed).
+    # Last sequence number allocated on this server's device feed (see dep_emulator.devices.feed).
     feed_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime]

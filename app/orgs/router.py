@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Request, status
 
-from app.core.db import DbSession
-from app.core.openapi import control_errors
-from app.orgs import service
-from app.orgs import settings as org_settings
-from app.orgs.models import MdmServer, Org
-from app.orgs.schemas import (
+from ..core.db import DbSession
+from ..core.openapi import control_errors
+from ..tokens import service as tokens_service
+from . import service
+from . import settings as org_settings
+from .models import MdmServer, Org
+from .schemas import (
     MdmServerIn,
     MdmServerList,
     MdmServerOut,
@@ -20,7 +21,6 @@ from app.orgs.schemas import (
     OrgOut,
     TermsIn,
 )
-from app.tokens import service as tokens_service
 
 router = APIRouter(tags=["orgs"])
 
@@ -133,7 +133,7 @@ async def _certificate_from_body(request: Request) -> str:
         except (ValueError, AttributeError):
             value = None
         if not isinstance(value, str):
-            from app.core.errors import ControlError
+            from ..core.errors import ControlError
 
             raise ControlError(
                 422, "validation_error", 'expected a PEM body or JSON {"certificate_pem": "..."}'
@@ -147,7 +147,7 @@ _ = Body  # keep FastAPI's Body importable for OpenAPI tooling
 
 @router.get("/orgs/{org_id}/settings")
 async def get_org_settings(org_id: str, db: DbSession) -> dict[str, Any]:
-    """The org's switches with their effective values (see app.orgs.settings for each key)."""
+    """The org's switches with their effective values (see dep_emulator.orgs.settings for each key)."""
     return org_settings.effective_settings(await service.get_org(db, org_id=org_id))
 
 

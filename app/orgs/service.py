@@ -10,13 +10,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import service as clock
-from app.core.errors import ControlError, not_found
-from app.core.security import random_hex
-from app.devices.models import Device
-from app.orgs.models import MdmServer, Org
-from app.orgs.schemas import MdmServerIn, OrgIn
-from app.tokens import smime
+from ..clock import service as clock
+from ..core.errors import ControlError, not_found
+from ..core.security import random_hex
+from ..devices.models import Device
+from ..tokens import smime
+from .models import MdmServer, Org
+from .schemas import MdmServerIn, OrgIn
 
 
 def _slug(name: str) -> str:
@@ -120,7 +120,7 @@ async def delete_server(db: AsyncSession, *, server: MdmServer) -> None:
     """Delete a server with its tokens, sessions and feed; 409 while devices are assigned to it.
 
     The server row is locked first: an assignment to it takes that lock before it moves any
-    device (app.devices.locking), so no device can arrive between the count and the delete.
+    device (dep_emulator.devices.locking), so no device can arrive between the count and the delete.
     """
     await db.execute(select(MdmServer.id).where(MdmServer.id == server.id).with_for_update())
     assigned = await db.scalar(select(func.count()).select_from(Device).where(Device.server_id == server.id))

@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import ControlError
-from app.orgs.models import Org
+from ..core.errors import ControlError
+from .models import Org
 
 
 @dataclass(frozen=True, slots=True)

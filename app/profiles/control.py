@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.core.db import DbSession
-from app.orgs import service as orgs_service
-from app.profiles import throttle
-from app.profiles.schemas import AssignmentCooldownList, AssignmentThrottle
+from ..core.db import DbSession
+from ..orgs import service as orgs_service
+from . import throttle
+from .schemas import AssignmentCooldownList, AssignmentThrottle
 
 router = APIRouter(tags=["profiles"])
 

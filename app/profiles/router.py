@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.exceptions import HTTPException
 
-from app.core.db import DbSession
-from app.core.dep import CurrentServer, ProtocolVersion, SettingsDep
-from app.core.openapi import dep_errors, json_request
-from app.devices import dep_body
-from app.profiles import service
-from app.profiles.schemas import (
+from ..core.db import DbSession
+from ..core.dep import CurrentServer, ProtocolVersion, SettingsDep
+from ..core.openapi import dep_errors, json_request
+from ..devices import dep_body
+from . import service
+from .schemas import (
     AssignProfileResponse,
     ClearProfileResponse,
     DefineProfileResponse,
@@ -63,7 +63,7 @@ SERIALS_BODY = {"type": "object", "properties": {"devices": {"type": "array", "i
 async def define_profile(
     request: Request, server: CurrentServer, version: ProtocolVersion, settings: SettingsDep, db: DbSession
 ) -> DefineProfileResponse:
-    """Define a Profile (§6.9): validation order in `app.profiles.validation`."""
+    """Define a Profile (§6.9): validation order in `dep_emulator.profiles.validation`."""
     body = await dep_body.json_object(request, required=True)
     return await service.define_profile(db, server=server, raw=body, version=version, settings=settings)
 

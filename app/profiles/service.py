@@ -1,7 +1,7 @@
 """Profiles and their assignment: define, read, assign, remove (spec §6.9–§6.12).
 
 Every change to a device's profile fields goes through `_apply`, which locks the device rows
-(by id, as `app.devices.feed` requires) before touching them, and records one `modified`
+(by id, as `dep_emulator.devices.feed` requires) before touching them, and records one `modified`
 event per changed device on its server's feed (§8.4).
 """
 
@@ -15,21 +15,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import service as clock
-from app.core.config import Settings
-from app.core.errors import DepError
-from app.core.security import random_hex
-from app.devices import locking
-from app.devices.dep_body import serial_list
-from app.devices.feed import MODIFIED, FeedEvent, record_events
-from app.devices.models import Device
-from app.faults import service as faults_service
-from app.faults.service import DeviceStatusFault
-from app.orgs.models import MdmServer
-from app.profiles import throttle
-from app.profiles.models import Profile
-from app.profiles.schemas import AssignProfileResponse, ClearProfileResponse, DefineProfileResponse
-from app.profiles.validation import validate_profile
+from ..clock import service as clock
+from ..core.config import Settings
+from ..core.errors import DepError
+from ..core.security import random_hex
+from ..devices import locking
+from ..devices.dep_body import serial_list
+from ..devices.feed import MODIFIED, FeedEvent, record_events
+from ..devices.models import Device
+from ..faults import service as faults_service
+from ..faults.service import DeviceStatusFault
+from ..orgs.models import MdmServer
+from . import throttle
+from .models import Profile
+from .schemas import AssignProfileResponse, ClearProfileResponse, DefineProfileResponse
+from .validation import validate_profile
 
 logger = logging.getLogger("dep_emulator.profiles")
 
@@ -197,7 +197,7 @@ async def _apply(
             .with_for_update()
         )
     )
-    # Lock order: devices, then the server (app.devices.feed). The clock is read only now, with
+    # Lock order: devices, then the server (dep_emulator.devices.feed). The clock is read only now, with
     # the server's feed locked, so this event is never dated before one committed ahead of it.
     await locking.lock_servers(db, server_ids={server.id} if devices else set())
     now = await clock.now(db)

@@ -24,11 +24,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import service as clock
-from app.devices.models import Device
-from app.orgs.models import MdmServer, Org
-from app.profiles.models import AssignmentAttempt, AssignmentCooldown
-from app.profiles.schemas import AssignmentCooldownList, AssignmentCooldownOut, AssignmentThrottle
+from ..clock import service as clock
+from ..devices.models import Device
+from ..orgs.models import MdmServer, Org
+from .models import AssignmentAttempt, AssignmentCooldown
+from .schemas import AssignmentCooldownList, AssignmentCooldownOut, AssignmentThrottle
 
 THROTTLE_KEY = "assignment_throttle"
 # NOT IN, not NOT EXISTS: a hashed subplan built once per statement keeps the sync page a keyset

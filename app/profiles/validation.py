@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from app.core.errors import DepError
-from app.profiles.locales import valid_language, valid_region
+from ..core.errors import DepError
+from .locales import valid_language, valid_region
 
 # Every boolean flag with its default (spec §9.1); GET /profile shows each at its effective value.
 FLAG_DEFAULTS: dict[str, bool] = {

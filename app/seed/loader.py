@@ -12,9 +12,9 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.config import Settings
-from app.seed import parse, service
-from app.seed.schemas import SeedResult
+from ..core.config import Settings
+from . import parse, service
+from .schemas import SeedResult
 
 logger = logging.getLogger("dep_emulator.seed")
 

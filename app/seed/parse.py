@@ -19,8 +19,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import ValidationError
 
-from app.core.errors import ControlError
-from app.seed.schemas import SeedFile
+from ..core.errors import ControlError
+from .schemas import SeedFile
 
 PathKey = tuple[str | int, ...]
 Format = Literal["yaml", "json"]

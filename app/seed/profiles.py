@@ -2,7 +2,7 @@
 
 Apple's profiles are immutable and every define makes a new UUID (spec §6.9), so a seed
 profile is matched by its server and its validated body (every flag at its effective value,
-as app.profiles stores it); assignment goes through the profiles service (`modified` events,
+as dep_emulator.profiles stores it); assignment goes through the profiles service (`modified` events,
 throttling rules and all) and skips devices that already carry that profile.
 """
 
@@ -13,15 +13,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.config import Settings
-from app.core.errors import DepError
-from app.devices.models import Device
-from app.orgs.models import MdmServer, Org
-from app.profiles import service as profiles_service
-from app.profiles.models import Profile
-from app.profiles.validation import validate_profile
-from app.seed.parse import Locator, PathKey
-from app.seed.schemas import ProfileSeed
+from ..core.config import Settings
+from ..core.errors import DepError
+from ..devices.models import Device
+from ..orgs.models import MdmServer, Org
+from ..profiles import service as profiles_service
+from ..profiles.models import Profile
+from ..profiles.validation import validate_profile
+from .parse import Locator, PathKey
+from .schemas import ProfileSeed
 
 VERSION = 10  # define and assign as a current MDM does
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 
-from app.core.db import DbSession
-from app.core.dep import SettingsDep
-from app.seed import parse, service
-from app.seed.schemas import SeedFile, SeedResult
+from ..core.db import DbSession
+from ..core.dep import SettingsDep
+from . import parse, service
+from .schemas import SeedFile, SeedResult
 
 router = APIRouter(tags=["seed"])
 

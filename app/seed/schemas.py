@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from app.churn.schemas import MAX_DEVICES_PER_EVENT, ChurnSpec
-from app.devices.schemas import DeviceIn, Family, GenerateIn
-from app.faults.schemas import FaultScriptIn
-from app.traffic.schemas import TrafficRulesIn
+from ..churn.schemas import MAX_DEVICES_PER_EVENT, ChurnSpec
+from ..devices.schemas import DeviceIn, Family, GenerateIn
+from ..faults.schemas import FaultScriptIn
+from ..traffic.schemas import TrafficRulesIn
 
 # Tags of the two kinds of `devices` entries; they appear in pydantic's error locations and
 # are dropped from the key paths shown to users (they start with "<").

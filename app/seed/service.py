@@ -19,22 +19,24 @@ from pathlib import Path
 from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.churn import service as churn_service
-from app.churn.schemas import ChurnSpec
-from app.core.config import Settings
-from app.devices import service as devices_service
-from app.devices.models import Device
-from app.devices.schemas import DeviceIn
-from app.faults import service as faults_service
-from app.faults.models import FaultScript
-from app.faults.schemas import FaultScriptIn
-from app.orgs import service as orgs_service
-from app.orgs import settings as org_settings
-from app.orgs.models import MdmServer, Org
-from app.orgs.schemas import MdmServerIn, OrgIn
-from app.seed import profiles as seed_profiles
-from app.seed.parse import Locator, PathKey, SeedDocument
-from app.seed.schemas import (
+from ..churn import service as churn_service
+from ..churn.schemas import ChurnSpec
+from ..core.config import Settings
+from ..devices import service as devices_service
+from ..devices.models import Device
+from ..devices.schemas import DeviceIn
+from ..faults import service as faults_service
+from ..faults.models import FaultScript
+from ..faults.schemas import FaultScriptIn
+from ..orgs import service as orgs_service
+from ..orgs import settings as org_settings
+from ..orgs.models import MdmServer, Org
+from ..orgs.schemas import MdmServerIn, OrgIn
+from ..tokens import service as tokens_service
+from ..traffic import service as traffic_service
+from . import profiles as seed_profiles
+from .parse import Locator, PathKey, SeedDocument
+from .schemas import (
     ChurnResult,
     ChurnSeed,
     DeviceSeed,
@@ -45,8 +47,6 @@ from app.seed.schemas import (
     ServerResult,
     ServerSeed,
 )
-from app.tokens import service as tokens_service
-from app.traffic import service as traffic_service
 
 SEED_LOCK = 0x5EED_F11E  # pg_advisory_xact_lock key: one seed load at a time across replicas
 ACTOR = "seed file"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.core.db import DbSession
-from app.core.dep import JSON_UTF8, SESSION_HEADER, SettingsDep
-from app.core.openapi import session_errors
-from app.session import oauth1, service
+from ..core.db import DbSession
+from ..core.dep import JSON_UTF8, SESSION_HEADER, SettingsDep
+from ..core.openapi import session_errors
+from . import oauth1, service
 
 router = APIRouter(tags=["dep"])
 

@@ -14,16 +14,16 @@ from sqlalchemy import Float, bindparam, delete, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import service as clock
-from app.core import driver
-from app.core.config import OAuthErrorStyle, Settings
-from app.core.errors import DepError
-from app.core.security import hash_secret
-from app.devices import cursors
-from app.orgs.models import MdmServer, Org
-from app.session import oauth1
-from app.session.models import AuthSession, OAuthNonce
-from app.tokens.models import OAuthToken
+from ..clock import service as clock
+from ..core import driver
+from ..core.config import OAuthErrorStyle, Settings
+from ..core.errors import DepError
+from ..core.security import hash_secret
+from ..devices import cursors
+from ..orgs.models import MdmServer, Org
+from ..tokens.models import OAuthToken
+from . import oauth1
+from .models import AuthSession, OAuthNonce
 
 
 def oauth_problem(settings: Settings, status_code: int, problem: str) -> DepError:
@@ -150,7 +150,7 @@ _SESSION_LOOKUP = (
     .where(AuthSession.token_hash == bindparam("token_hash"))
 )
 # What a feed page needs of its session besides the server, over `a` (auth_session): also read by
-# the traffic middleware's own lookup of the session (app.traffic.service), which hands it on in
+# the traffic middleware's own lookup of the session (dep_emulator.traffic.service), which hands it on in
 # the request state (PREFETCHED_SESSION), so a feed request reads its session once.
 _FEED_SESSION_VALUES = (
     ("created_at", "a.created_at"),
@@ -162,7 +162,7 @@ _FEED_SESSION_VALUES = (
 FEED_SESSION_NAMES = tuple(name for name, _ in _FEED_SESSION_VALUES)
 FEED_SESSION_COLUMNS = ", ".join(f"{expression} AS {name}" for name, expression in _FEED_SESSION_VALUES)
 PREFETCHED_SESSION = "prefetched_session"
-# The feed's own lookup, on the hot pool (app.core.driver), when nothing was handed on.
+# The feed's own lookup, on the hot pool (dep_emulator.core.driver), when nothing was handed on.
 _FEED_SESSION_LOOKUP = text(f"""
     SELECT {FEED_SESSION_COLUMNS}, s.id AS server_id, s.server_uuid
     FROM auth_session a LEFT JOIN mdm_server s ON s.id = a.server_id
@@ -245,7 +245,7 @@ async def resolve_feed_caller(
     presented: str | None,
     prefetched: Mapping[str, Any] | None = None,
 ) -> FeedCaller:
-    """`resolve_session` for the feed pages, on a hot-pool connection (app.core.driver).
+    """`resolve_session` for the feed pages, on a hot-pool connection (dep_emulator.core.driver).
 
     `prefetched`: the session's row as the traffic middleware read it for this request.
     """

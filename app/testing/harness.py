@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 
-from app.core import embedded_pg, migrate
-from app.core.config import Settings
-from app.testing.dep_client import OAuthCredentials
-from app.testing.server import live_server
+from ..core import embedded_pg, migrate
+from ..core.config import Settings
+from .dep_client import OAuthCredentials
+from .server import live_server
 
 
 class ControlClient:

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from app.testing.dep_client import OAuthCredentials, dep_client
+from .dep_client import OAuthCredentials, dep_client
 
 SERVER_DEVICES, SYNC, DISOWN, PROFILE, PROFILE_DEVICES = (
     "/server/devices",

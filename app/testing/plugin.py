@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from app.testing.harness import ControlClient, Emulator, MdmServerHandle, create_mdm_server, running_emulator
+from .harness import ControlClient, Emulator, MdmServerHandle, create_mdm_server, running_emulator
 
 
 @pytest.fixture(scope="session")

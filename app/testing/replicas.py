@@ -1,6 +1,6 @@
 """Real `dep-emulator serve` processes on one database, and a client that alternates between them.
 
-Thread-based servers (app.testing.server) share one interpreter, so they cannot show what a
+Thread-based servers (dep_emulator.testing.server) share one interpreter, so they cannot show what a
 second process, a SIGKILL or a SIGTERM does. These are the same command an operator runs,
 as subprocesses. `AlternatingTransport` plays the load balancer: the client talks to one
 public base URL (which every replica is told about, as behind the compose proxy, so OAuth
@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import httpx
 
-from app.testing.server import free_port
+from .server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_BASE_URL = "http://dep.replicas.test"
@@ -31,7 +31,7 @@ PUBLIC_BASE_URL = "http://dep.replicas.test"
 
 @dataclass
 class Replica:
-    """One `python -m app.cli serve` subprocess; its output goes to a file (read it with `.log()`)."""
+    """One `python -m dep_emulator.cli serve` subprocess; its output goes to a file (`.log()`)."""
 
     process: subprocess.Popen[bytes]
     url: str
@@ -77,7 +77,7 @@ class Replica:
 
 
 def spawn_replica(database_url: str, *, env: dict[str, str] | None = None, wait: bool = True) -> Replica:
-    """Start `python -m app.cli serve` on a free port against `database_url` (already migrated)."""
+    """Start `python -m dep_emulator.cli serve` on a free port against `database_url` (already migrated)."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DEPEMU_")}
     environment.update(
@@ -92,7 +92,7 @@ def spawn_replica(database_url: str, *, env: dict[str, str] | None = None, wait:
     log_path = Path(tempfile.mkstemp(prefix=f"depemu-replica-{port}-", suffix=".log")[1])
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "dep_emulator.cli", "serve", "--port", str(port)],
         cwd=ROOT,
         env=environment,
         stdout=log,

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from app.core.config import Settings
-from app.main import create_app
+from ..core.config import Settings
+from ..main import create_app
 
 
 def free_port() -> int:

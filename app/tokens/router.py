@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.core.db import DbSession
-from app.core.dep import SettingsDep
-from app.core.errors import ControlError
-from app.core.openapi import control_errors
-from app.orgs import service as orgs_service
-from app.tokens import service
-from app.tokens.schemas import OAuthCredentialsOut
+from ..core.db import DbSession
+from ..core.dep import SettingsDep
+from ..core.errors import ControlError
+from ..core.openapi import control_errors
+from ..orgs import service as orgs_service
+from . import service
+from .schemas import OAuthCredentialsOut
 
 router = APIRouter(prefix="/mdm-servers/{server_uuid}", tags=["tokens"])
 

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clock import service as clock
-from app.core.errors import ControlError
-from app.core.security import random_hex
-from app.orgs.models import MdmServer
-from app.tokens import smime
-from app.tokens.models import OAuthToken
+from ..clock import service as clock
+from ..core.errors import ControlError
+from ..core.security import random_hex
+from ..orgs.models import MdmServer
+from . import smime
+from .models import OAuthToken
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from app.core.security import hash_secret
+from ..core.security import hash_secret
 
 PREFIX = "/v1/"
 STATUS = 429

@@ -4,20 +4,20 @@ Pure ASGI. It answers by sending a response and never raises on its own account 
 database failure here fails open: the request goes through unjournaled, and is logged);
 exceptions from the app pass through untouched. Nothing per request is kept on the
 instance. Every decision that must agree across replicas is one statement in PostgreSQL
-(app.traffic.service), run on a connection of the app's hot pool (app.core.driver: no
+(dep_emulator.traffic.service), run on a connection of the app's hot pool (dep_emulator.core.driver: no
 transaction around it, no SQLAlchemy), never held across the request.
 
 Per request to an Apple surface (everything but /emulator, /healthz, /readyz, the docs and
 /metrics):
-1. summarise a JSON body (read once, app.core.body_limit.read_body): cursor, limit, device count;
+1. summarise a JSON body (read once, dep_emulator.core.body_limit.read_body): cursor, limit, device count;
 2. statement 1: identify the server and consume one unit of a matching fault script (for a
    session token it also reads what a fetch or sync page needs of the session, handed on in
-   the request state: app.session.service.PREFETCHED_SESSION). A fault answers first
+   the request state: dep_emulator.session.service.PREFETCHED_SESSION). A fault answers first
    (Apple's front end errs before anything is counted): an error or status is sent,
    `drop_connection` closes without a byte, `delay_ms` waits then goes on;
 3. statement 2 (only if the org's rules need it): take from the budgets; a refusal is the
    configured status (429 TOO_MANY_REQUESTS or 503) with `Retry-After` in seconds (on the
-   Business Manager API: per API account, always 429 in its JSON:API envelope, app.traffic.abm);
+   Business Manager API: per API account, always 429 in its JSON:API envelope, dep_emulator.traffic.abm);
 4. the app runs; the status, error body and (fetch/sync) returned cursor are observed;
 5. statement 3, after the response went out: journal row, concurrency-slot release (also
    on errors and disconnects; shielded from cancellation), sync-cycle note.
@@ -35,17 +35,17 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.clock import service as clock
-from app.core import driver
-from app.core.body_limit import read_body
-from app.core.config import Settings
-from app.core.db import ENDPOINT_FAULT
-from app.core.security import hash_secret
-from app.faults.respond import PLAIN_TEXT, FaultAction, action_for, error_body
-from app.journal.service import JournalEntry, redact_query
-from app.session import oauth1
-from app.session.service import PREFETCHED_SESSION
-from app.traffic import abm, rules, service
+from ..clock import service as clock
+from ..core import driver
+from ..core.body_limit import read_body
+from ..core.config import Settings
+from ..core.db import ENDPOINT_FAULT
+from ..core.security import hash_secret
+from ..faults.respond import PLAIN_TEXT, FaultAction, action_for, error_body
+from ..journal.service import JournalEntry, redact_query
+from ..session import oauth1
+from ..session.service import PREFETCHED_SESSION
+from . import abm, rules, service
 
 logger = logging.getLogger("dep_emulator.traffic")
 
@@ -58,7 +58,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 NOT_APPLE = ("/emulator", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/metrics")
 FEED_PATHS = ("/server/devices", "/devices/sync")
 MAX_CAPTURE = 16 * 1024 * 1024
-# A fetch or sync page is rendered `cursor` first and `more_to_follow` third (app.devices.feed_read):
+# A fetch or sync page is rendered `cursor` first and `more_to_follow` third (dep_emulator.devices.feed_read):
 # the journal needs only its head, not the whole page (up to 1000 devices, ~500 KB).
 FEED_HEAD = 4096
 _CURSOR = re.compile(rb'"cursor"\s*:\s*"([^"]{0,1000})"')
@@ -128,7 +128,7 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
                 consumer_key=_consumer_key(headers.get("authorization")) if path == "/session" else None,
                 bearer_hash=abm.bearer_hash(headers.get("authorization")) if abm_call else None,
             )
-            if caller.session is not None:  # the feed pages read it from here (app.session.service)
+            if caller.session is not None:  # the feed pages read it from here (dep_emulator.session.service)
                 scope.setdefault("state", {})[PREFETCHED_SESSION] = caller.session
             if caller.fault_response is not None:
                 action = action_for(caller.fault_response, settings)

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base
+from ..core.db import Base
 
 
 class TrafficBucket(Base):

@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 
-from app.journal.models import RequestJournal
-from app.traffic import rules
-from app.traffic.schemas import Violation
+from ..journal.models import RequestJournal
+from . import rules
+from .schemas import Violation
 
 MAX_IDS = 50
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.core.db import DbSession
-from app.core.dep import SettingsDep
-from app.orgs import service as orgs_service
-from app.traffic import service
-from app.traffic.schemas import TrafficReport, TrafficRulesIn, TrafficRulesOut
+from ..core.db import DbSession
+from ..core.dep import SettingsDep
+from ..orgs import service as orgs_service
+from . import service
+from .schemas import TrafficReport, TrafficRulesIn, TrafficRulesOut
 
 router = APIRouter(tags=["traffic"])
 

@@ -1,7 +1,7 @@
 """Traffic rules: presets, per-org overrides, and what a given request is subject to.
 
 Pure functions, no I/O: the middleware asks `plan()` which budgets a request draws on and
-hands the answer to one SQL statement (app.traffic.service.admit).
+hands the answer to one SQL statement (dep_emulator.traffic.service.admit).
 
 Presets (spec §12):
 - `off`: nothing is enforced (the default).

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.traffic.rules import Budget, EndpointClass, Preset, TrafficRules
+from .rules import Budget, EndpointClass, Preset, TrafficRules
 
 
 class TrafficOverrides(BaseModel):

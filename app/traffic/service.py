@@ -1,10 +1,10 @@
 """Traffic rules in the database: per-org rules, the per-request statements of the middleware.
 
 The middleware runs at most three statements per request, each on a connection of the app's
-hot pool (app.core.driver: no transaction, so no lock outlives a statement):
+hot pool (dep_emulator.core.driver: no transaction, so no lock outlives a statement):
 1. `resolve`: who is calling (session token hash → auth_session → server → org rules, or
    the OAuth consumer key on /session) and, in the same statement, consume one unit of a
-   matching fault script (app.faults.service.consume_sql);
+   matching fault script (dep_emulator.faults.service.consume_sql);
 2. `admit`, only when the org's rules put the request under a budget: one call of the
    `traffic_admit` SQL function (migration 0003), which refills and takes from every budget
    all-or-nothing and claims a concurrency slot;
@@ -22,15 +22,15 @@ import asyncpg
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import driver
-from app.core.config import Settings
-from app.faults.service import consume_sql
-from app.journal import service as journal_service
-from app.journal.service import JournalEntry, insert_journal_sql
-from app.orgs.models import MdmServer, Org
-from app.session.service import FEED_SESSION_COLUMNS, FEED_SESSION_NAMES
-from app.traffic import report, rules
-from app.traffic.schemas import TrafficReport, TrafficRulesIn, TrafficRulesOut
+from ..core import driver
+from ..core.config import Settings
+from ..faults.service import consume_sql
+from ..journal import service as journal_service
+from ..journal.service import JournalEntry, insert_journal_sql
+from ..orgs.models import MdmServer, Org
+from ..session.service import FEED_SESSION_COLUMNS, FEED_SESSION_NAMES
+from . import report, rules
+from .schemas import TrafficReport, TrafficRulesIn, TrafficRulesOut
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class CallerContext:
     fault_id: int | None
     fault_response: dict[str, Any] | None
     account_id: int | None = None  # the Business Manager API account behind a bearer token
-    # The X-ADM-Auth-Session's own row (app.session.service.FEED_SESSION_COLUMNS, with server_id and
+    # The X-ADM-Auth-Session's own row (dep_emulator.session.service.FEED_SESSION_COLUMNS, with server_id and
     # server_uuid), for the feed pages to use instead of reading it again.
     session: dict[str, Any] | None = None
 

@@ -3,7 +3,7 @@
 Fetch pages at the latest protocol are then one `string_agg` over stored text instead of
 building 1000 JSON objects field by field per request (issue 3 speed targets). A generated
 column, so every writer (ORM, COPY, set-based UPDATE) keeps it current without knowing.
-The function body is `app.devices.wire_sql.device_text` as of this migration, frozen here;
+The function body is `dep_emulator.devices.wire_sql.device_text` as of this migration, frozen here;
 tests/devices/test_feed_sql.py checks pages against the Python wire code at every version.
 
 Revision ID: 0010

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from dep_emulator.core.config import Settings
 from fastapi import FastAPI
 
-from app.core.config import Settings
 from tests.abm.conftest import ApiAccount, assert_error, bearer_client, create_api_account, get_token
 from tests.abm.test_flow import activity_body
 from tests.conftest import snapshot, start_app

@@ -73,7 +73,8 @@ async def test_urls_list_the_endpoints_served(mdm: httpx.AsyncClient) -> None:
 
 
 async def test_edu_org_and_custom_admin(client: httpx.AsyncClient, app: Any) -> None:
-    from app.testing.dep_client import OAuthCredentials, dep_client
+    from dep_emulator.testing.dep_client import OAuthCredentials, dep_client
+
     from tests.conftest import BASE_URL, create_org, create_server, issue_credentials
 
     org = await create_org(client, name="Springfield Schools", org_type="edu", email="it@school.example")

@@ -10,9 +10,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from dep_emulator.core.config import Settings
+from dep_emulator.devices.generator import generate_devices
 
-from app.core.config import Settings
-from app.devices.generator import generate_devices
 from tests.conftest import BASE_URL, snapshot, start_app
 from tests.devices.helpers import add, assign, fetch_all, generate, sync_all
 
@@ -209,7 +209,7 @@ async def test_clock_driven_churn_runs_each_event_exactly_once_across_replicas(
 async def test_catch_up_runs_every_missed_event_and_deletes_reach_the_sync(
     replicas: list[httpx.AsyncClient], pg: asyncpg.Connection
 ) -> None:
-    from app.testing.dep_client import OAuthCredentials, dep_client
+    from dep_emulator.testing.dep_client import OAuthCredentials, dep_client
 
     a, b = replicas
     org = (await a.post("/emulator/v1/orgs", json={"name": "Org"})).json()

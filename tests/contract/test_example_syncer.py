@@ -7,9 +7,8 @@ In your project: `pip install dep-emulator`, and the `depemu_*` fixtures are the
 from __future__ import annotations
 
 import requests
+from dep_emulator.testing.harness import ControlClient, Emulator, MdmServerHandle
 from requests_oauthlib import OAuth1
-
-from app.testing.harness import ControlClient, Emulator, MdmServerHandle
 
 
 class DepSyncer:

@@ -22,12 +22,12 @@ from typing import Any
 import uvicorn
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
+from dep_emulator.testing.server import free_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.testing.server import free_port
 from tests.conftest import make_certificate
 
 ASPEN = "application/x-apple-aspen-config"

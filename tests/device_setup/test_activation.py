@@ -210,7 +210,7 @@ async def test_removed_profile_is_not_handed_out(
 async def test_mdm_errors_are_reported(
     client: httpx.AsyncClient, mdm: httpx.AsyncClient, iphone: str, endpoint: MdmEndpoint
 ) -> None:
-    from app.testing.server import free_port
+    from dep_emulator.testing.server import free_port
 
     cases = [
         (endpoint.base_url + "/broken", {"status": 500, "content_type": "text/plain; charset=utf-8"}),

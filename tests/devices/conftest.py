@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from dep_emulator.testing.dep_client import dep_client
 from fastapi import FastAPI
 
-from app.testing.dep_client import dep_client
 from tests.conftest import BASE_URL, create_server, issue_credentials
 
 

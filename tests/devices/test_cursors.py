@@ -7,9 +7,9 @@ import re
 from typing import Any
 
 import httpx
+from dep_emulator.core.config import Settings
+from dep_emulator.testing.dep_client import OAuthCredentials, dep_client
 
-from app.core.config import Settings
-from app.testing.dep_client import OAuthCredentials, dep_client
 from tests.conftest import BASE_URL, start_app
 from tests.devices.conftest import OtherServer
 from tests.devices.helpers import SERVER_DEVICES, SYNC, fetch_all, generate

@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
+from dep_emulator.testing.dep_client import OAuthCredentials, dep_client
 from fastapi import FastAPI
 
-from app.testing.dep_client import OAuthCredentials, dep_client
 from tests.conftest import BASE_URL, snapshot
 from tests.devices.conftest import OtherServer
 from tests.devices.helpers import SERVER_DEVICES, SYNC, add, assign, fetch_all, ops, sync_all

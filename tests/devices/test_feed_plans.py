@@ -4,7 +4,7 @@ A client reads the tail of the feed, which is past the column statistics until t
 ANALYZE; right after a large assignment that tail is thousands of events. A page must still be
 an ordered index scan stopped by its LIMIT, never a scan and sort of everything after the
 cursor (whose cost grows with the events left: issue 3, "cost does not grow with position").
-Both plans are read: the generic one the hot pool runs (app.core.driver forces it) and the
+Both plans are read: the generic one the hot pool runs (dep_emulator.core.driver forces it) and the
 custom one PostgreSQL would choose per call without that setting.
 """
 
@@ -17,11 +17,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from dep_emulator.core import driver
+from dep_emulator.devices.feed_read import fetch_page_sql, sync_page_sql
 from fastapi import FastAPI
 from sqlalchemy import TextClause
 
-from app.core import driver
-from app.devices.feed_read import fetch_page_sql, sync_page_sql
 from tests.devices.helpers import generate
 
 pytestmark = [
@@ -70,7 +70,7 @@ def _assert_keyset_read(plan: dict[str, Any], table: str) -> None:
 async def _explain(
     app: FastAPI, clause: TextClause, params: dict[str, Any], plan_kind: str
 ) -> dict[str, Any]:
-    """The plan the hot pool (app.core.driver) runs the statement with: prepared, then executed
+    """The plan the hot pool (dep_emulator.core.driver) runs the statement with: prepared, then executed
     with a generic plan (the pool's setting) or, for the case it is ever dropped, a custom one."""
     sql, names = driver.sql_of(clause)
     async with driver.connection(app.state) as conn:

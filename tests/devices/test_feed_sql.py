@@ -1,4 +1,4 @@
-"""Fetch and sync pages built by PostgreSQL say what the Python wire code says (app.devices.wire_sql).
+"""Fetch and sync pages built by PostgreSQL say what the Python wire code says (devices.wire_sql).
 
 Also: the rotated session header survives the pre-encoded response, and the `echo_cursor`
 fault (micromdm#1016 / nanodep#73, spec §8.4) plays out on POST /devices/sync and is journaled.
@@ -14,12 +14,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from dep_emulator.clock.service import isoformat
+from dep_emulator.core.config import MAX_PROTOCOL_VERSION
+from dep_emulator.devices import wire, wire_sql
+from dep_emulator.devices.models import DEVICE_WIRE_ARGUMENTS
+from dep_emulator.testing.dep_client import OAuthCredentials
 
-from app.clock.service import isoformat
-from app.core.config import MAX_PROTOCOL_VERSION
-from app.devices import wire, wire_sql
-from app.devices.models import DEVICE_WIRE_ARGUMENTS
-from app.testing.dep_client import OAuthCredentials
 from tests.devices.helpers import SERVER_DEVICES, SYNC, add, assign, generate
 from tests.traffic.support import add_fault, advance, call, journal, open_session
 
@@ -156,7 +156,7 @@ async def test_echo_cursor_fault_fires_exactly_count_times_and_is_journaled(
 async def test_the_journal_reads_cursor_and_more_to_follow_of_full_pages(
     client: httpx.AsyncClient, org: dict[str, Any], server: dict[str, Any], credentials: OAuthCredentials
 ) -> None:
-    """The journal keeps only a page's head (app.traffic.middleware.FEED_HEAD), which holds both."""
+    """The journal keeps only a page's head (dep_emulator.traffic.middleware.FEED_HEAD), which holds both."""
     await generate(client, org["id"], 1100, seed=9, order_number="FULL-PAGES")
     assigned = await client.post(
         f"/emulator/v1/orgs/{org['id']}/assignments",

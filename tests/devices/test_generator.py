@@ -6,8 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
-from app.devices.generator import FAMILIES, GeneratedDevice, generate_devices
+from dep_emulator.devices.generator import FAMILIES, GeneratedDevice, generate_devices
 
 NOW = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
+from dep_emulator.faults.service import device_status_override
+from dep_emulator.orgs.models import MdmServer
+from dep_emulator.testing.dep_client import OAuthCredentials
 from fastapi import FastAPI
 
-from app.faults.service import device_status_override
-from app.orgs.models import MdmServer
-from app.testing.dep_client import OAuthCredentials
 from tests.conftest import create_server, issue_credentials
 from tests.traffic.support import add_fault, call, journal, open_session
 

@@ -9,8 +9,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from dep_emulator.testing.dep_client import OAuthCredentials, sign_session_request
 
-from app.testing.dep_client import OAuthCredentials, sign_session_request
 from tests.conftest import BASE_URL
 from tests.traffic.support import add_fault, advance, call, journal, open_session, put_rules
 

@@ -189,9 +189,8 @@ class TestAccessControl:
 
     @pytest.mark.parametrize("token", ["changeme", "secret"])
     def test_placeholder_tokens_are_refused(self, token: str, database_url: str) -> None:
+        from dep_emulator.core.config import Settings
         from pydantic import ValidationError
-
-        from app.core.config import Settings
 
         with pytest.raises(ValidationError, match="placeholder"):
             Settings(database_url=database_url, admin_token=token)

@@ -158,7 +158,7 @@ INVALID = [
     pytest.param({**PROFILE, "devices": [1, 2]}, "MALFORMED_REQUEST_BODY", id="devices-not-strings"),
     pytest.param({**PROFILE, "skip_setup_items": "AppleID"}, "MALFORMED_REQUEST_BODY", id="skip-not-list"),
     pytest.param({**PROFILE, "anchor_certs": [1]}, "MALFORMED_REQUEST_BODY", id="anchors-not-strings"),
-    # First error wins, in the documented order (app.profiles.validation).
+    # First error wins, in the documented order (dep_emulator.profiles.validation).
     pytest.param({"department": ""}, "CONFIG_NAME_REQUIRED", id="order-name-before-url"),
     pytest.param(
         {**PROFILE, "url": "x", "is_mdm_removable": False}, "CONFIG_URL_INVALID", id="order-url-flags"

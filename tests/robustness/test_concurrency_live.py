@@ -1,11 +1,11 @@
 """50 concurrent clients on two real replicas (issue 8 §2).
 
 Writers assign, move, unassign and edit overlapping devices through the control API, MDMs
-disown them (and re-profile them once profiles exist: app.testing.load.reprofiler), while
+disown them (and re-profile them once profiles exist: dep_emulator.testing.load.reprofiler), while
 other MDMs fetch and sync. Every client alternates between the two `serve` processes on
 every request. Proved at the end:
 - no 5xx and no dropped connection reached any client (deadlocks and serialisation
-  failures are retried inside the service: app.core.resilience), every write answered 200;
+  failures are retried inside the service: dep_emulator.core.resilience), every write answered 200;
 - each server's feed is 1..feed_seq with no gap and no duplicate (nothing lost or doubled);
 - each reader's view, built only from its fetch and syncs, equals the database.
 `python bench/concurrency.py` runs the same load longer and reports p50/p99 per endpoint.
@@ -20,9 +20,8 @@ from typing import Any
 
 import asyncpg
 import httpx
-
-from app.testing import load
-from app.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, Replica
+from dep_emulator.testing import load
+from dep_emulator.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, Replica
 
 WRITE_SECONDS = 10  # at least; longer (up to MAX_WRITE_SECONDS) until MIN_WRITES on a slow machine
 MAX_WRITE_SECONDS = 40

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from dep_emulator.testing.dep_client import OAuthCredentials
 
-from app.testing.dep_client import OAuthCredentials
 from tests.abm.conftest import create_api_account, get_token
 from tests.traffic.support import call, journal, open_session
 

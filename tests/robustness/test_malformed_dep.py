@@ -21,10 +21,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from dep_emulator.testing.dep_client import OAuthCredentials
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
-from app.testing.dep_client import OAuthCredentials
 from tests.conftest import snapshot
 from tests.devices.helpers import assign, generate
 from tests.traffic.support import open_session

@@ -1,8 +1,8 @@
 """Faults of our own (issue 8 §4): a replica SIGKILLed mid-write, and SIGTERM draining.
 
-A request is one transaction (app.core.db.get_db), so a process that dies before COMMIT
+A request is one transaction (dep_emulator.core.db.get_db), so a process that dies before COMMIT
 leaves nothing: PostgreSQL rolls the transaction back when the connection drops. Feed
-sequence numbers are allocated by an UPDATE in that same transaction (app.devices.feed),
+sequence numbers are allocated by an UPDATE in that same transaction (dep_emulator.devices.feed),
 so a rolled-back write leaves no gap for a syncing client. SIGTERM is uvicorn's graceful
 shutdown (`serve` gives it 30 s): no new connections, in-flight requests finish.
 """
@@ -15,9 +15,8 @@ from typing import Any
 
 import asyncpg
 import httpx
-
-from app.testing.dep_client import OAuthCredentials, dep_client
-from app.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, Replica, spawn_replica
+from dep_emulator.testing.dep_client import OAuthCredentials, dep_client
+from dep_emulator.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, Replica, spawn_replica
 
 WRITING = "SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
 

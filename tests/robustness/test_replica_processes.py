@@ -19,10 +19,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-
-from app.testing.dep_client import OAuthCredentials, dep_client, sign_session_request
-from app.testing.load import apply, strip
-from app.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, Replica
+from dep_emulator.testing.dep_client import OAuthCredentials, dep_client, sign_session_request
+from dep_emulator.testing.load import apply, strip
+from dep_emulator.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, Replica
 
 UA = {"User-Agent": "fleetdm/nanodep", "X-Server-Protocol-Version": "10"}
 

@@ -13,12 +13,12 @@ import asyncpg
 import httpx
 import pytest
 import requests
+from dep_emulator.core import embedded_pg, migrate
+from dep_emulator.core.config import Settings
+from dep_emulator.core.resilience import ResilienceMiddleware
+from dep_emulator.testing.server import live_server
 from sqlalchemy.exc import DBAPIError
 
-from app.core import embedded_pg, migrate
-from app.core.config import Settings
-from app.core.resilience import ResilienceMiddleware
-from app.testing.server import live_server
 from tests.conftest import snapshot
 
 
@@ -81,7 +81,7 @@ def test_database_outage_fails_fast_with_503_and_recovers(tmp_path: Path) -> Non
                 )
                 assert control.headers["retry-after"] == "5"
                 assert (dep.status_code, dep.text) == (503, "SERVICE_UNAVAILABLE")
-                sync = requests.post(  # the hot pool (app.core.driver) fails the same way
+                sync = requests.post(  # the hot pool (dep_emulator.core.driver) fails the same way
                     f"{url}/devices/sync",
                     json={"cursor": "x"},
                     headers={"User-Agent": "x", "X-ADM-Auth-Session": "t"},

@@ -24,6 +24,9 @@ from typing import Any
 import jwt
 import pytest
 import schemathesis
+from dep_emulator.core.config import Settings
+from dep_emulator.main import create_app
+from dep_emulator.testing.dep_client import OAuthCredentials, sign_session_request
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -36,9 +39,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.core.config import Settings
-from app.main import create_app
-from app.testing.dep_client import OAuthCredentials, sign_session_request
 from tests.conftest import make_certificate
 
 MAX_EXAMPLES = 15

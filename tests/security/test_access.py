@@ -15,10 +15,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from dep_emulator.core import security
+from dep_emulator.testing.dep_client import OAuthCredentials, sign_session_request
+from dep_emulator.testing.replicas import Replica
 
-from app.core import security
-from app.testing.dep_client import OAuthCredentials, sign_session_request
-from app.testing.replicas import Replica
 from tests.conftest import BASE_URL
 
 ADMIN = "k7Qw-a-real-looking-admin-token-9f3b"

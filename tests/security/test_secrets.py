@@ -19,10 +19,10 @@ import asyncpg
 import httpx
 import jwt
 import pytest
+from dep_emulator.models import Base
+from dep_emulator.testing.dep_client import OAuthCredentials, sign_session_request
+from dep_emulator.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, Replica, spawn_replica
 
-from app.models import Base
-from app.testing.dep_client import OAuthCredentials, sign_session_request
-from app.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, Replica, spawn_replica
 from tests.conftest import make_certificate
 
 UA = {"User-Agent": "fleetdm/nanodep", "X-Server-Protocol-Version": "10"}
@@ -192,7 +192,7 @@ def _in(secret: str, text: str) -> bool:
 
 
 def test_journal_queries_keep_names_but_not_credentials() -> None:
-    from app.journal.service import redact_query
+    from dep_emulator.journal.service import redact_query
 
     query = "grant_type=x&client_assertion=eyJ.abc.def&fields[orgDevices]=color"
     assert redact_query(query) == "grant_type=x&client_assertion=[redacted]&fields[orgDevices]=color"

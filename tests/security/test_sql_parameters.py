@@ -25,7 +25,7 @@ ALLOWED = {
     # CTEs chosen by which bookkeeping is due; journal column names come from a constant tuple.
     ("traffic/service.py", "finish"),
     # Page statements built once per protocol version from wire_sql's constant column expressions,
-    # the constant VISIBLE_IN_SYNC_SQL (app.profiles.throttle) and faults.consume_sql fragments.
+    # the constant VISIBLE_IN_SYNC_SQL (dep_emulator.profiles.throttle) and faults.consume_sql fragments.
     ("devices/feed_read.py", "fetch_page_sql"),
     ("devices/feed_read.py", "sync_page_sql"),
     # The resolve statements, built once at import from constant fragments (faults.consume_sql).
@@ -34,7 +34,7 @@ ALLOWED = {
     ("session/service.py", "<module>"),
     # `scope` is one of two constant predicates (server or org); values are bound.
     ("churn/service.py", "_delete"),
-    # Set-based assignment: the snapshot expression from app.devices.wire_sql (column names in
+    # Set-based assignment: the snapshot expression from dep_emulator.devices.wire_sql (column names in
     # code) and a constant `fresh` predicate; every value is bound.
     ("devices/bulk_assign.py", "assign_set"),
 }
@@ -66,7 +66,7 @@ def _call_name(call: ast.Call) -> str | None:
 
 
 def _sql_argument(call: ast.Call) -> ast.AST | None:
-    """The SQL a call is given: its first argument, or for app.core.driver's helpers
+    """The SQL a call is given: its first argument, or for dep_emulator.core.driver's helpers
     (`driver.fetchrow(conn, sql, params)`) its second."""
     on_driver = isinstance(call.func, ast.Attribute) and ast.unparse(call.func.value) == "driver"
     index = 1 if on_driver else 0

@@ -9,10 +9,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from dep_emulator.seed import loader
+from dep_emulator.testing.dep_client import OAuthCredentials, dep_client
 from fastapi import FastAPI
 
-from app.seed import loader
-from app.testing.dep_client import OAuthCredentials, dep_client
 from tests.conftest import BASE_URL, snapshot
 from tests.devices.helpers import fetch_all
 
@@ -343,7 +343,7 @@ async def test_another_orgs_serial_is_refused(client: httpx.AsyncClient, pg: asy
 
 def test_shipped_examples_and_the_documented_example_are_valid() -> None:
     """Schema only (the 100,000-device load runs under bench/seed_large.py, not here)."""
-    from app.seed import parse
+    from dep_emulator.seed import parse
 
     staging = parse.read_file(ROOT / "examples" / "staging-100k.yaml").spec
     assert sum(d.generate.count for d in staging.orgs[0].devices if hasattr(d, "generate")) == 100_000

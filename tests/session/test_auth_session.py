@@ -1,7 +1,7 @@
 """Using the session token: X-ADM-Auth-Session on every call, expiry, rotation (spec §4.3).
 
 Each rule is checked on GET /account and on POST /server/devices: the feed pages read their
-session on the hot pool, usually as the traffic middleware handed it on (app.session.service).
+session on the hot pool, usually as the traffic middleware handed it on (dep_emulator.session.service).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from dep_emulator.testing.dep_client import OAuthCredentials, sign_session_request
 
-from app.testing.dep_client import OAuthCredentials, sign_session_request
 from tests.conftest import BASE_URL, snapshot
 
 HEADERS = {"User-Agent": "fleetdm/nanodep", "X-Server-Protocol-Version": "3"}

@@ -8,8 +8,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from dep_emulator.testing.dep_client import OAuthCredentials, sign_session_request
 
-from app.testing.dep_client import OAuthCredentials, sign_session_request
 from tests.conftest import BASE_URL, issue_credentials, snapshot
 
 SESSION_URL = f"{BASE_URL}/session"

@@ -16,8 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
-
-from app.tokens.smime import (
+from dep_emulator.tokens.smime import (
     InvalidCertificate,
     build_token_inner,
     envelope_server_token,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from dep_emulator.testing.dep_client import OAuthCredentials, sign_session_request
 
-from app.testing.dep_client import OAuthCredentials, sign_session_request
 from tests.conftest import BASE_URL
 
 HEADERS = {"User-Agent": "fleetdm/nanodep", "X-Server-Protocol-Version": "10"}

@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
+from dep_emulator.core.config import Settings
+from dep_emulator.testing.dep_client import OAuthCredentials
+from dep_emulator.testing.server import live_server
 from fastapi import FastAPI
 
-from app.core.config import Settings
-from app.testing.dep_client import OAuthCredentials
-from app.testing.server import live_server
 from tests.conftest import BASE_URL, create_org, create_server, issue_credentials, start_app
 from tests.traffic.support import add_fault, call, journal, open_session, put_rules
 
@@ -88,7 +88,7 @@ async def test_drop_connection_closes_without_a_response(settings: Settings, pg:
                 client, {"endpoint": "GET /account", "responses": [{"count": 2, "drop_connection": True}]}
             )
             url = f"{base_url}/session"
-            from app.testing.dep_client import sign_session_request
+            from dep_emulator.testing.dep_client import sign_session_request
 
             session = await client.get(
                 "/session",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from dep_emulator.testing.dep_client import OAuthCredentials
 from fastapi import FastAPI
 
-from app.testing.dep_client import OAuthCredentials
 from tests.traffic.support import advance, call, open_session, put_rules
 from tests.traffic.test_rules import install_fake_sync
 

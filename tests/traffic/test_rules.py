@@ -8,9 +8,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from dep_emulator.testing.dep_client import OAuthCredentials
 from fastapi import FastAPI, Request
 
-from app.testing.dep_client import OAuthCredentials
 from tests.traffic.support import add_fault, advance, call, open_session, put_rules
 
 WEEK = 7 * 86400
