@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import dep_emulator
 import httpx
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -18,41 +20,74 @@ from dep_emulator.models import Base
 from dep_emulator.testing.server import free_port
 
 
-def test_serve_starts_on_an_embedded_database_and_stops_cleanly() -> None:
-    # Not pytest's tmp_path: its 0700 parents can keep the unprivileged postgres user (used when
-    # running as root) out. pgserver makes the directories it is given traversable.
-    tmp_path = Path(tempfile.mkdtemp(prefix="depemu-serve-"))
+def serve_process(argv: list[str], data_dir: Path, **env_extra: str) -> tuple[subprocess.Popen[bytes], int]:
+    """Start a serving command on a free port; returns it once /readyz answers 200."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPEMU_")}
-    env.update({"DEPEMU_LOG_FORMAT": "json"})
+    # No XDG_RUNTIME_DIR, as in a container: no third-party warning may reach the output.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPEMU_") and k != "XDG_RUNTIME_DIR"}
+    env.update({"DEPEMU_DATA_DIR": str(data_dir), "DEPEMU_PORT": str(port), **env_extra})
     process = subprocess.Popen(
-        [sys.executable, "-m", "dep_emulator.cli", "serve", "--port", str(port), "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", *argv, "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+            if response.status_code == 200:
+                assert response.json() == {"status": "ok"}
+                return process, port
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"{argv} did not become ready: {process.stdout.read().decode()}")  # type: ignore[union-attr]
+        time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen[bytes]) -> str:
+    process.terminate()
+    # uvicorn drains, runs the lifespan shutdown, then re-raises SIGTERM (exit -15).
+    assert process.wait(timeout=30) in (0, -15)
+    return process.stdout.read().decode() if process.stdout else ""
+
+
+def test_serve_starts_on_an_embedded_database_and_stops_cleanly() -> None:
+    # Not pytest's tmp_path: its 0700 parents can keep the unprivileged postgres user (used when
+    # running as root) out. pgserver makes the directories it is given traversable.
+    tmp_path = Path(tempfile.mkdtemp(prefix="depemu-serve-"))
+    process, port = serve_process(["dep_emulator", "serve"], tmp_path, DEPEMU_LOG_FORMAT="json")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-                if response.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
-            assert time.monotonic() < deadline, "serve did not become ready"
-            time.sleep(0.2)
-        assert response.json() == {"status": "ok"}
         org = httpx.post(f"http://127.0.0.1:{port}/emulator/v1/orgs", json={"name": "Persisted"}, timeout=5)
         assert org.status_code == 201
     finally:
-        process.terminate()
-        # uvicorn drains, runs the lifespan shutdown, then re-raises SIGTERM (exit -15).
-        assert process.wait(timeout=30) in (0, -15)
-    output = process.stdout.read().decode() if process.stdout else ""
-    assert "Application shutdown complete" in output, output
+        output = stop(process)
+    lines = [json.loads(line) for line in output.splitlines()]  # every line one JSON object
+    messages = [line["msg"] for line in lines]
+    for expected in (
+        "Started server process",
+        "Uvicorn running on",
+        "Shutting down",
+        "Application shutdown complete",
+    ):
+        assert any(m.startswith(expected) for m in messages), messages
+    assert all("\x1b[" not in json.dumps(line) for line in lines)  # no terminal colours in a log
     assert (tmp_path / "pgdata" / "PG_VERSION").exists()
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_the_asgi_factory_runs_under_a_users_own_uvicorn() -> None:
+    tmp_path = Path(tempfile.mkdtemp(prefix="depemu-factory-"))
+    process, port = serve_process(["uvicorn", "--factory", "dep_emulator.main:create_app"], tmp_path)
+    try:
+        account = httpx.get(f"http://127.0.0.1:{port}/account", headers={"User-Agent": "t/1"}, timeout=5)
+        assert account.status_code == 401  # Apple's answer without a session: the DEP API is mounted
+        info = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).json()["info"]
+        assert info["version"] == dep_emulator.__version__
+    finally:
+        stop(process)
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 

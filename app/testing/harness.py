@@ -59,8 +59,10 @@ class ControlClient:
 
 @dataclass
 class Emulator:
+    """A running emulator: where it answers, its database (None when it runs elsewhere), its control API."""
+
     base_url: str
-    database_url: str
+    database_url: str | None
     control: ControlClient
 
 
@@ -96,6 +98,26 @@ def running_emulator(database_url: str | None = None, **settings: Any) -> Iterat
         )
         stack.callback(control.close)
         yield Emulator(base_url=base_url, database_url=config.async_database_url, control=control)
+
+
+@contextmanager
+def external_emulator(base_url: str, admin_token: str | None = None) -> Iterator[Emulator]:
+    """An emulator that is already running (a compose staging, a `dep-emulator serve`): checked, not started.
+
+    Fails at once with a clear message when nothing answers there, instead of in the first test.
+    """
+    base_url = base_url.rstrip("/")
+    try:
+        ready = httpx.get(f"{base_url}/readyz", timeout=10)
+    except httpx.HTTPError as exc:
+        raise RuntimeError(f"no dep-emulator answers at {base_url}: {exc}") from None
+    if ready.status_code != 200:
+        raise RuntimeError(f"the dep-emulator at {base_url} is not ready: /readyz → {ready.status_code}")
+    control = ControlClient(base_url, admin_token)
+    try:
+        yield Emulator(base_url=base_url, database_url=None, control=control)
+    finally:
+        control.close()
 
 
 def create_mdm_server(
