@@ -71,6 +71,11 @@ def run(*argv: str | Path, cwd: Path | None = None, env: dict[str, str] | None =
     return result.stdout
 
 
+def user_pytest(python: Path, project: Path, env: dict[str, str], *args: str) -> str:
+    """The user's `python -m pytest -q` in their project; its output."""
+    return run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, cwd=project, env=env)
+
+
 @pytest.fixture(scope="module")
 def wheel() -> Path:
     out = Path(tempfile.mkdtemp(prefix="depemu-wheel-"))
@@ -129,7 +134,7 @@ def test_a_user_project_with_its_own_app_runs_its_tests_with_the_plugin(
         str(project / "app" / "__init__.py"),
         str(project / "migrations" / "__init__.py"),
     ]
-    out = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, env=env)
+    out = user_pytest(python, project, env)
     assert "2 passed" in out, out
 
 
@@ -137,11 +142,11 @@ def test_the_plugin_documents_its_fixtures_and_options(
     user_project: tuple[Path, Path, dict[str, str]],
 ) -> None:
     project, python, env = user_project
-    fixtures = run(python, "-m", "pytest", "--fixtures", "-p", "no:cacheprovider", cwd=project, env=env)
+    fixtures = user_pytest(python, project, env, "--fixtures")
     for name in ("depemu_emulator", "depemu", "depemu_control", "depemu_org", "depemu_mdm_server"):
         block = fixtures.split(f"\n{name} ", 1)[1].split("\n\n", 1)[0]
         assert "no docstring available" not in block, block
-    helptext = run(python, "-m", "pytest", "--help", "-p", "no:cacheprovider", cwd=project, env=env)
+    helptext = user_pytest(python, project, env, "--help")
     group = helptext.split("dep-emulator (", 1)[1]
     assert "--depemu-url=URL" in group and "DEPEMU_PLUGIN_URL" in group and "--depemu-admin-token" in group
 
@@ -169,32 +174,12 @@ def test_the_user_tests_pass_against_an_emulator_that_is_already_running(
             assert time.monotonic() < deadline, "dep-emulator serve did not become ready"
             time.sleep(0.2)
         httpx.post(f"{base_url}/emulator/v1/orgs", json={"name": "Left Over"}, timeout=10).raise_for_status()
-        out = run(
-            python,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--depemu-url",
-            base_url,
-            cwd=project,
-            env=env,
-        )
+        out = user_pytest(python, project, env, "--depemu-url", base_url)
         assert "2 passed" in out, out
         # The per-test reset applied to the running instance too: the org made before the run is gone.
         assert httpx.get(f"{base_url}/emulator/v1/orgs", timeout=10).json() == {"orgs": []}
         # And the environment variable works the same as the option.
-        out = run(
-            python,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            cwd=project,
-            env={**env, "DEPEMU_PLUGIN_URL": base_url},
-        )
+        out = user_pytest(python, project, {**env, "DEPEMU_PLUGIN_URL": base_url})
         assert "2 passed" in out, out
     finally:
         server.terminate()
