@@ -177,7 +177,10 @@ def _envelope(content: bytes, recipient: x509.Certificate, *, aes: bool) -> cms.
                     "recipient_infos": [recipient_info],
                     "encrypted_content_info": {
                         "content_type": "data",
-                        "content_encryption_algorithm": {"algorithm": name, "parameters": core.OctetString(iv)},
+                        "content_encryption_algorithm": {
+                            "algorithm": name,
+                            "parameters": core.OctetString(iv),
+                        },
                         "encrypted_content": encrypted,
                     },
                 }
@@ -312,7 +315,8 @@ async def enroll(
 ) -> ScepResult:
     """Obtain an identity from the SCEP server `payload` names; ScepError with the reason if not.
     Every HTTP exchange is appended to `exchanges` as it happens, failed ones included."""
-    content = payload.get("PayloadContent") if isinstance(payload.get("PayloadContent"), dict) else payload
+    inner = payload.get("PayloadContent")  # Apple nests the SCEP keys in PayloadContent
+    content: dict[str, Any] = inner if isinstance(inner, dict) else payload
     url = content.get("URL")
     if not isinstance(url, str) or not url:
         raise ScepError("the SCEP payload has no URL")
@@ -347,9 +351,11 @@ async def enroll(
     key = await asyncio.to_thread(rsa.generate_private_key, public_exponent=65537, key_size=key_size)
     csr = build_csr(content, key)
     signer = _self_signed(key, csr.subject, now)
-    transaction_id = hashlib.sha256(key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )).hexdigest()
+    transaction_id = hashlib.sha256(
+        key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    ).hexdigest()
     message = pkcs_req(
         csr,
         key=key,
