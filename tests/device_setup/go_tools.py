@@ -32,7 +32,7 @@ def go_binary() -> str | None:
     found = shutil.which("go")
     if found:
         return found
-    for candidate in sorted(TOOLCHAIN.glob("*/bin/go")):
+    for candidate in sorted(TOOLCHAIN.glob("**/bin/go")):
         return str(candidate)
     return None
 

@@ -7,9 +7,11 @@ profile, like real MDMs do.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import plistlib
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -57,6 +59,13 @@ class MdmEndpoint:
     # PUTs the stub's own check-in and command routes received.
     profile: bytes | None = None
     puts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Commands /mdm hands out, one per device connection or result, until none is left.
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    # Seconds /mdm waits before it answers an Idle (to widen the window of overlapping polls),
+    # and the most Idle connections it ever had open at once.
+    idle_delay: float = 0.0
+    open_idles: int = 0
+    max_open_idles: int = 0
     # Events NanoMDM posted to /webhook (what it made of each check-in and command result).
     webhooks: list[dict[str, Any]] = field(default_factory=list)
 
@@ -225,6 +234,21 @@ def build_app(endpoint: MdmEndpoint) -> Starlette:
             return Response(b"", status_code=200)
         return Response(b"\x00 this is not a plist {", media_type="application/xml")
 
+    async def scripted_mdm(request: Request) -> Response:
+        """A scripted MDM: check-ins accepted; each connection or result answered with the next command."""
+        message = plistlib.loads(await request.body())
+        endpoint.puts.append((request.url.path, message))
+        if "MessageType" in message:
+            return Response(b"", status_code=200)
+        if message.get("Status") == "Idle" and endpoint.idle_delay:
+            endpoint.open_idles += 1
+            endpoint.max_open_idles = max(endpoint.max_open_idles, endpoint.open_idles)
+            await asyncio.sleep(endpoint.idle_delay)
+            endpoint.open_idles -= 1
+        if not endpoint.commands:
+            return Response(b"", status_code=200)
+        return Response(plistlib.dumps(endpoint.commands.pop(0)), media_type="application/xml")
+
     async def webhook(request: Request) -> Response:
         endpoint.webhooks.append(json.loads(await request.body()))
         return Response(b"", status_code=200)
@@ -241,16 +265,36 @@ def build_app(endpoint: MdmEndpoint) -> Starlette:
             Route("/unauthorized", unauthorized, methods=["PUT"]),
             Route("/garbage", garbage, methods=["PUT"]),
             Route("/webhook", webhook, methods=["POST"]),
+            Route("/mdm", scripted_mdm, methods=["PUT"]),
         ]
     )
 
 
+@dataclass(frozen=True)
+class Tls:
+    """Serve HTTPS with this certificate and key, requiring a client certificate from client_ca."""
+
+    cert_file: str
+    key_file: str
+    client_ca_file: str
+
+
 @contextmanager
-def mdm_endpoint() -> Iterator[MdmEndpoint]:
+def mdm_endpoint(tls: Tls | None = None) -> Iterator[MdmEndpoint]:
     port = free_port()
-    endpoint = MdmEndpoint(base_url=f"http://127.0.0.1:{port}")
+    endpoint = MdmEndpoint(base_url=f"{'https' if tls else 'http'}://127.0.0.1:{port}")
+    options: dict[str, Any] = {}
+    if tls is not None:
+        options = {
+            "ssl_certfile": tls.cert_file,
+            "ssl_keyfile": tls.key_file,
+            "ssl_ca_certs": tls.client_ca_file,
+            "ssl_cert_reqs": ssl.CERT_REQUIRED,
+        }
     server = uvicorn.Server(
-        uvicorn.Config(build_app(endpoint), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            build_app(endpoint), host="127.0.0.1", port=port, log_level="warning", lifespan="off", **options
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
