@@ -14,8 +14,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from dep_emulator.core.config import Settings
 
-from tests.conftest import snapshot
+from tests.conftest import snapshot, start_app
 from tests.dep_helpers import assign, define
 from tests.device_helpers import add_devices
 from tests.device_setup import pki
@@ -331,3 +332,31 @@ async def test_the_poll_loop(
     idles = sum(1 for _, m in scripted.puts if m.get("Status") == "Idle")
     await asyncio.sleep(2.5)
     assert sum(1 for _, m in scripted.puts if m.get("Status") == "Idle") == idles
+
+
+async def test_the_poll_loop_across_replicas_polls_once_per_interval(
+    client: httpx.AsyncClient,
+    mdm: httpx.AsyncClient,
+    settings: Settings,
+    iphone: str,
+    servers: Servers,
+) -> None:
+    """Three replicas (the test's app and two more on the same database), each with its loop:
+    a device scheduled every second is polled by one of them at a time, once per interval."""
+    scripted = servers.enroll
+    scripted.profile = pkcs12_profile(servers, server_url=scripted.base_url + "/mdm", sign_message=True)
+    await _activated(client, mdm, servers, iphone)
+    assert (await _ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll")))["outcome"] == "enrolled"
+    scripted.idle_delay = 0.3  # each poll stays open a while, so overlapping polls would show
+    started = [await start_app(settings) for _ in range(2)]
+    try:
+        await _ok(await client.put(f"/emulator/v1/devices/{iphone}/mdm/schedule", json={"every_seconds": 1}))
+        await asyncio.sleep(4.5)
+        await _ok(await client.delete(f"/emulator/v1/devices/{iphone}/mdm/schedule"))
+        await asyncio.sleep(0.5)
+    finally:
+        for _, manager in started:
+            await manager.__aexit__(None, None, None)
+    idles = sum(1 for _, m in scripted.puts if m.get("Status") == "Idle")
+    assert scripted.max_open_idles == 1
+    assert 3 <= idles <= 6, idles  # one per second: three replicas did not each run it
