@@ -19,17 +19,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from asn1crypto import algos, cms, core
+from asn1crypto import cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-from cryptography.hazmat.primitives import hashes, padding, serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.x509.oid import AttributeOID, NameOID
 
 from ..device_setup.cms import open_signed
+from . import envelope
 
 # SCEP's signed attributes (RFC 8894 §3.2.1), taught to asn1crypto so it encodes and decodes them.
 _SCEP_ATTRIBUTES = {
@@ -138,82 +137,6 @@ def _self_signed(key: rsa.RSAPrivateKey, name: x509.Name, now: datetime) -> x509
     )
 
 
-def _envelope(content: bytes, recipient: x509.Certificate, *, aes: bool) -> cms.ContentInfo:
-    """EnvelopedData of `content` to `recipient` (key transport, RSA PKCS#1 v1.5)."""
-    if aes:
-        key, iv, name = os.urandom(16), os.urandom(16), "aes128_cbc"
-        cipher_algorithm: Any = algorithms.AES(key)
-    else:  # SCEP servers without the AES capability must still accept triple DES
-        key, iv, name = os.urandom(24), os.urandom(8), "tripledes_3key"
-        cipher_algorithm = TripleDES(key)
-    padder = padding.PKCS7(cipher_algorithm.block_size).padder()
-    encryptor = Cipher(cipher_algorithm, modes.CBC(iv)).encryptor()
-    encrypted = encryptor.update(padder.update(content) + padder.finalize()) + encryptor.finalize()
-    public_key = recipient.public_key()
-    assert isinstance(public_key, rsa.RSAPublicKey)
-    recipient_asn1 = asn1_x509.Certificate.load(recipient.public_bytes(serialization.Encoding.DER))
-    recipient_info = cms.RecipientInfo(
-        name="ktri",
-        value=cms.KeyTransRecipientInfo(
-            {
-                "version": "v0",
-                "rid": cms.RecipientIdentifier(
-                    name="issuer_and_serial_number",
-                    value=cms.IssuerAndSerialNumber(
-                        {"issuer": recipient_asn1.issuer, "serial_number": recipient_asn1.serial_number}
-                    ),
-                ),
-                "key_encryption_algorithm": {"algorithm": "rsaes_pkcs1v15"},
-                "encrypted_key": public_key.encrypt(key, asym_padding.PKCS1v15()),
-            }
-        ),
-    )
-    return cms.ContentInfo(
-        {
-            "content_type": "enveloped_data",
-            "content": cms.EnvelopedData(
-                {
-                    "version": "v0",
-                    "recipient_infos": [recipient_info],
-                    "encrypted_content_info": {
-                        "content_type": "data",
-                        "content_encryption_algorithm": {
-                            "algorithm": name,
-                            "parameters": core.OctetString(iv),
-                        },
-                        "encrypted_content": encrypted,
-                    },
-                }
-            ),
-        }
-    )
-
-
-def _open_envelope(data: bytes, key: rsa.RSAPrivateKey) -> bytes:
-    info = cms.ContentInfo.load(data)
-    if info["content_type"].native != "enveloped_data":
-        raise ScepError("the SCEP answer's content is not an EnvelopedData")
-    enveloped = info["content"]
-    ktri = enveloped["recipient_infos"][0].chosen
-    content_key = key.decrypt(ktri["encrypted_key"].native, asym_padding.PKCS1v15())
-    encrypted_info = enveloped["encrypted_content_info"]
-    algorithm: algos.EncryptionAlgorithm = encrypted_info["content_encryption_algorithm"]
-    name = algorithm["algorithm"].native
-    iv = algorithm["parameters"].native
-    if name.startswith("aes") and name.endswith("_cbc"):
-        cipher_algorithm: Any = algorithms.AES(content_key)
-    elif name == "tripledes_3key":
-        cipher_algorithm = TripleDES(content_key)
-    elif name == "des":
-        cipher_algorithm = TripleDES(content_key * 3)  # single DES is triple DES with one key thrice
-    else:
-        raise ScepError(f"the SCEP answer is encrypted with {name}, which a device does not support")
-    decryptor = Cipher(cipher_algorithm, modes.CBC(iv)).decryptor()
-    padded = decryptor.update(encrypted_info["encrypted_content"].native) + decryptor.finalize()
-    unpadder = padding.PKCS7(cipher_algorithm.block_size).unpadder()
-    return bytes(unpadder.update(padded) + unpadder.finalize())
-
-
 def _attribute(name: str, value: Any) -> cms.CMSAttribute:
     return cms.CMSAttribute({"type": name, "values": [value]})
 
@@ -230,12 +153,12 @@ def pkcs_req(
     sha256: bool,
 ) -> bytes:
     """The PKIOperation message: SignedData(EnvelopedData(CSR)) with SCEP's signed attributes."""
-    envelope = _envelope(csr.public_bytes(serialization.Encoding.DER), recipient, aes=aes).dump()
+    sealed = envelope.seal(csr.public_bytes(serialization.Encoding.DER), recipient, aes=aes).dump()
     digest_name, digest = ("sha256", hashes.SHA256()) if sha256 else ("sha1", hashes.SHA1())
     signed_attrs = cms.CMSAttributes(
         [
             _attribute("content_type", "data"),
-            _attribute("message_digest", hashlib.new(digest_name, envelope).digest()),
+            _attribute("message_digest", hashlib.new(digest_name, sealed).digest()),
             _attribute("scep_message_type", core.PrintableString(PKCS_REQ)),
             _attribute("scep_transaction_id", core.PrintableString(transaction_id)),
             _attribute("scep_sender_nonce", core.OctetString(nonce)),
@@ -262,7 +185,7 @@ def pkcs_req(
         {
             "version": "v1",
             "digest_algorithms": [{"algorithm": digest_name}],
-            "encap_content_info": {"content_type": "data", "content": envelope},
+            "encap_content_info": {"content_type": "data", "content": sealed},
             "certificates": [signer_asn1],
             "signer_infos": [signer_info],
         }
@@ -409,7 +332,10 @@ def _cert_rep(response: httpx.Response, key: rsa.RSAPrivateKey) -> x509.Certific
         raise ScepError("the SCEP server left the request pending (manual approval); a device would retry")
     if status != "0":
         raise ScepError(f"the SCEP answer has an unknown pkiStatus {status!r}")
-    degenerate = cms.ContentInfo.load(_open_envelope(opened.content, key))["content"]
+    try:
+        degenerate = cms.ContentInfo.load(envelope.open_sealed(opened.content, key))["content"]
+    except Exception as exc:  # a wrong key, a bad padding, a malformed structure
+        raise ScepError(f"the SCEP answer's certificate could not be opened: {exc}") from exc
     ours = key.public_key().public_numbers()
     for item in degenerate["certificates"]:
         cert = x509.load_der_x509_certificate(item.chosen.dump())

@@ -275,7 +275,8 @@ async def run_poll(
         device = await db.get(Device, lease.device_id)
         row = await db.get(DeviceEnrollment, lease.device_id)
         setup = await db.get(DeviceSetup, lease.device_id)
-        assert device is not None and row is not None
+        if device is None or row is None:  # erased (or deleted) since the lease was taken
+            raise ControlError(409, "not_enrolled", "the device was erased or deleted meanwhile")
         facts = facts_of(device, setup.cloud_configuration if setup is not None else {})
         serial = device.serial_number
         identity = transport.Identity.from_pem(row.identity_certificate_pem, row.identity_key_pem)
