@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from ..core.db import DbSession
 from ..core.dep import SettingsDep
+from ..core.openapi import control_errors
 from ..device_mdm import service as mdm_service
 from ..device_mdm.router import Sessions
 from . import ca, service
@@ -14,7 +15,12 @@ from .schemas import ActivateIn, ActivationOut, EraseOut
 router = APIRouter(tags=["device setup"])
 
 
-@router.post("/devices/{serial}/activate", response_model=ActivationOut, response_model_exclude_none=True)
+@router.post(
+    "/devices/{serial}/activate",
+    response_model=ActivationOut,
+    response_model_exclude_none=True,
+    responses=control_errors(409),  # not_activated: with enroll, erased while the MDM answered
+)
 async def activate(
     serial: str, db: DbSession, sessions: Sessions, settings: SettingsDep, body: ActivateIn | None = None
 ) -> ActivationOut:
