@@ -205,6 +205,11 @@ def _install_profile(body: dict[str, Any], managed: Managed) -> tuple[dict[str, 
         installed = profiles.parse(payload)
     except profiles.ProfileError as exc:
         return _error(1000, "MCProfileErrorDomain", f"The profile could not be read: {exc}."), Effect.NONE
+    if installed.signed and not installed.signature_valid:
+        problem = installed.signature_problem
+        return _error(
+            1011, "MCProfileErrorDomain", f"The profile's signature does not hold: {problem}."
+        ), Effect.NONE
     if not installed.identifier:
         return _error(1009, "MCProfileErrorDomain", "The profile has no PayloadIdentifier."), Effect.NONE
     if installed.identifier == managed.enrollment_profile_identifier or installed.payload(profiles.MDM):

@@ -20,7 +20,7 @@ from tests.conftest import snapshot, start_app
 from tests.dep_helpers import assign, define
 from tests.device_helpers import add_devices
 from tests.device_setup import pki
-from tests.device_setup.mdm_endpoint import MdmEndpoint, Tls, mdm_endpoint
+from tests.device_setup.mdm_endpoint import MdmEndpoint, Tls, mdm_endpoint, sign_profile
 
 PASSWORD = "p12-secret"
 
@@ -129,6 +129,22 @@ def results(endpoint: MdmEndpoint) -> dict[str, dict[str, Any]]:
     return {m["CommandUUID"]: m for _, m in endpoint.puts if "CommandUUID" in m}
 
 
+def _tampered_profile() -> bytes:
+    """A signed profile changed after signing (same length, so the CMS structure still parses)."""
+    signed = sign_profile(
+        {
+            "PayloadType": "Configuration",
+            "PayloadIdentifier": "com.example.tampered",
+            "PayloadUUID": "33333333-0000-4000-8000-000000000001",
+            "PayloadVersion": 1,
+            "PayloadDisplayName": "Original",
+            "PayloadContent": [],
+        }
+    )
+    assert b"Original" in signed
+    return signed.replace(b"Original", b"Tampered")
+
+
 async def test_pkcs12_identity_over_tls_client_certificates(
     client: httpx.AsyncClient, mdm: httpx.AsyncClient, iphone: str, servers: Servers
 ) -> None:
@@ -155,11 +171,12 @@ async def test_pkcs12_identity_over_tls_client_certificates(
         command("InstalledApplicationList", "c3"),
         command("DeviceLock", "c4", Message="Lost", PhoneNumber="+1 555 0100"),
         command("RemoveProfile", "c5", Identifier="com.example.not-installed"),
+        command("InstallProfile", "c5b", Payload=_tampered_profile()),
         command("RestartDevice", "c6"),
         command("ProfileList", "c7"),
     ]
     polled = await _ok(await client.post(f"/emulator/v1/devices/{iphone}/mdm/poll"))
-    assert (polled["outcome"], polled["commands"]) == ("restarted", 6)
+    assert (polled["outcome"], polled["commands"]) == ("restarted", 7)
     sent = results(servers.mdm)
     assert sent["c1"]["SecurityInfo"]["HardwareEncryptionCaps"] == 3
     certificates = sent["c2"]["CertificateList"]
@@ -171,6 +188,8 @@ async def test_pkcs12_identity_over_tls_client_certificates(
     assert sent["c3"]["InstalledApplicationList"] == []
     assert sent["c4"]["Status"] == "Acknowledged"
     assert sent["c5"]["Status"] == "Error" and sent["c5"]["ErrorChain"][0]["ErrorCode"]
+    tampered = sent["c5b"]["ErrorChain"][0]["USEnglishDescription"]
+    assert tampered == "The profile's signature does not hold: the message digest does not match the content."
     assert sent["c6"]["Status"] == "Acknowledged" and "c7" not in sent  # restarting: next time
     state = await _ok(await client.get(f"/emulator/v1/devices/{iphone}/mdm"))
     assert state["lock"] == {"Message": "Lost", "PhoneNumber": "+1 555 0100"}
