@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from ..clock import service as clock
 from . import profile as profiles
 from . import scep, transport
 from .commands import Facts
@@ -51,8 +52,11 @@ class Attempt:
     steps: list[dict[str, Any]] = field(default_factory=list)
     profile: profiles.Profile | None = None
 
+    def add(self, step: dict[str, Any]) -> None:
+        self.steps.append({"wall_at": clock.wall_now()} | step)
+
     def fail(self, step: str, reason: str, **fields: Any) -> EnrollmentFailed:
-        self.steps.append({"step": step, "ok": False, "detail": reason} | fields)
+        self.add({"step": step, "ok": False, "detail": reason} | fields)
         return EnrollmentFailed(reason)
 
 
@@ -91,7 +95,7 @@ async def enroll(
         raise attempt.fail(
             "profile.install", f"the profile's signature does not hold: {profile.signature_problem}"
         )
-    attempt.steps.append(
+    attempt.add(
         {
             "step": "profile.install",
             "ok": True,
@@ -170,7 +174,7 @@ async def check_in(
         raise attempt.fail(step, answer.error, **fields)
     if answer.status != 200:
         raise attempt.fail(step, transport.status_reason(answer), **fields)
-    attempt.steps.append({"step": step, "ok": True, "detail": None} | fields)
+    attempt.add({"step": step, "ok": True, "detail": None} | fields)
 
 
 async def _identity(
@@ -217,9 +221,7 @@ def _from_pkcs12(attempt: Attempt, payload: dict[str, Any]) -> transport.Identit
         ) from exc
     if cert is None or not isinstance(key, rsa.RSAPrivateKey):
         raise attempt.fail("pkcs12", "the PKCS#12 payload holds no RSA identity (certificate and key)")
-    attempt.steps.append(
-        {"step": "pkcs12", "ok": True, "detail": None, "answered": cert.subject.rfc4514_string()}
-    )
+    attempt.add({"step": "pkcs12", "ok": True, "detail": None, "answered": cert.subject.rfc4514_string()})
     return transport.Identity(cert, key)
 
 

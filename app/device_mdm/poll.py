@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from ..clock import service as clock
 from . import transport
 from .commands import Effect, Facts, Managed, answer
 from .enrollment import user_agent
@@ -54,6 +55,7 @@ async def converse(
             user_agent=user_agent(facts),
         )
         record: dict[str, Any] = {
+            "wall_at": clock.wall_now(),
             "step": step,
             "url": server_url,
             "status": reply.status,

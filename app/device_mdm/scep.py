@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import AttributeOID, NameOID
 
+from ..clock import service as clock
 from ..device_setup.cms import open_signed
 from . import envelope
 
@@ -225,6 +226,7 @@ def _recipient(certs: list[x509.Certificate]) -> x509.Certificate:
 
 def _step(step: str, url: str, response: httpx.Response | None, detail: str | None = None) -> dict[str, Any]:
     return {
+        "wall_at": clock.wall_now(),
         "step": step,
         "url": url,
         "status": response.status_code if response is not None else None,

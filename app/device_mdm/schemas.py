@@ -73,7 +73,7 @@ class ManagedOut(BaseModel):
 
 class ExchangeOut(StepOut):
     id: int
-    at: datetime
+    at: datetime = Field(description="When it happened, on the emulator clock.")
 
 
 class ExchangesOut(BaseModel):

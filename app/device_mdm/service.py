@@ -10,7 +10,7 @@ poll at a time per device, across replicas: a poll first takes `lease_until` in 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
@@ -67,9 +67,11 @@ async def _device(db: AsyncSession, serial: str) -> Device:
 
 
 async def _record(db: AsyncSession, device_id: int, steps: list[dict[str, Any]]) -> None:
-    now = await clock.now(db)
+    """Store the steps, each at the emulator time it happened (its wall time plus the offset)."""
+    offset = timedelta(seconds=await clock.offset_seconds(db))
     for step in steps:
-        db.add(MdmExchange(device_id=device_id, at=now, **StepOut(**step).model_dump()))
+        at = step.get("wall_at", clock.wall_now()) + offset
+        db.add(MdmExchange(device_id=device_id, at=at, **StepOut(**step).model_dump()))
     await db.flush()
 
 
@@ -133,7 +135,7 @@ async def complete_enrollment(
             **fetch,
         )
     else:
-        attempt.steps.append(fetch | {"ok": True, "answered": contact.content_type})
+        attempt.add(fetch | {"ok": True, "answered": contact.content_type})
         try:
             enrolled = await flow.enroll(
                 attempt,

@@ -306,6 +306,8 @@ async def test_control_api_answers(
     )
     assert [e["step"] for e in rest["exchanges"]] == ["pkcs12", "checkin.Authenticate", "checkin.TokenUpdate"]
     assert rest["next_after_id"] is None
+    times = [e["at"] for e in log["exchanges"] + rest["exchanges"]]
+    assert times == sorted(times) and len(set(times)) == len(times)  # each at the time it happened
 
 
 async def test_one_poll_at_a_time(
