@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -317,7 +317,9 @@ async def run_poll(
                     awaiting_configuration=managed.awaiting_configuration,
                     profiles=managed.profiles,
                     lock=managed.lock,
-                    not_now_remaining=text(f"GREATEST(0, not_now_remaining - {int(talk.not_now_used)})"),
+                    not_now_remaining=func.greatest(
+                        0, DeviceEnrollment.not_now_remaining - talk.not_now_used
+                    ),
                     lease_until=None,
                 )
             )
