@@ -19,6 +19,7 @@ from .churn.router import router as churn_router
 from .clock.router import router as clock_router
 from .core.control import require_admin
 from .core.dep import DepJSONResponse, check_user_agent
+from .device_mdm.router import router as device_mdm_router
 from .device_setup.router import router as device_setup_router
 from .devices.control_router import router as devices_control_router
 from .devices.router import router as devices_router
@@ -66,6 +67,7 @@ control_api.include_router(abm_control_router)
 control_api.include_router(profiles_control_router)
 control_api.include_router(activation_lock_control_router)
 control_api.include_router(device_setup_router)
+control_api.include_router(device_mdm_router)
 control_api.include_router(churn_router)
 control_api.include_router(seed_router)
 

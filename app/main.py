@@ -20,6 +20,7 @@ from .core.errors import register_error_handlers
 from .core.logging import configure_logging
 from .core.openapi import install_openapi
 from .core.resilience import ResilienceMiddleware
+from .device_mdm.worker import PollWorker
 from .observability.metrics import Metrics
 from .observability.middleware import ObservabilityMiddleware
 from .seed import loader as seed_loader
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         metrics.watch_pool(engine)
         metrics.watch_hot_pool(app.state.driver_pool)
         worker = None
+        poller = None
         try:
             if settings.seed_file is not None:
                 await seed_loader.load_file(app.state.sessionmaker, settings.seed_file, settings=settings)
@@ -63,11 +65,16 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
                     max_per_tick=settings.churn_max_events_per_tick,
                 )
                 worker.start()
+            if settings.mdm_poll_loop_seconds > 0:
+                poller = PollWorker(app.state.sessionmaker, settings=settings)
+                poller.start()
             logger.info("dep-emulator ready", extra={"embedded_database": embedded is not None})
             yield
         finally:
             if worker is not None:
                 await worker.stop()
+            if poller is not None:
+                await poller.stop()
             await app.state.driver_pool.close()
             await engine.dispose()
             if embedded is not None:

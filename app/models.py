@@ -6,6 +6,7 @@ from .activation_lock.models import ActivationLock
 from .churn.models import ChurnSchedule
 from .clock.models import EmulatorClock
 from .core.db import Base
+from .device_mdm.models import DeviceEnrollment, MdmExchange
 from .device_setup.models import DeviceCA, DeviceSetup
 from .devices.models import AuditEvent, Device, DeviceAssignment, DeviceEvent, EmulatorSecret
 from .faults.models import FaultScript
@@ -32,11 +33,13 @@ __all__ = [
     "Device",
     "DeviceAssignment",
     "DeviceCA",
+    "DeviceEnrollment",
     "DeviceEvent",
     "DeviceSetup",
     "EmulatorClock",
     "EmulatorSecret",
     "FaultScript",
+    "MdmExchange",
     "MdmServer",
     "OAuthNonce",
     "OAuthToken",

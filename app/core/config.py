@@ -165,6 +165,12 @@ class Settings(BaseSettings):
     mdm_contact_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="Timeout of a simulated device's request to the MDM."
     )
+    mdm_poll_loop_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often each replica looks for devices whose opt-in MDM poll loop is due "
+        "(0: this replica polls none).",
+    )
 
     # --- Seed files and scheduled churn (docs/seed-files.md) ------------------------------
     seed_file: Path | None = Field(

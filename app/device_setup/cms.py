@@ -1,87 +1,134 @@
-"""Just enough DER/BER to take the content out of a CMS SignedData (RFC 5652).
+"""CMS SignedData (RFC 5652) as a device reads and writes it, over `asn1crypto`'s structures.
 
-MDM servers often sign the enrollment profile they return; a device reads the signed plist
-inside. `cryptography` signs CMS but cannot open it, so this reads the structure directly:
-ContentInfo → [0] SignedData → encapContentInfo → [0] eContent (an OCTET STRING, possibly
-constructed in BER, whose parts are concatenated).
+A device opens the signed enrollment profile an MDM returns (and says who signed it, and
+whether the signature holds), and signs its check-in messages (`Mdm-Signature`, a detached
+SignedData). `cryptography` signs CMS but cannot open or verify it, so the structures come
+from asn1crypto and the signature checks from `cryptography`.
 """
 
 from __future__ import annotations
 
-SIGNED_DATA_OID = bytes.fromhex("2a864886f70d010702")  # 1.2.840.113549.1.7.2
+import hashlib
+from dataclasses import dataclass
+
+from asn1crypto import cms as asn1_cms
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.serialization import pkcs7
 
 
 class CmsError(ValueError):
     pass
 
 
-def _header(data: bytes, pos: int) -> tuple[int, int, int | None]:
-    """(tag, start of contents, length or None for BER indefinite length)."""
-    if pos + 2 > len(data):
-        raise CmsError("truncated")
-    tag, first = data[pos], data[pos + 1]
-    pos += 2
-    if first < 0x80:
-        return tag, pos, first
-    if first == 0x80:
-        return tag, pos, None
-    count = first & 0x7F
-    if count > 4 or pos + count > len(data):
-        raise CmsError("bad length")
-    return tag, pos + count, int.from_bytes(data[pos : pos + count], "big")
+@dataclass(frozen=True, slots=True)
+class SignedContent:
+    content: bytes
+    signer: x509.Certificate | None
+    signature_valid: bool
+    problem: str | None  # why the signature does not hold, in words
 
 
-def _children(data: bytes, start: int, length: int | None) -> list[tuple[int, int, int | None, int]]:
-    """The elements inside a constructed value: (tag, contents start, length, end)."""
-    items = []
-    pos = start
-    end = start + length if length is not None else len(data)
-    while pos < end:
-        if length is None and data[pos : pos + 2] == b"\x00\x00":
-            break
-        tag, body, size = _header(data, pos)
-        stop = body + size if size is not None else _indefinite_end(data, body)
-        items.append((tag, body, size, stop))
-        pos = stop if size is not None else stop + 2
-    return items
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
 
 
-def _indefinite_end(data: bytes, body: int) -> int:
-    """Where the end-of-contents octets of an indefinite-length value start."""
-    pos = body
-    while data[pos : pos + 2] != b"\x00\x00":
-        _, inner, size = _header(data, pos)
-        pos = inner + size if size is not None else _indefinite_end(data, inner) + 2
-        if pos > len(data):
-            raise CmsError("truncated")
-    return pos
+def open_signed(data: bytes) -> SignedContent:
+    """The content of an attached SignedData, its signer and whether the signature holds."""
+    try:
+        info = asn1_cms.ContentInfo.load(data)
+        if info["content_type"].native != "signed_data":
+            raise CmsError("not a CMS SignedData")
+        signed = info["content"]
+        content = signed["encap_content_info"]["content"]
+        if content.native is None:
+            raise CmsError("detached signature: no content")
+        body = content.native if isinstance(content.native, bytes) else bytes(content.contents)
+        certs = [
+            x509.load_der_x509_certificate(c.chosen.dump())
+            for c in signed["certificates"] or []
+            if c.name == "certificate"
+        ]
+        signer_infos = list(signed["signer_infos"])
+    except CmsError:
+        raise
+    except Exception as exc:  # asn1crypto raises many types on malformed input
+        raise CmsError(f"not a CMS SignedData ({type(exc).__name__})") from exc
+    if not signer_infos:
+        return SignedContent(body, None, False, "no signer")
+    signer_info = signer_infos[0]
+    signer = _find_signer(signer_info, certs)
+    if signer is None:
+        return SignedContent(body, None, False, "the signer's certificate is not included")
+    return SignedContent(body, signer, *_verify(signer_info, signer, body))
 
 
-def _octets(data: bytes, tag: int, body: int, size: int | None, stop: int) -> bytes:
-    if tag == 0x04:
-        return data[body:stop]
-    if tag == 0x24:  # constructed OCTET STRING (BER)
-        return b"".join(_octets(data, *child) for child in _children(data, body, size))
-    raise CmsError("eContent is not an OCTET STRING")
+def _find_signer(signer_info: asn1_cms.SignerInfo, certs: list[x509.Certificate]) -> x509.Certificate | None:
+    sid = signer_info["sid"]
+    for cert in certs:
+        if sid.name == "issuer_and_serial_number":
+            issuer = sid.chosen["issuer"].dump()
+            serial = sid.chosen["serial_number"].native
+            if cert.serial_number == serial and cert.issuer.public_bytes() == issuer:
+                return cert
+        else:
+            ski = sid.chosen.native
+            try:
+                ext = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+            except x509.ExtensionNotFound:
+                continue
+            if ext.value.digest == ski:
+                return cert
+    return None
+
+
+def _verify(signer_info: asn1_cms.SignerInfo, cert: x509.Certificate, body: bytes) -> tuple[bool, str | None]:
+    digest_name = signer_info["digest_algorithm"]["algorithm"].native
+    algorithm = _HASHES.get(digest_name)
+    if algorithm is None:
+        return False, f"unsupported digest {digest_name}"
+    signed_attrs = signer_info["signed_attrs"]
+    if signed_attrs.native:
+        digests = [a["values"][0].native for a in signed_attrs if a["type"].native == "message_digest"]
+        if digests != [hashlib.new(digest_name, body).digest()]:
+            return False, "the message digest does not match the content"
+        message = signed_attrs.untag().dump()  # signed over as a SET OF, not the [0] IMPLICIT form
+    else:
+        message = body
+    signature = signer_info["signature"].native
+    key = cert.public_key()
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, message, padding.PKCS1v15(), algorithm())
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, message, ec.ECDSA(algorithm()))
+        else:
+            return False, "unsupported signer key type"
+    except InvalidSignature:
+        return False, "the signature does not match"
+    return True, None
 
 
 def signed_content(data: bytes) -> bytes:
     """The encapsulated content of a CMS SignedData; CmsError if `data` is not one."""
-    try:
-        tag, body, size = _header(data, 0)
-        if tag != 0x30:
-            raise CmsError("not a SEQUENCE")
-        content_info = _children(data, body, size)
-        oid = content_info[0]
-        if oid[0] != 0x06 or data[oid[1] : oid[3]] != SIGNED_DATA_OID:
-            raise CmsError("not SignedData")
-        explicit = content_info[1]
-        signed_data = _children(data, explicit[1], explicit[2])[0]
-        fields = _children(data, signed_data[1], signed_data[2])
-        encap = _children(data, fields[2][1], fields[2][2])
-        if len(encap) < 2:
-            raise CmsError("detached signature")
-        e_content = _children(data, encap[1][1], encap[1][2])[0]
-        return _octets(data, *e_content)
-    except IndexError as exc:
-        raise CmsError("unexpected structure") from exc
+    return open_signed(data).content
+
+
+def detached_signature(body: bytes, *, cert: x509.Certificate, key: rsa.RSAPrivateKey) -> bytes:
+    """A detached DER SignedData over `body` (the `Mdm-Signature` header, base64-encoded)."""
+    return (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(body)
+        .add_signer(cert, key, hashes.SHA256())
+        .sign(
+            serialization.Encoding.DER,
+            [pkcs7.PKCS7Options.Binary, pkcs7.PKCS7Options.DetachedSignature],
+        )
+    )

@@ -30,7 +30,8 @@ def _ssl_context(anchor_certs: list[str]) -> ssl.SSLContext:
 
 async def contact_mdm(
     config: dict[str, Any], *, signed_info: bytes, user_agent: str, timeout_seconds: float
-) -> MdmContactOut:
+) -> tuple[MdmContactOut, bytes | None]:
+    """What the MDM answered, and the body it answered with (None when no answer came)."""
     web_url = config.get("ConfigurationWebURL")
     if web_url:
         method, url = "GET", str(web_url)
@@ -46,7 +47,7 @@ async def contact_mdm(
         verify = _ssl_context(list(config.get("AnchorCertificates") or []))
     except (ValueError, ssl.SSLError) as exc:
         result.error = f"unusable anchor certificate: {exc}"
-        return result
+        return result, None
     try:
         async with httpx.AsyncClient(
             timeout=timeout_seconds, verify=verify, follow_redirects=False
@@ -59,11 +60,11 @@ async def contact_mdm(
                         break
     except (httpx.HTTPError, ssl.SSLError, OSError, ValueError) as exc:
         result.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return result
+        return result, None
     result.status = response.status_code
     result.content_type = response.headers.get("content-type")
     result.enrollment_profile = parse_enrollment_profile(body)
-    return result
+    return result, body
 
 
 def parse_enrollment_profile(body: bytes) -> EnrollmentProfileOut | None:

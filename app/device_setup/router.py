@@ -6,21 +6,35 @@ from fastapi import APIRouter, Response
 
 from ..core.db import DbSession
 from ..core.dep import SettingsDep
+from ..core.openapi import control_errors
+from ..device_mdm import service as mdm_service
+from ..device_mdm.router import Sessions
 from . import ca, service
 from .schemas import ActivateIn, ActivationOut, EraseOut
 
 router = APIRouter(tags=["device setup"])
 
 
-@router.post("/devices/{serial}/activate", response_model=ActivationOut, response_model_exclude_none=True)
+@router.post(
+    "/devices/{serial}/activate",
+    response_model=ActivationOut,
+    response_model_exclude_none=True,
+    responses=control_errors(409),  # not_activated: with enroll, erased while the MDM answered
+)
 async def activate(
-    serial: str, db: DbSession, settings: SettingsDep, body: ActivateIn | None = None
+    serial: str, db: DbSession, sessions: Sessions, settings: SettingsDep, body: ActivateIn | None = None
 ) -> ActivationOut:
-    """Switch the device on: what it gets from Apple, and with `contact_mdm` what the MDM answers."""
-    result, mdm_request = await service.activate(db, serial=serial, options=body or ActivateIn())
+    """Switch the device on: what it gets from Apple, with `contact_mdm` what the MDM answers,
+    with `enroll` the enrollment that follows."""
+    options = body or ActivateIn()
+    result, mdm_request = await service.activate(db, serial=serial, options=options)
     if mdm_request is not None:
         await db.commit()  # Apple's side is done (and its locks released) before the device calls the MDM
-        result.mdm = await service.send_to_mdm(mdm_request, settings=settings)
+        result.mdm, answer = await service.send_to_mdm(mdm_request, settings=settings)
+        if options.enroll:
+            result.enrollment = await mdm_service.complete_enrollment(
+                sessions, device_id=mdm_request.device_id, contact=result.mdm, body=answer, settings=settings
+            )
     return result
 
 

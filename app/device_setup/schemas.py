@@ -6,11 +6,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..device_mdm.schemas import EnrollmentOut
+
 
 class ActivateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     contact_mdm: bool = Field(default=False, description="Also make the device's first request to the MDM.")
+    enroll: bool = Field(
+        default=False,
+        description="Continue into enrollment with the profile the MDM returns (implies contact_mdm): "
+        "identity, Authenticate, TokenUpdate; the same as POST .../enroll after activation.",
+    )
     language: str | None = Field(
         default=None,
         max_length=35,
@@ -52,8 +59,10 @@ class ActivationOut(BaseModel):
         default=None, description="What the device got, in its own keys."
     )
     mdm: MdmContactOut | None = None
+    enrollment: EnrollmentOut | None = None
 
 
 class EraseOut(BaseModel):
     serial_number: str
     had_configuration: bool
+    was_enrolled: bool = Field(description="It was enrolled in an MDM (enrollment and its profiles gone).")

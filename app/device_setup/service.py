@@ -6,7 +6,8 @@ becomes `pushed` with `profile_push_time` (a `modified` event, spec §7, §8.4),
 configuration is kept in `device_setup` until an erase: a device that already got a profile
 ignores new assignments until then (spec §6.12). Without a profile it sets up unmanaged.
 
-With `contact_mdm` the device then makes its first request to the MDM (`mdm_contact`), after
+With `contact_mdm` (or `enroll`, which continues into `device_mdm.service.complete_enrollment`)
+the device then makes its first request to the MDM (`mdm_contact`), after
 Apple's side of the activation is committed, as on a real device: the MDM under test may well
 call the DEP API about this device while it serves that request (disown it, assign a profile),
 which must not wait on a row lock the activation still holds.
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..clock import service as clock
 from ..core.config import Settings
 from ..core.errors import not_found
+from ..device_mdm.models import DeviceEnrollment
 from ..devices import locking
 from ..devices.feed import MODIFIED, FeedEvent, record_events
 from ..devices.models import Device
@@ -48,6 +50,7 @@ async def _locked_device(db: AsyncSession, serial: str) -> Device:
 class MdmRequest:
     """The device's first request to the MDM, ready to send once the activation is committed."""
 
+    device_id: int
     config: dict[str, Any]
     signed_info: bytes
     user_agent: str
@@ -83,9 +86,9 @@ async def activate(
         cloud_configuration=config,
     )
     request = None
-    if options.contact_mdm and config is not None:
+    if (options.contact_mdm or options.enroll) and config is not None:
         language = options.language or str((profile_body or {}).get("language") or "en")
-        request = await _first_mdm_request(db, device, config, language=language)
+        request = await first_mdm_request(db, device, config, language=language)
     return result, request
 
 
@@ -129,18 +132,20 @@ def _profile_view(
     return {"profile_uuid": profile_uuid, **body, "org_name": org_name}
 
 
-async def _first_mdm_request(
+async def first_mdm_request(
     db: AsyncSession, device: Device, config: dict[str, Any], *, language: str
 ) -> MdmRequest:
+    """The signed machine info the device sends to the MDM, under a fresh device identity."""
     info = machine_info.machine_info(device, language=language)
     cert, key = await ca.issue_device_identity(db, udid=info["UDID"], serial=device.serial_number)
     signed = machine_info.signed_plist(info, cert=cert, key=key)
     user_agent = f"{info['PRODUCT']}/{info['OS_VERSION']} ({info['VERSION']}) MDM-emulated-device"
-    return MdmRequest(config, signed, user_agent)
+    return MdmRequest(device.id, config, signed, user_agent)
 
 
-async def send_to_mdm(request: MdmRequest, *, settings: Settings) -> MdmContactOut:
-    """Make the device's first request to the MDM; call it with no transaction open."""
+async def send_to_mdm(request: MdmRequest, *, settings: Settings) -> tuple[MdmContactOut, bytes | None]:
+    """Make the device's first request to the MDM (call it with no transaction open): what it
+    answered, and the body (the enrollment profile, for `device_mdm.service.enroll`)."""
     return await contact_mdm(
         request.config,
         signed_info=request.signed_info,
@@ -150,10 +155,18 @@ async def send_to_mdm(request: MdmRequest, *, settings: Settings) -> MdmContactO
 
 
 async def erase(db: AsyncSession, *, serial: str) -> EraseOut:
-    """Erase all content and settings: the installed configuration is gone; Apple's record stays."""
+    """Erase all content and settings: the installed configuration and the MDM enrollment are
+    gone (the exchange log stays); Apple's record stays. The control API and the MDM's
+    EraseDevice command both end here."""
     device = await _locked_device(db, serial)
     setup = await db.get(DeviceSetup, device.id)
-    if setup is not None:
-        await db.delete(setup)
-        await db.flush()
-    return EraseOut(serial_number=device.serial_number, had_configuration=setup is not None)
+    enrollment = await db.get(DeviceEnrollment, device.id)
+    for row in (setup, enrollment):
+        if row is not None:
+            await db.delete(row)
+    await db.flush()
+    return EraseOut(
+        serial_number=device.serial_number,
+        had_configuration=setup is not None,
+        was_enrolled=enrollment is not None,
+    )

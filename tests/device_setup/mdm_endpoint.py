@@ -7,8 +7,11 @@ profile, like real MDMs do.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import plistlib
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -52,6 +55,19 @@ class MdmEndpoint:
     # device right then); its results, or the exceptions it raised, in `during_results`.
     during_request: Callable[[], Awaitable[Any]] | None = None
     during_results: list[Any] = field(default_factory=list)
+    # The enrollment profile /enroll answers with (default: `enrollment_profile`'s), and the
+    # PUTs the stub's own check-in and command routes received.
+    profile: bytes | None = None
+    puts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Commands /mdm hands out, one per device connection or result, until none is left.
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    # Seconds /mdm waits before it answers an Idle (to widen the window of overlapping polls),
+    # and the most Idle connections it ever had open at once.
+    idle_delay: float = 0.0
+    open_idles: int = 0
+    max_open_idles: int = 0
+    # Events NanoMDM posted to /webhook (what it made of each check-in and command result).
+    webhooks: list[dict[str, Any]] = field(default_factory=list)
 
     def verify(self, signed: bytes) -> tuple[bool, dict[str, Any] | None, str | None]:
         """openssl cms -verify against the device CA; (verified, plist, signer subject)."""
@@ -85,6 +101,72 @@ class MdmEndpoint:
             return True, plistlib.loads(result.stdout), subject
 
 
+def sign_profile(document: dict[str, Any]) -> bytes:
+    """The profile CMS-signed by the MDM's own key, as real MDMs send it."""
+    cert_pem, key_pem = make_certificate("MDM profile signing")
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    return (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(plistlib.dumps(document))
+        .add_signer(cert, key, hashes.SHA256())  # type: ignore[arg-type]
+        .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary])
+    )
+
+
+def scep_enrollment_profile(
+    *,
+    scep_url: str,
+    challenge: str,
+    server_url: str,
+    check_in_url: str | None = None,
+    sign_message: bool = True,
+    extra_payloads: list[dict[str, Any]] | None = None,
+    mdm_payload: bool = True,
+    topic: str = "com.apple.mgmt.External.7d6c4f2e-0000-4000-8000-00000000abcd",
+) -> dict[str, Any]:
+    """An enrollment profile as an MDM builds it: SCEP identity, com.apple.mdm payload."""
+    scep = {
+        "PayloadType": "com.apple.security.scep",
+        "PayloadIdentifier": "com.example.mdm.scep",
+        "PayloadUUID": "9F1B2C3D-0000-4000-8000-0000000000A2",
+        "PayloadVersion": 1,
+        "PayloadContent": {
+            "URL": scep_url,
+            "Name": "MDM CA",
+            "Challenge": challenge,
+            "Subject": [[["O", "Example MDM"]], [["CN", "MDM Identity"]]],
+            "Keysize": 2048,
+            "Key Type": "RSA",
+            "Key Usage": 5,
+        },
+    }
+    mdm = {
+        "PayloadType": "com.apple.mdm",
+        "PayloadIdentifier": "com.example.mdm.mdm",
+        "PayloadUUID": "9F1B2C3D-0000-4000-8000-0000000000A3",
+        "PayloadVersion": 1,
+        "ServerURL": server_url,
+        "CheckInURL": check_in_url or server_url,
+        "Topic": topic,
+        "IdentityCertificateUUID": scep["PayloadUUID"],
+        "SignMessage": sign_message,
+        "CheckOutWhenRemoved": True,
+        "AccessRights": 8191,
+        "ServerCapabilities": ["com.apple.mdm.per-user-connections"],
+    }
+    return {
+        "PayloadType": "Configuration",
+        "PayloadIdentifier": "com.example.mdm.enroll",
+        "PayloadUUID": "9F1B2C3D-0000-4000-8000-0000000000A1",
+        "PayloadDisplayName": "Example MDM enrollment",
+        "PayloadVersion": 1,
+        "PayloadContent": [scep, *([mdm] if mdm_payload else []), *(extra_payloads or [])],
+    }
+
+
 def enrollment_profile(server_url: str) -> bytes:
     """An MDM enrollment profile (com.apple.mdm + an identity), CMS-signed by the MDM's own key."""
     document = {
@@ -111,21 +193,11 @@ def enrollment_profile(server_url: str) -> bytes:
             },
         ],
     }
-    cert_pem, key_pem = make_certificate("MDM profile signing")
-    from cryptography import x509
-
-    cert = x509.load_pem_x509_certificate(cert_pem)
-    key = serialization.load_pem_private_key(key_pem, password=None)
-    return (
-        pkcs7.PKCS7SignatureBuilder()
-        .set_data(plistlib.dumps(document))
-        .add_signer(cert, key, hashes.SHA256())  # type: ignore[arg-type]
-        .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary])
-    )
+    return sign_profile(document)
 
 
 def build_app(endpoint: MdmEndpoint) -> Starlette:
-    profile = enrollment_profile("https://mdm.example.org/mdm")
+    default_profile = enrollment_profile("https://mdm.example.org/mdm")
 
     async def record(request: Request, signed: bytes) -> Received:
         verified, info, subject = endpoint.verify(signed)
@@ -142,13 +214,44 @@ def build_app(endpoint: MdmEndpoint) -> Starlette:
                 endpoint.during_results.append(exc)
         if not received.verified:
             return Response("signature not trusted", status_code=403, media_type="text/plain")
-        return Response(profile, media_type=ASPEN)
+        return Response(endpoint.profile or default_profile, media_type=ASPEN)
 
     async def web(request: Request) -> Response:
         received = await record(
             request, base64.b64decode(request.headers.get("x-apple-aspen-deviceinfo", ""))
         )
         return Response(f"<html>sign in, {received.verified}</html>", media_type="text/html")
+
+    async def unauthorized(request: Request) -> Response:
+        endpoint.puts.append((request.url.path, plistlib.loads(await request.body())))
+        return Response(b"", status_code=401)
+
+    async def garbage(request: Request) -> Response:
+        """Check-ins accepted; the command answer is not a property list."""
+        message = plistlib.loads(await request.body())
+        endpoint.puts.append((request.url.path, message))
+        if "MessageType" in message:
+            return Response(b"", status_code=200)
+        return Response(b"\x00 this is not a plist {", media_type="application/xml")
+
+    async def scripted_mdm(request: Request) -> Response:
+        """A scripted MDM: check-ins accepted; each connection or result answered with the next command."""
+        message = plistlib.loads(await request.body())
+        endpoint.puts.append((request.url.path, message))
+        if "MessageType" in message:
+            return Response(b"", status_code=200)
+        if message.get("Status") == "Idle" and endpoint.idle_delay:
+            endpoint.open_idles += 1
+            endpoint.max_open_idles = max(endpoint.max_open_idles, endpoint.open_idles)
+            await asyncio.sleep(endpoint.idle_delay)
+            endpoint.open_idles -= 1
+        if not endpoint.commands:
+            return Response(b"", status_code=200)
+        return Response(plistlib.dumps(endpoint.commands.pop(0)), media_type="application/xml")
+
+    async def webhook(request: Request) -> Response:
+        endpoint.webhooks.append(json.loads(await request.body()))
+        return Response(b"", status_code=200)
 
     async def broken(request: Request) -> Response:
         await request.body()
@@ -159,16 +262,39 @@ def build_app(endpoint: MdmEndpoint) -> Starlette:
             Route("/enroll", enroll, methods=["POST"]),
             Route("/web", web, methods=["GET"]),
             Route("/broken", broken, methods=["POST"]),
+            Route("/unauthorized", unauthorized, methods=["PUT"]),
+            Route("/garbage", garbage, methods=["PUT"]),
+            Route("/webhook", webhook, methods=["POST"]),
+            Route("/mdm", scripted_mdm, methods=["PUT"]),
         ]
     )
 
 
+@dataclass(frozen=True)
+class Tls:
+    """Serve HTTPS with this certificate and key, requiring a client certificate from client_ca."""
+
+    cert_file: str
+    key_file: str
+    client_ca_file: str
+
+
 @contextmanager
-def mdm_endpoint() -> Iterator[MdmEndpoint]:
+def mdm_endpoint(tls: Tls | None = None) -> Iterator[MdmEndpoint]:
     port = free_port()
-    endpoint = MdmEndpoint(base_url=f"http://127.0.0.1:{port}")
+    endpoint = MdmEndpoint(base_url=f"{'https' if tls else 'http'}://127.0.0.1:{port}")
+    options: dict[str, Any] = {}
+    if tls is not None:
+        options = {
+            "ssl_certfile": tls.cert_file,
+            "ssl_keyfile": tls.key_file,
+            "ssl_ca_certs": tls.client_ca_file,
+            "ssl_cert_reqs": ssl.CERT_REQUIRED,
+        }
     server = uvicorn.Server(
-        uvicorn.Config(build_app(endpoint), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            build_app(endpoint), host="127.0.0.1", port=port, log_level="warning", lifespan="off", **options
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -183,7 +183,7 @@ async def test_installed_configuration_survives_new_assignments_until_erase(
     assert again["profile_status"] == "assigned"
 
     erased = await client.post(f"/emulator/v1/devices/{iphone}/erase")
-    assert erased.json() == {"serial_number": iphone, "had_configuration": True}
+    assert erased.json() == {"serial_number": iphone, "had_configuration": True, "was_enrolled": False}
     fresh = await activate(client, iphone)
     assert (fresh["outcome"], fresh["profile_uuid"], fresh["profile_status"]) == (
         "downloaded",

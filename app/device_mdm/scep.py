@@ -1,0 +1,347 @@
+"""The device's SCEP client (RFC 8894), driven by a `com.apple.security.scep` payload.
+
+GetCACaps, GetCACert, then PKIOperation with a PKCSReq: a CSR (the payload's Subject,
+Challenge, Keysize, Key Usage) enveloped to the CA (or its RA) and signed with a throwaway
+self-signed certificate, the SCEP attributes (messageType, transactionID, senderNonce) signed
+with it. The CertRep answers with pkiStatus (and failInfo on refusal); on success the issued
+certificate comes enveloped back to the throwaway certificate. Structures from asn1crypto,
+keys, CSRs and signatures from `cryptography`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from asn1crypto import cms, core
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import AttributeOID, NameOID
+
+from ..clock import service as clock
+from ..device_setup.cms import open_signed
+from . import envelope
+
+# SCEP's signed attributes (RFC 8894 §3.2.1), taught to asn1crypto so it encodes and decodes them.
+_SCEP_ATTRIBUTES = {
+    "2.16.840.1.113733.1.9.2": ("scep_message_type", core.PrintableString),
+    "2.16.840.1.113733.1.9.3": ("scep_pki_status", core.PrintableString),
+    "2.16.840.1.113733.1.9.4": ("scep_fail_info", core.PrintableString),
+    "2.16.840.1.113733.1.9.5": ("scep_sender_nonce", core.OctetString),
+    "2.16.840.1.113733.1.9.6": ("scep_recipient_nonce", core.OctetString),
+    "2.16.840.1.113733.1.9.7": ("scep_transaction_id", core.PrintableString),
+}
+for _oid, (_name, _type) in _SCEP_ATTRIBUTES.items():
+    cms.CMSAttributeType._map[_oid] = _name
+    cms.CMSAttribute._oid_specs[_name] = type(f"SetOf{_type.__name__}", (core.SetOf,), {"_child_spec": _type})
+cms.CMSAttributeType._reverse_map = None
+
+PKCS_REQ = "19"
+FAIL_INFO = {
+    "0": "badAlg (unrecognised or unsupported algorithm)",
+    "1": "badMessageCheck (integrity check failed)",
+    "2": "badRequest (transaction not permitted or supported; a wrong challenge is answered so)",
+    "3": "badTime (signingTime not close enough to the server's time)",
+    "4": "badCertId (no certificate matching the criteria)",
+}
+# Subject names Apple's payload uses (its `Subject` is an array of RDNs of [name, value] pairs).
+_NAMES = {
+    "CN": NameOID.COMMON_NAME,
+    "O": NameOID.ORGANIZATION_NAME,
+    "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
+    "C": NameOID.COUNTRY_NAME,
+    "ST": NameOID.STATE_OR_PROVINCE_NAME,
+    "L": NameOID.LOCALITY_NAME,
+    "E": NameOID.EMAIL_ADDRESS,
+    "emailAddress": NameOID.EMAIL_ADDRESS,
+    "serialNumber": NameOID.SERIAL_NUMBER,
+}
+
+
+class ScepError(Exception):
+    """SCEP did not give the device an identity; the message says why, in words."""
+
+
+@dataclass
+class ScepResult:
+    certificate: x509.Certificate
+    key: rsa.RSAPrivateKey
+    ca_caps: list[str]
+    ca_subject: str
+    exchanges: list[dict[str, Any]] = field(default_factory=list)
+
+
+def subject_name(subject: Any) -> x509.Name:
+    """Apple's Subject array ([[["CN", "x"]], [["O", "y"]]]) as an X.509 name."""
+    rdns = []
+    for rdn in subject or []:
+        attributes = []
+        for pair in rdn:
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+                raise ScepError(f"the SCEP Subject entry {pair!r} is not a [name, value] pair")
+            name, value = pair
+            oid = _NAMES.get(name) or (x509.ObjectIdentifier(name) if name[:1].isdigit() else None)
+            if oid is None:
+                raise ScepError(f"the SCEP Subject uses an unknown name {name!r}")
+            attributes.append(x509.NameAttribute(oid, value))
+        rdns.append(x509.RelativeDistinguishedName(attributes))
+    return x509.Name(rdns)
+
+
+def _key_usage(usage: int) -> x509.KeyUsage:
+    """Apple's Key Usage bits: 1 signing, 4 encryption (5 both; 0 means both too)."""
+    usage = usage or 5
+    return x509.KeyUsage(
+        digital_signature=bool(usage & 1),
+        content_commitment=False,
+        key_encipherment=bool(usage & 4),
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def build_csr(payload: dict[str, Any], key: rsa.RSAPrivateKey) -> x509.CertificateSigningRequest:
+    builder = x509.CertificateSigningRequestBuilder().subject_name(subject_name(payload.get("Subject")))
+    challenge = payload.get("Challenge")
+    if isinstance(challenge, str) and challenge:
+        builder = builder.add_attribute(AttributeOID.CHALLENGE_PASSWORD, challenge.encode())
+    builder = builder.add_extension(_key_usage(int(payload.get("Key Usage") or 0)), critical=True)
+    return builder.sign(key, hashes.SHA256())
+
+
+def _self_signed(key: rsa.RSAPrivateKey, name: x509.Name, now: datetime) -> x509.Certificate:
+    """The throwaway certificate that signs the request and receives the answer (RFC 8894 §2.3)."""
+    if not list(name):
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SCEP client")])
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _attribute(name: str, value: Any) -> cms.CMSAttribute:
+    return cms.CMSAttribute({"type": name, "values": [value]})
+
+
+def pkcs_req(
+    csr: x509.CertificateSigningRequest,
+    *,
+    key: rsa.RSAPrivateKey,
+    signer: x509.Certificate,
+    recipient: x509.Certificate,
+    transaction_id: str,
+    nonce: bytes,
+    aes: bool,
+    sha256: bool,
+) -> bytes:
+    """The PKIOperation message: SignedData(EnvelopedData(CSR)) with SCEP's signed attributes."""
+    sealed = envelope.seal(csr.public_bytes(serialization.Encoding.DER), recipient, aes=aes).dump()
+    digest_name, digest = ("sha256", hashes.SHA256()) if sha256 else ("sha1", hashes.SHA1())
+    signed_attrs = cms.CMSAttributes(
+        [
+            _attribute("content_type", "data"),
+            _attribute("message_digest", hashlib.new(digest_name, sealed).digest()),
+            _attribute("scep_message_type", core.PrintableString(PKCS_REQ)),
+            _attribute("scep_transaction_id", core.PrintableString(transaction_id)),
+            _attribute("scep_sender_nonce", core.OctetString(nonce)),
+        ]
+    )
+    signature = key.sign(signed_attrs.dump(), asym_padding.PKCS1v15(), digest)
+    signer_asn1 = asn1_x509.Certificate.load(signer.public_bytes(serialization.Encoding.DER))
+    signer_info = cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": cms.SignerIdentifier(
+                name="issuer_and_serial_number",
+                value=cms.IssuerAndSerialNumber(
+                    {"issuer": signer_asn1.issuer, "serial_number": signer_asn1.serial_number}
+                ),
+            ),
+            "digest_algorithm": {"algorithm": digest_name},
+            "signed_attrs": signed_attrs,
+            "signature_algorithm": {"algorithm": "rsassa_pkcs1v15"},
+            "signature": signature,
+        }
+    )
+    signed = cms.SignedData(
+        {
+            "version": "v1",
+            "digest_algorithms": [{"algorithm": digest_name}],
+            "encap_content_info": {"content_type": "data", "content": sealed},
+            "certificates": [signer_asn1],
+            "signer_infos": [signer_info],
+        }
+    )
+    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())
+
+
+def _ca_certificates(body: bytes, content_type: str) -> list[x509.Certificate]:
+    """GetCACert's answer: one DER certificate, or a certs-only SignedData with the CA and its RAs."""
+    try:
+        if "ra-cert" in content_type or body[:1] == b"0" and _looks_like_pkcs7(body):
+            signed = cms.ContentInfo.load(body)["content"]
+            return [x509.load_der_x509_certificate(c.chosen.dump()) for c in signed["certificates"]]
+        return [x509.load_der_x509_certificate(body)]
+    except Exception as exc:
+        raise ScepError(f"GetCACert did not answer with a certificate ({type(exc).__name__})") from exc
+
+
+def _looks_like_pkcs7(body: bytes) -> bool:
+    try:
+        return bool(cms.ContentInfo.load(body)["content_type"].native == "signed_data")
+    except Exception:
+        return False
+
+
+def _recipient(certs: list[x509.Certificate]) -> x509.Certificate:
+    """The RA (a non-CA certificate that may encipher keys) if there is one, else the CA."""
+    for cert in certs:
+        try:
+            if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+                continue
+        except x509.ExtensionNotFound:
+            pass
+        return cert
+    return certs[0]
+
+
+def _step(step: str, url: str, response: httpx.Response | None, detail: str | None = None) -> dict[str, Any]:
+    return {
+        "wall_at": clock.wall_now(),
+        "step": step,
+        "url": url,
+        "status": response.status_code if response is not None else None,
+        "ok": response is not None and response.status_code == 200 and detail is None,
+        "detail": detail,
+    }
+
+
+async def enroll(
+    client: httpx.AsyncClient, payload: dict[str, Any], *, now: datetime, exchanges: list[dict[str, Any]]
+) -> ScepResult:
+    """Obtain an identity from the SCEP server `payload` names; ScepError with the reason if not.
+    Every HTTP exchange is appended to `exchanges` as it happens, failed ones included."""
+    inner = payload.get("PayloadContent")  # Apple nests the SCEP keys in PayloadContent
+    content: dict[str, Any] = inner if isinstance(inner, dict) else payload
+    url = content.get("URL")
+    if not isinstance(url, str) or not url:
+        raise ScepError("the SCEP payload has no URL")
+    name = str(content.get("Name") or "")
+    caps_response = await client.get(url, params={"operation": "GetCACaps", "message": name})
+    caps = caps_response.text.split() if caps_response.status_code == 200 else []
+    exchanges.append(_step("scep.GetCACaps", url, caps_response) | {"answered": " ".join(caps)})
+    cert_response = await client.get(url, params={"operation": "GetCACert", "message": name})
+    if cert_response.status_code != 200:
+        exchanges.append(_step("scep.GetCACert", url, cert_response, "GetCACert failed"))
+        raise ScepError(f"GetCACert answered HTTP {cert_response.status_code}")
+    try:
+        certs = _ca_certificates(cert_response.content, cert_response.headers.get("content-type", ""))
+    except ScepError as exc:
+        exchanges.append(_step("scep.GetCACert", url, cert_response, str(exc)))
+        raise
+    ca = certs[-1] if len(certs) > 1 else certs[0]
+    for cert in certs:
+        try:
+            if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+                ca = cert
+        except x509.ExtensionNotFound:
+            pass
+    exchanges.append(_step("scep.GetCACert", url, cert_response) | {"answered": ca.subject.rfc4514_string()})
+
+    key_size = int(content.get("Keysize") or 1024)
+    key_type = str(content.get("Key Type") or "RSA")
+    if key_type != "RSA":
+        raise ScepError(f"Key Type {key_type!r} is not RSA, the only type Apple's SCEP payload allows")
+    if key_size not in (1024, 2048, 3072, 4096):
+        raise ScepError(f"Keysize {key_size} is not one a device generates (1024, 2048, 3072 or 4096)")
+    key = await asyncio.to_thread(rsa.generate_private_key, public_exponent=65537, key_size=key_size)
+    csr = build_csr(content, key)
+    signer = _self_signed(key, csr.subject, now)
+    transaction_id = hashlib.sha256(
+        key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    ).hexdigest()
+    message = pkcs_req(
+        csr,
+        key=key,
+        signer=signer,
+        recipient=_recipient(certs),
+        transaction_id=transaction_id,
+        nonce=os.urandom(16),
+        aes="AES" in caps,
+        sha256="SHA-256" in caps or "SCEPStandard" in caps,
+    )
+    if "POSTPKIOperation" in caps or "SCEPStandard" in caps:
+        response = await client.post(
+            url,
+            params={"operation": "PKIOperation"},
+            content=message,
+            headers={"Content-Type": "application/x-pki-message"},
+        )
+    else:
+        response = await client.get(
+            url, params={"operation": "PKIOperation", "message": base64.b64encode(message).decode()}
+        )
+    try:
+        issued = _cert_rep(response, key)
+    except ScepError as exc:
+        exchanges.append(_step("scep.PKIOperation", url, response, str(exc)))
+        raise
+    exchanges.append(
+        _step("scep.PKIOperation", url, response)
+        | {"sent": f"PKCSReq for {csr.subject.rfc4514_string()}", "answered": issued.subject.rfc4514_string()}
+    )
+    return ScepResult(issued, key, caps, ca.subject.rfc4514_string())
+
+
+def _cert_rep(response: httpx.Response, key: rsa.RSAPrivateKey) -> x509.Certificate:
+    if response.status_code != 200:
+        raise ScepError(f"PKIOperation answered HTTP {response.status_code}: {response.text[:200]}")
+    try:
+        opened = open_signed(response.content)
+    except ValueError as exc:
+        raise ScepError(f"the SCEP answer is not a CertRep: {exc}") from exc
+    if not opened.signature_valid:
+        raise ScepError(f"the SCEP answer's signature does not hold: {opened.problem}")
+    signed = cms.ContentInfo.load(response.content)["content"]
+    attributes = {a["type"].native: a["values"][0].native for a in signed["signer_infos"][0]["signed_attrs"]}
+    status = attributes.get("scep_pki_status")
+    if status == "2":
+        fail = attributes.get("scep_fail_info")
+        reason = FAIL_INFO.get(str(fail), f"failInfo {fail}")
+        raise ScepError(f"the SCEP server refused the request: {reason}")
+    if status == "3":
+        raise ScepError("the SCEP server left the request pending (manual approval); a device would retry")
+    if status != "0":
+        raise ScepError(f"the SCEP answer has an unknown pkiStatus {status!r}")
+    try:
+        degenerate = cms.ContentInfo.load(envelope.open_sealed(opened.content, key))["content"]
+    except Exception as exc:  # a wrong key, a bad padding, a malformed structure
+        raise ScepError(f"the SCEP answer's certificate could not be opened: {exc}") from exc
+    ours = key.public_key().public_numbers()
+    for item in degenerate["certificates"]:
+        cert = x509.load_der_x509_certificate(item.chosen.dump())
+        public = cert.public_key()
+        if isinstance(public, rsa.RSAPublicKey) and public.public_numbers() == ours:
+            return cert
+    raise ScepError("the SCEP answer holds no certificate for the device's key")

@@ -1,0 +1,100 @@
+"""Control-API shapes for a managed device (ours to design; Apple's keys inside plist views)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StepOut(BaseModel):
+    """One step of the device's conversation with its MDM or SCEP server."""
+
+    step: str = Field(
+        description="e.g. profile.fetch, scep.PKIOperation, checkin.TokenUpdate, command.ProfileList"
+    )
+    ok: bool
+    url: str | None = None
+    status: int | None = Field(default=None, description="HTTP status of the answer, if one came.")
+    detail: str | None = Field(default=None, description="Why the step failed (or what it did), in words.")
+    command_uuid: str | None = None
+    sent: str | None = None
+    answered: str | None = None
+
+
+class ProfileCheckOut(BaseModel):
+    signed: bool
+    signer: str | None = None
+    signature_valid: bool | None = None
+    payload_identifier: str | None = None
+
+
+class EnrollmentOut(BaseModel):
+    serial_number: str
+    outcome: Literal["enrolled", "failed"]
+    failure: str | None = Field(default=None, description="Why enrollment stopped, in words.")
+    profile: ProfileCheckOut | None = None
+    identity_subject: str | None = None
+    identity_issuer: str | None = None
+    awaiting_configuration: bool | None = None
+    steps: list[StepOut]
+
+
+class PollOut(BaseModel):
+    serial_number: str
+    outcome: Literal["idle", "stopped", "erased", "restarted", "unenrolled"] = Field(
+        description="idle: the server had no more commands; stopped: the conversation ended early "
+        "(see problem); erased/restarted/unenrolled: a command did that."
+    )
+    commands: int = Field(description="Commands the device answered in this connection.")
+    problem: str | None = None
+    steps: list[StepOut]
+
+
+class ManagedOut(BaseModel):
+    serial_number: str
+    udid: str
+    enrolled_at: datetime
+    server_url: str
+    check_in_url: str
+    topic: str
+    sign_message: bool
+    mdm_removable: bool
+    identity_subject: str
+    identity_issuer: str
+    awaiting_configuration: bool
+    profiles: list[dict[str, Any]] = Field(description="As ProfileList reports them.")
+    lock: dict[str, Any] | None
+    not_now_remaining: int
+    poll_every_seconds: float | None
+    next_poll_at: datetime | None
+
+
+class ExchangeOut(StepOut):
+    id: int
+    at: datetime = Field(description="When it happened, on the emulator clock.")
+
+
+class ExchangesOut(BaseModel):
+    serial_number: str
+    exchanges: list[ExchangeOut]
+    next_after_id: int | None = Field(description="Pass as after_id for the next page; null at the end.")
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    every_seconds: float = Field(ge=1, le=86400, description="Poll the MDM every N seconds of wall clock.")
+
+
+class NotNowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(ge=0, le=1000, description="Answer the next N commands with NotNow.")
+
+
+class CheckOutOut(BaseModel):
+    serial_number: str
+    sent_check_out: bool = Field(description="CheckOut was sent (the payload's CheckOutWhenRemoved).")
+    steps: list[StepOut]

@@ -1,0 +1,57 @@
+"""The real servers the enrollment tests talk to, built from the Go module proxy with `go install`.
+
+micromdm/scep's `scepserver` (a SCEP CA) and micromdm's NanoMDM (an MDM: check-in, command
+queue, an API to enqueue raw command plists, Mdm-Signature verification). Binaries go to
+`.go-tools/bin` in the repository (git-ignored) and are built once; `.ci/run` builds them with
+`python tests/device_setup/go_tools.py`. Locally without Go the tests that need them skip,
+saying why. The versions are pinned here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / ".go-tools" / "bin"
+TOOLCHAIN = ROOT / ".go-tools" / "toolchain"  # where .ci/run unpacks Go when the machine has none
+TOOLS = {
+    "scepserver": "github.com/micromdm/scep/v2/cmd/scepserver@v2.3.0",
+    "nanomdm": "github.com/micromdm/nanomdm/cmd/nanomdm@v0.9.0",
+}
+
+
+class GoMissing(Exception):
+    pass
+
+
+def go_binary() -> str | None:
+    found = shutil.which("go")
+    if found:
+        return found
+    for candidate in sorted(TOOLCHAIN.glob("**/bin/go")):
+        return str(candidate)
+    return None
+
+
+def tool(name: str) -> Path:
+    """The path of a built tool, building it first if needed; GoMissing if there is no `go`."""
+    path = BIN / name
+    if path.exists():
+        return path
+    go = go_binary()
+    if go is None:
+        raise GoMissing(f"`go` is not installed, so {name} ({TOOLS[name]}) cannot be built")
+    BIN.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, GOBIN=str(BIN), GOFLAGS="-buildvcs=false")
+    subprocess.run([go, "install", TOOLS[name]], check=True, env=env, timeout=1200)
+    return path
+
+
+if __name__ == "__main__":  # .ci/run: build every tool (skipped when already built)
+    for tool_name in TOOLS:
+        print(tool(tool_name))  # noqa: T201
+    sys.exit(0)
