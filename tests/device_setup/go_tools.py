@@ -17,7 +17,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".go-tools" / "bin"
-TOOLCHAIN = ROOT / ".go-tools" / "toolchain"  # where .ci/run unpacks Go when the machine has none
 TOOLS = {
     "scepserver": "github.com/micromdm/scep/v2/cmd/scepserver@v2.3.0",
     "nanomdm": "github.com/micromdm/nanomdm/cmd/nanomdm@v0.9.0",
@@ -29,12 +28,7 @@ class GoMissing(Exception):
 
 
 def go_binary() -> str | None:
-    found = shutil.which("go")
-    if found:
-        return found
-    for candidate in sorted(TOOLCHAIN.glob("**/bin/go")):
-        return str(candidate)
-    return None
+    return shutil.which("go") or next((p for p in ("/usr/local/go/bin/go",) if Path(p).exists()), None)
 
 
 def tool(name: str) -> Path:
