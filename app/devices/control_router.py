@@ -12,6 +12,7 @@ from ..core.db import DbSession
 from ..core.errors import ControlError
 from ..core.openapi import control_errors
 from ..orgs import service as orgs_service
+from ..orgs.models import MdmServer, Org
 from . import inventory, service, wire
 from .inventory import DeviceView
 from .schemas import (
@@ -76,6 +77,16 @@ async def _add_body(request: Request) -> AddDevicesIn:
         raise ControlError(422, "validation_error", message) from None
 
 
+async def _org_server(db: DbSession, org: Org, server_uuid: str | None) -> MdmServer | None:
+    """The org's MDM server by uuid (None for None); 404 unknown, 409 another org's."""
+    if server_uuid is None:
+        return None
+    server = await orgs_service.get_server(db, server_uuid=server_uuid)
+    if server.org_id != org.id:
+        raise ControlError(409, "foreign_server", "that MDM server belongs to another org")
+    return server
+
+
 @router.post(
     "/orgs/{org_id}/devices",
     status_code=status.HTTP_201_CREATED,
@@ -98,6 +109,7 @@ async def add_devices(org_id: str, request: Request, db: DbSession) -> AddDevice
             order_number=g.order_number,
             seed=g.seed,
             start=g.start,
+            server=await _org_server(db, org, g.server_uuid),
         )
         return AddDevicesOut(
             count=made.count, serials=made.serials if made.count <= 1000 else None, seed=made.seed
@@ -176,11 +188,7 @@ async def replace_device(serial: str, db: DbSession, body: ReplaceIn | None = No
 async def assign(org_id: str, body: AssignmentIn, db: DbSession) -> AssignmentOut:
     """Manage Devices → Assign to Server (or unassign with `server_uuid: null`), by serials or order."""
     org = await orgs_service.get_org(db, org_id=org_id)
-    server = None
-    if body.server_uuid is not None:
-        server = await orgs_service.get_server(db, server_uuid=body.server_uuid)
-        if server.org_id != org.id:
-            raise ControlError(409, "foreign_server", "that MDM server belongs to another org")
+    server = await _org_server(db, org, body.server_uuid)
     actor = body.assigned_by or org.email
     if body.serials is not None:
         results = await service.assign_devices(
