@@ -157,17 +157,6 @@ async def _existing(conn: Any, serials: list[str]) -> list[str]:
     return [row[0] for row in rows]
 
 
-def audit_parts(actor: audit.Actor) -> copy_rows.Audit:
-    return copy_rows.Audit(
-        group=audit.new_group(),
-        actor_type=actor.type,
-        actor_id=actor.id,
-        added=audit.ADDED,
-        assigned=audit.ASSIGNED,
-        assigned_group=audit.new_group(),
-    )
-
-
 def chunk_of(
     *,
     count: int,
@@ -177,9 +166,22 @@ def chunk_of(
     start: int,
     now: datetime,
     org_id: int,
-    actor: audit.Actor,
+    admin: str,
     assigned_by: str | None,
 ) -> copy_rows.Chunk:
+    """The whole request as one chunk (copy_generated splits it): added by the org's administrator
+    `admin`, assigned (if at all) by `assigned_by`, as `audit.actor_for` attributes them."""
+    added, assigner = audit.actor_for(None, admin=admin), audit.actor_for(assigned_by, admin=admin)
+    trail = copy_rows.Audit(
+        group=audit.new_group(),
+        actor_type=added.type,
+        actor_id=added.id,
+        added=audit.ADDED,
+        assigned=audit.ASSIGNED,
+        assigned_group=audit.new_group(),
+        assigned_actor_type=assigner.type,
+        assigned_actor_id=assigner.id,
+    )
     return copy_rows.Chunk(
         count=count,
         seed=seed,
@@ -188,6 +190,6 @@ def chunk_of(
         start=start,
         now=now,
         org_id=org_id,
-        audit=audit_parts(actor),
-        assigned_by=assigned_by,
+        audit=trail,
+        assigned_by=assigned_by or admin,
     )

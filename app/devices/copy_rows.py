@@ -53,11 +53,13 @@ class Audit:
     """The audit trail's fixed part for one request (dep_emulator.devices.audit)."""
 
     group: str
-    actor_type: str
+    actor_type: str  # who added the devices (the org's administrator)
     actor_id: str | None
     added: str  # DEVICE_ADDED_TO_ORG
     assigned: str  # DEVICE_ASSIGNED_TO_SERVER
     assigned_group: str
+    assigned_actor_type: str  # who assigned them
+    assigned_actor_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +96,14 @@ def generated_chunk(chunk: Chunk) -> ChunkRows:
     org = str(chunk.org_id)
     a = chunk.audit
     audit_head = [org, a.added, now, a.group, a.actor_type, field(a.actor_id)]
-    assigned_head = [org, a.assigned, now, a.assigned_group, a.actor_type, field(a.actor_id)]
+    assigned_head = [
+        org,
+        a.assigned,
+        now,
+        a.assigned_group,
+        a.assigned_actor_type,
+        field(a.assigned_actor_id),
+    ]
     label = [field(v) for v in chunk.server_label] if chunk.server_label else [NULL, NULL]
     tail = [str(chunk.server_id), now, field(chunk.assigned_by)] if chunk.server_id is not None else []
     devices: list[str] = []

@@ -67,7 +67,8 @@ class Device(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     # The device as fetch sends it at the latest protocol, as JSON text (function in migration
-    # 0010, PL/pgSQL since 0011; kept current by PostgreSQL on every write). Read by the fetch page statement only.
+    # 0010, PL/pgSQL since 0011; kept current by PostgreSQL on every write). Read by the fetch
+    # page statement and copied into the events of bulk assignments.
     wire: Mapped[str | None] = mapped_column(
         Text, Computed(f"depemu_device_wire({DEVICE_WIRE_ARGUMENTS})", persisted=True), deferred=True
     )

@@ -175,8 +175,8 @@ async def generate_devices(
         start=start,
         now=now,
         org_id=org.id,
-        actor=audit.actor_for(assigned_by, admin=org.email),
-        assigned_by=(assigned_by or org.email) if server is not None else None,
+        admin=org.email,
+        assigned_by=assigned_by,
     )
     serials = await bulk.copy_generated(
         db,

@@ -73,11 +73,14 @@ RETURN concat(
     ,CASE WHEN profile_uuid IS NOT NULL
         THEN ',"profile_uuid":' || to_json(profile_uuid)::text END
     ,CASE WHEN profile_assign_time IS NOT NULL
-        THEN ',"profile_assign_time":' || '"' || to_char(profile_assign_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '"' END
+        THEN ',"profile_assign_time":' || '"'
+            || to_char(profile_assign_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '"' END
     ,CASE WHEN profile_push_time IS NOT NULL
-        THEN ',"profile_push_time":' || '"' || to_char(profile_push_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '"' END
+        THEN ',"profile_push_time":' || '"'
+            || to_char(profile_push_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '"' END
     ,CASE WHEN device_assigned_date IS NOT NULL
-        THEN ',"device_assigned_date":' || '"' || to_char(device_assigned_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '"' END
+        THEN ',"device_assigned_date":' || '"'
+            || to_char(device_assigned_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '"' END
     ,CASE WHEN device_assigned_by IS NOT NULL
         THEN ',"device_assigned_by":' || to_json(device_assigned_by)::text END
     ,CASE WHEN os IS NOT NULL
@@ -85,7 +88,8 @@ RETURN concat(
     ,CASE WHEN device_family IS NOT NULL
         THEN ',"device_family":' || to_json(device_family)::text END
     ,CASE WHEN mdm_migration_deadline IS NOT NULL
-        THEN ',"mdm_migration_deadline":' || '"' || to_char(mdm_migration_deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '"' END
+        THEN ',"mdm_migration_deadline":' || '"'
+            || to_char(mdm_migration_deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '"' END
     ,CASE WHEN bluetooth_mac_address IS NOT NULL
         THEN ',"bluetooth_mac_address":' || to_json(bluetooth_mac_address)::text END
     ,CASE WHEN ethernet_mac_address IS NOT NULL
