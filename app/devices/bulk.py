@@ -34,12 +34,14 @@ RETURNED_SERIALS = 1000
 # From this many devices the chunks are generated in worker processes (spawning them costs
 # about half a second); below it in a thread.
 PROCESS_POOL_FROM = 100_000
-_ASSIGNED_ROWS = """
+# The `added` event and the history row of devices written already assigned to server $1 with
+# feed_seq $2 .. $2 + $4 - 1 (a new assignment at $3; spec §8.4), from the rows themselves.
+ASSIGNED_EVENTS = """
 INSERT INTO device_event (server_id, seq, device_id, serial_number, op_type, op_at, snapshot)
 SELECT server_id, feed_seq, id, serial_number, 'added', $3, CAST(wire AS jsonb)
 FROM device WHERE server_id = $1 AND feed_seq BETWEEN $2 AND $2 + $4 - 1 ORDER BY feed_seq
 """
-_ASSIGNED_HISTORY = """
+ASSIGNED_HISTORY = """
 INSERT INTO device_assignment (device_id, action, server_uuid, actor, at)
 SELECT id, 'assigned', $5, $6, $3
 FROM device WHERE server_id = $1 AND feed_seq BETWEEN $2 AND $2 + $4 - 1 ORDER BY feed_seq
@@ -125,8 +127,8 @@ async def copy_generated(
                 continue
             if server is not None:
                 args = (server.id, part.first_seq, part.now, part.count)
-                await conn.execute(_ASSIGNED_ROWS, *args)
-                await conn.execute(_ASSIGNED_HISTORY, *args, server.server_uuid, part.assigned_by)
+                await conn.execute(ASSIGNED_EVENTS, *args)
+                await conn.execute(ASSIGNED_HISTORY, *args, server.server_uuid, part.assigned_by)
             if progress is not None:
                 progress(part.start - chunk.start + part.count)
     finally:

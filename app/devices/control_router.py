@@ -13,7 +13,7 @@ from ..core.errors import ControlError
 from ..core.openapi import control_errors
 from ..orgs import service as orgs_service
 from ..orgs.models import MdmServer, Org
-from . import inventory, service, wire
+from . import importing, inventory, service, wire
 from .inventory import DeviceView
 from .schemas import (
     AddDevicesIn,
@@ -60,15 +60,15 @@ def device_out(view: DeviceView) -> DeviceOut:
     )
 
 
+def _is_csv(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type in ("text/csv", "application/csv", "text/plain")
+
+
 async def _add_body(request: Request) -> AddDevicesIn:
     raw = await request.body()
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
-        if content_type in ("text/csv", "application/csv", "text/plain"):
-            return AddDevicesIn(devices=inventory.parse_csv(raw.decode("utf-8")))
         return AddDevicesIn.model_validate(json.loads(raw))
-    except UnicodeDecodeError:
-        raise ControlError(422, "invalid_csv", "the CSV is not UTF-8") from None
     except ValueError as exc:  # JSON syntax, or pydantic's ValidationError (a ValueError)
         if isinstance(exc, ValidationError):
             message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:20])
@@ -95,9 +95,17 @@ async def _org_server(db: DbSession, org: Org, server_uuid: str | None) -> MdmSe
     openapi_extra=_ADD_BODY,
     responses=control_errors(409),  # duplicate_serials
 )
-async def add_devices(org_id: str, request: Request, db: DbSession) -> AddDevicesOut:
-    """Add devices: JSON `{"devices": [...]}` or `{"generate": {...}}`, or a CSV with a header row."""
+async def add_devices(
+    org_id: str, request: Request, db: DbSession, server_uuid: str | None = None
+) -> AddDevicesOut:
+    """Add devices: JSON `{"devices": [...]}` or `{"generate": {...}}`, or a CSV with a header row
+    (streamed: a million rows is fine); `server_uuid` assigns listed devices in the same request."""
     org = await orgs_service.get_org(db, org_id=org_id)
+    if _is_csv(request):
+        server = await _org_server(db, org, server_uuid)
+        batches = importing.csv_batches(request.stream())
+        added = await service.import_devices(db, org=org, batches=batches, server=server)
+        return AddDevicesOut(count=added.count, serials=added.serials if added.count <= 1000 else None)
     body = await _add_body(request)
     if body.generate is not None:
         g = body.generate
@@ -109,16 +117,17 @@ async def add_devices(org_id: str, request: Request, db: DbSession) -> AddDevice
             order_number=g.order_number,
             seed=g.seed,
             start=g.start,
-            server=await _org_server(db, org, g.server_uuid),
+            server=await _org_server(db, org, g.server_uuid or server_uuid),
         )
         return AddDevicesOut(
             count=made.count, serials=made.serials if made.count <= 1000 else None, seed=made.seed
         )
     assert body.devices is not None
-    added = await service.add_devices(db, org=org, devices=body.devices)
-    return AddDevicesOut(
-        count=len(added), serials=[d.serial_number for d in added] if len(added) <= 1000 else None
+    server = await _org_server(db, org, server_uuid)
+    added = await service.import_devices(
+        db, org=org, batches=importing.list_batches(body.devices), server=server
     )
+    return AddDevicesOut(count=added.count, serials=added.serials if added.count <= 1000 else None)
 
 
 @router.get("/orgs/{org_id}/devices", response_model=DeviceList, responses=control_errors(400))  # cursor
