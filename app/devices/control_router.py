@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from pydantic import ValidationError
 
+from ..core.body_limit import CSV_CONTENT_TYPES, content_type
 from ..core.db import DbSession
 from ..core.errors import ControlError
 from ..core.openapi import control_errors
@@ -61,8 +62,7 @@ def device_out(view: DeviceView) -> DeviceOut:
 
 
 def _is_csv(request: Request) -> bool:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return content_type in ("text/csv", "application/csv", "text/plain")
+    return content_type(request.scope) in CSV_CONTENT_TYPES  # streamed by the middlewares too
 
 
 async def _add_body(request: Request) -> AddDevicesIn:

@@ -41,6 +41,7 @@ __all__ = [
     "import_devices",
     "modify_device",
     "release_device",
+    "release_devices",
     "replace_device",
 ]
 
@@ -194,6 +195,11 @@ async def release_device(db: AsyncSession, *, serial: str, actor: str | None = N
     device = await _locked_device(db, serial=serial)
     await release_locked(db, devices=[device], action="released", actor=actor)
     return device
+
+
+async def release_devices(db: AsyncSession, *, devices: Sequence[Device], actor: str | None = None) -> None:
+    """Release devices this transaction has locked (`devices_by_serial(for_update=True)`), in one go."""
+    await release_locked(db, devices=devices, action="released", actor=actor)
 
 
 async def replace_device(

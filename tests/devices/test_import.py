@@ -151,3 +151,20 @@ async def test_a_json_list_onto_a_server(
     events, _ = await sync_all(mdm, cursor)
     assert ops(events) == [(d["serial_number"], "added") for d in devices]
     assert events[0]["device_family"] == "Mac" and events[0]["os"] == "OSX"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"max_body_bytes": 4096}])
+async def test_a_csv_larger_than_the_body_limit_is_streamed_past_it(
+    client: httpx.AsyncClient, org: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The body limit buffers and caps other bodies; a CSV upload is read by its route as it arrives."""
+    monkeypatch.setattr(importing, "BATCH", 50)
+    serials = [f"BIGCSV{i:05d}" for i in range(300)]
+    text = CSV_HEAD + csv_rows(serials)
+    assert len(text.encode()) > 4 * 4096
+    response = await upload(client, org["id"], text)
+    assert response.status_code == 201, response.text
+    assert response.json()["count"] == 300
+    devices = [{"serial_number": s, "model": "iPhone 15"} for s in serials]
+    response = await client.post(f"/emulator/v1/orgs/{org['id']}/devices", json={"devices": devices})
+    assert response.status_code == 413
