@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,6 +144,25 @@ class Probe:
             await asyncio.sleep(0.05)
 
 
+async def pg_samples(dsn: str) -> Counter[str]:
+    """What the service's PostgreSQL backends are running, sampled every 20 ms until cancelled
+    (`--pg-profile`: a sampling profile of the database side of each path)."""
+    counts: Counter[str] = Counter()
+    conn = await asyncpg.connect(dsn)
+    try:
+        while True:
+            rows = await conn.fetch(
+                "SELECT query FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()"
+                " AND datname = current_database()"
+            )
+            counts.update(" ".join(r[0].split())[:100] for r in rows)
+            await asyncio.sleep(0.02)
+    except asyncio.CancelledError:
+        return counts
+    finally:
+        await conn.close()
+
+
 def p99(values: list[float]) -> float:
     if not values:
         return float("nan")
@@ -199,11 +219,20 @@ async def run(
             return response.json()
 
         async def timed(name: str, count: int, work: Callable[[], Awaitable[Any]]) -> Any:
+            if args.paths and not any(name.startswith(p) for p in args.paths.split(",")):
+                return None
             rss.reset()
+            sampler = asyncio.create_task(pg_samples(dsn)) if args.pg_profile else None
             start = time.perf_counter()
             out = await work()
             results.append((name, count, time.perf_counter() - start, rss.reset() / 2**20))
             print(f"  {name}: {count:,} in {results[-1][2]:.1f} s", file=sys.stderr)  # noqa: T201
+            if sampler is not None:
+                sampler.cancel()
+                counts = await sampler
+                total = sum(counts.values()) or 1
+                for query, n in counts.most_common(6):
+                    print(f"    {n / total:5.0%}  {query}", file=sys.stderr)  # noqa: T201
             return out
 
         org = await call("POST", "/orgs", 201, json={"name": "Bulk Org"})
@@ -332,6 +361,10 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=1_000_000)
     parser.add_argument("--csv-rows", type=int, default=100_000)
     parser.add_argument("--activity", type=int, default=10_000, help="devices per Business Manager activity")
+    parser.add_argument(
+        "--paths", help='only these paths (comma-separated name prefixes, e.g. "generate + assign,CSV")'
+    )
+    parser.add_argument("--pg-profile", action="store_true", help="sample the statements each path runs")
     args = parser.parse_args()
     embedded = embedded_pg.start(Path(tempfile.mkdtemp(prefix="depemu-bulk-")), cleanup_mode="delete")
     url = embedded.url
