@@ -145,3 +145,64 @@ def test_faults_and_journal(url: str, capsys: pytest.CaptureFixture[str]) -> Non
     code, out, _ = run(capsys, "faults", "clear", "--url", url)
     assert code == 0 and "cleared" in out
     assert run_json(capsys, "faults", "list", "--url", url) == {"faults": []}
+
+
+def test_devices_import_streams_a_csv_with_progress(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`devices import` uploads the file in blocks (a bar on a terminal) and assigns the devices."""
+    import sys
+
+    import httpx
+    from dep_emulator.cli import commands
+
+    monkeypatch.setattr(commands, "IMPORT_BLOCK", 64)
+    org = run_json(capsys, "org", "create", "Import Org", "--url", url)
+    server = run_json(capsys, "server", "create", "--org", org["id"], "--name", "MDM", "--url", url)
+    assert isinstance(org, dict) and isinstance(server, dict)
+    csv_file = tmp_path / "devices.csv"
+    serials = [f"CLIIMPORT{i:03d}" for i in range(30)]
+    csv_file.write_text("serial_number,model\n" + "".join(f"{s},iPad Air\n" for s in serials))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, out, err = run(
+        capsys, "devices", "import", "--org", org["id"], "--server", server["server_uuid"], str(csv_file),
+        "--url", url,
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.strip() == f"30 devices imported from {csv_file}, assigned to {server['server_uuid']}"
+    size = csv_file.stat().st_size
+    assert err.count("\ruploading [") > 2 and f"] {size}/{size}\n" in err
+    page = httpx.get(
+        f"{url}/emulator/v1/orgs/{org['id']}/devices",
+        params={"server_uuid": server["server_uuid"], "limit": 100}, timeout=30,
+    ).json()  # fmt: skip
+    assert sorted(d["serial_number"] for d in page["devices"]) == serials
+
+    code, _, err = run(capsys, "devices", "import", "--org", org["id"], str(csv_file), "--url", url)
+    assert code == 1 and "409" in err and "duplicate_serials" in err
+    code, _, err = run(
+        capsys, "devices", "import", "--org", org["id"], str(tmp_path / "nope.csv"), "--url", url
+    )
+    assert code == 1 and "cannot read" in err
+
+
+def test_devices_generate_shows_progress_through_the_assignment(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from dep_emulator.cli import commands
+
+    monkeypatch.setattr(commands, "GENERATE_CHUNK", 10)
+    org = run_json(capsys, "org", "create", "Progress Org", "--url", url)
+    server = run_json(capsys, "server", "create", "--org", org["id"], "--name", "MDM", "--url", url)
+    assert isinstance(org, dict) and isinstance(server, dict)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, _, err = run(
+        capsys, "devices", "generate", "--org", org["id"], "--count", "25", "--server", server["server_uuid"],
+        "--url", url,
+    )  # fmt: skip
+    assert code == 0, err
+    bars = [part for part in err.split("\r") if part]
+    assert [b.rsplit(" ", 1)[-1].strip() for b in bars] == ["10/25", "20/25", "25/25"]
+    assert all(b.startswith("generating and assigning [") for b in bars)

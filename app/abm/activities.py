@@ -173,9 +173,8 @@ async def _apply(
             await devices.modify_device(
                 db, serial=serial, changes=DeviceAttributes(mdm_migration_deadline=deadline)
             )
-    else:  # RELEASE_DEVICES: out of the org, `deleted` on its server
-        for serial in request.serials:
-            await devices.release_device(db, serial=serial, actor=actor)
+    else:  # RELEASE_DEVICES: out of the org, `deleted` on its server (all at once: locked above)
+        await devices.release_devices(db, devices=[mine[s] for s in request.serials], actor=actor)
     return failures
 
 

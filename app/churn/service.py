@@ -221,10 +221,10 @@ async def _execute(db: AsyncSession, schedule: ChurnSchedule) -> EventResult:
             order_number=schedule.order_number,
             seed=schedule.seed,
             start=schedule.devices_generated,
+            server=server,
+            assigned_by=actor,
         )
         schedule.devices_generated += made.count
-        if server is not None:
-            await devices.assign_devices(db, org=org, server=server, serials=made.serials, assigned_by=actor)
         return EventResult(affected=made.count, serials=made.serials)
     return await _delete(db, schedule=schedule, org=org, server=server, actor=actor)
 

@@ -7,12 +7,14 @@ import json
 import secrets
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .client import CliError, Control, emit, parse_duration, progress
 
 GENERATE_CHUNK = 10_000
+IMPORT_BLOCK = 1 << 20
 
 
 def _control(args: argparse.Namespace) -> Control:
@@ -59,34 +61,63 @@ def _write_token(control: Control, server_uuid: str, path: Path) -> Path:
 
 
 def devices_generate(args: argparse.Namespace) -> None:
-    """Generate in chunks (with a progress bar), then assign them all by their order number."""
+    """Generate in chunks, each assigned to --server in the same request, with a progress bar."""
     control = _control(args)
     order_number = args.order_number or f"CLI-{secrets.token_hex(4).upper()}"
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    label = "generating and assigning" if args.server else "generating"
     created, serials = 0, []
     while created < args.count:
         chunk = min(GENERATE_CHUNK, args.count - created)
         spec: dict[str, Any] = {"count": chunk, "order_number": order_number, "seed": seed, "start": created}
         if args.families:
             spec["families"] = args.families.split(",")
+        if args.server:
+            spec["server_uuid"] = args.server
         result = control.json("POST", f"/orgs/{args.org}/devices", json={"generate": spec})
         serials.extend(result.get("serials", []))
         created += chunk
-        progress(created, args.count, label="generating")
+        progress(created, args.count, label=label)
     summary: dict[str, Any] = {"created": created, "order_number": order_number}
     if args.count <= 1000:
         summary["serials"] = serials
     if args.server:
-        result = control.json(
-            "POST",
-            f"/orgs/{args.org}/assignments",
-            json={"server_uuid": args.server, "order_number": order_number},
-        )
-        summary["assignment"] = result
+        summary["assignment"] = {"count": created, "summary": {"assigned": created}}
     human = f"{created} devices generated (order {order_number})" + (
         f", assigned to {args.server}" if args.server else ""
     )
     emit(summary, as_json=args.json, human=human)
+
+
+def devices_import(args: argparse.Namespace) -> None:
+    """Upload a portal-style CSV, streamed from disk with a progress bar (bytes sent)."""
+    path = Path(args.file)
+    try:
+        total = path.stat().st_size
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+
+    def chunks() -> Iterator[bytes]:
+        sent = 0
+        with path.open("rb") as f:
+            while block := f.read(IMPORT_BLOCK):
+                sent += len(block)
+                progress(sent, total, label="uploading")
+                yield block
+
+    params = {"server_uuid": args.server} if args.server else {}
+    result = _control(args).json(
+        "POST",
+        f"/orgs/{args.org}/devices",
+        content=chunks(),
+        params=params,
+        headers={"Content-Type": "text/csv"},
+        timeout=None,
+    )
+    human = f"{result['count']} devices imported from {path}" + (
+        f", assigned to {args.server}" if args.server else ""
+    )
+    emit(result, as_json=args.json, human=human)
 
 
 def devices_assign(args: argparse.Namespace) -> None:
@@ -223,6 +254,11 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--order-number")
     p.add_argument("--seed", type=int)
     p.set_defaults(func=devices_generate)
+    p = devices.add_parser("import", parents=[common], help="add devices from a portal-style CSV file")
+    p.add_argument("--org", required=True)
+    p.add_argument("--server", help="assign them to this MDM server")
+    p.add_argument("file", help="CSV with a header row naming Device fields (serial_number required)")
+    p.set_defaults(func=devices_import)
     p = devices.add_parser("assign", parents=[common], help="assign, move or unassign devices")
     p.add_argument("--org", required=True)
     target = p.add_mutually_exclusive_group(required=True)

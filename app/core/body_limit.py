@@ -11,11 +11,47 @@ instead of each buffering and replaying it again.
 
 from __future__ import annotations
 
+import re
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import middleware_refusal
+from .errors import ControlError, middleware_refusal
 
 _BODY = "request_body"  # key in scope["state"] (request.state)
+# A CSV device upload is read by its route as it arrives (a million rows in flat memory, issue
+# 14): never buffered here, nor by the middlewares below; bounded by MAX_UPLOAD_BYTES instead.
+CSV_CONTENT_TYPES = ("text/csv", "application/csv", "text/plain")
+MAX_UPLOAD_BYTES = 4 << 30
+_UPLOAD_PATH = re.compile(r"^/emulator/v1/orgs/[^/]+/devices$")
+
+
+def content_type(scope: Scope) -> str:
+    raw: bytes = dict(scope.get("headers", ())).get(b"content-type", b"")
+    return raw.decode("latin-1").split(";")[0].strip().lower()
+
+
+def is_streamed_upload(scope: Scope) -> bool:
+    """A CSV upload of devices, which its route streams (see CSV_CONTENT_TYPES)."""
+    return (
+        scope.get("method") == "POST"
+        and bool(_UPLOAD_PATH.match(scope.get("path", "")))
+        and content_type(scope) in CSV_CONTENT_TYPES
+    )
+
+
+def _bounded(receive: Receive, max_bytes: int) -> Receive:
+    """`receive` that refuses (413, through the control API's error handler) past `max_bytes`."""
+    size = 0
+
+    async def bounded() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > max_bytes:
+            raise ControlError(413, "body_too_large", f"request body larger than {max_bytes} bytes")
+        return message
+
+    return bounded
 
 
 def replay_once(body: bytes, receive: Receive) -> Receive:
@@ -68,6 +104,8 @@ async def read_body(scope: Scope, receive: Receive) -> tuple[bytes | None, Recei
     kept = scope.get("state", {}).get(_BODY)
     if kept is not None:
         return kept, receive
+    if is_streamed_upload(scope):  # its route reads it; nobody above needs it
+        return b"", receive
     body = await _collect(scope, receive)
     return body, receive if body is None else replay_once(body, receive)
 
@@ -82,20 +120,25 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", ())).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
+        streamed = is_streamed_upload(scope)
+        limit = MAX_UPLOAD_BYTES if streamed else self.max_bytes
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send, limit)
+            return
+        if streamed:
+            await self.app(scope, _bounded(receive, limit), send)
             return
         # Buffer the body (bounded by max_bytes) so an oversized chunked upload is refused whole.
         try:
             body = await _collect(scope, receive, self.max_bytes)
         except _TooLarge:
-            await self._refuse(scope, send)
+            await self._refuse(scope, send, self.max_bytes)
             return
         if body is not None:
             await self.app(scope, replay_once(body, receive), send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        message = f"request body larger than {self.max_bytes} bytes"
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        message = f"request body larger than {limit} bytes"
         body, content_type = middleware_refusal(scope["path"], 413, message)
         await send(
             {

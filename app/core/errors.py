@@ -146,10 +146,18 @@ def is_oauth2_path(path: str) -> bool:
 # Statuses a middleware answers before any route runs: (control code, JSON:API / DEP code,
 # JSON:API title, OAuth 2 error). DEP's body is the bare code, as Apple's front end sends it.
 _MIDDLEWARE_REFUSALS = {  # fmt: skip
-    413: ("payload_too_large", "REQUEST_ENTITY_TOO_LARGE", "The request entity is too large",
-          "invalid_request"),
-    503: ("database_unavailable", "SERVICE_UNAVAILABLE", "The service is unavailable",
-          "temporarily_unavailable"),
+    413: (
+        "payload_too_large",
+        "REQUEST_ENTITY_TOO_LARGE",
+        "The request entity is too large",
+        "invalid_request",
+    ),
+    503: (
+        "database_unavailable",
+        "SERVICE_UNAVAILABLE",
+        "The service is unavailable",
+        "temporarily_unavailable",
+    ),
 }
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .body_limit import read_body, replay_once
+from .body_limit import is_streamed_upload, read_body, replay_once
 from .errors import middleware_refusal
 
 logger = logging.getLogger("dep_emulator.resilience")
@@ -73,6 +73,14 @@ class ResilienceMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if is_streamed_upload(scope):  # a body read as it arrives cannot be replayed: one run
+            try:
+                await self.app(scope, receive, send)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                await _unavailable(scope, send)
             return
         body, receive = await read_body(scope, receive)
         if body is None:  # the client left before sending its body

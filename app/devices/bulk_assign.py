@@ -24,11 +24,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..orgs.models import MdmServer
-from . import audit, feed, wire_sql
+from . import audit, feed
 from .locking import load_devices, lock_servers
 from .models import Device
 
-_SNAPSHOT = wire_sql.device_object("d")
+# The event snapshot: the device's stored wire text (migration 0010: exactly `wire_sql.device_object`,
+# see tests/devices/test_feed_sql.py), parsed once instead of built again field by field.
+_SNAPSHOT = "CAST(d.wire AS jsonb)"
 
 
 async def assign_set(

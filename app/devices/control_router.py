@@ -8,11 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from pydantic import ValidationError
 
+from ..core.body_limit import CSV_CONTENT_TYPES, content_type
 from ..core.db import DbSession
 from ..core.errors import ControlError
 from ..core.openapi import control_errors
 from ..orgs import service as orgs_service
-from . import inventory, service, wire
+from ..orgs.models import MdmServer, Org
+from . import importing, inventory, service, wire
 from .inventory import DeviceView
 from .schemas import (
     AddDevicesIn,
@@ -59,21 +61,30 @@ def device_out(view: DeviceView) -> DeviceOut:
     )
 
 
+def _is_csv(request: Request) -> bool:
+    return content_type(request.scope) in CSV_CONTENT_TYPES  # streamed by the middlewares too
+
+
 async def _add_body(request: Request) -> AddDevicesIn:
     raw = await request.body()
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
-        if content_type in ("text/csv", "application/csv", "text/plain"):
-            return AddDevicesIn(devices=inventory.parse_csv(raw.decode("utf-8")))
         return AddDevicesIn.model_validate(json.loads(raw))
-    except UnicodeDecodeError:
-        raise ControlError(422, "invalid_csv", "the CSV is not UTF-8") from None
     except ValueError as exc:  # JSON syntax, or pydantic's ValidationError (a ValueError)
         if isinstance(exc, ValidationError):
             message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:20])
         else:
             message = f"body is not JSON: {exc}"
         raise ControlError(422, "validation_error", message) from None
+
+
+async def _org_server(db: DbSession, org: Org, server_uuid: str | None) -> MdmServer | None:
+    """The org's MDM server by uuid (None for None); 404 unknown, 409 another org's."""
+    if server_uuid is None:
+        return None
+    server = await orgs_service.get_server(db, server_uuid=server_uuid)
+    if server.org_id != org.id:
+        raise ControlError(409, "foreign_server", "that MDM server belongs to another org")
+    return server
 
 
 @router.post(
@@ -84,9 +95,17 @@ async def _add_body(request: Request) -> AddDevicesIn:
     openapi_extra=_ADD_BODY,
     responses=control_errors(409),  # duplicate_serials
 )
-async def add_devices(org_id: str, request: Request, db: DbSession) -> AddDevicesOut:
-    """Add devices: JSON `{"devices": [...]}` or `{"generate": {...}}`, or a CSV with a header row."""
+async def add_devices(
+    org_id: str, request: Request, db: DbSession, server_uuid: str | None = None
+) -> AddDevicesOut:
+    """Add devices: JSON `{"devices": [...]}` or `{"generate": {...}}`, or a CSV with a header row
+    (streamed: a million rows is fine); `server_uuid` assigns listed devices in the same request."""
     org = await orgs_service.get_org(db, org_id=org_id)
+    if _is_csv(request):
+        server = await _org_server(db, org, server_uuid)
+        batches = importing.csv_batches(request.stream())
+        added = await service.import_devices(db, org=org, batches=batches, server=server)
+        return AddDevicesOut(count=added.count, serials=added.serials if added.count <= 1000 else None)
     body = await _add_body(request)
     if body.generate is not None:
         g = body.generate
@@ -98,15 +117,17 @@ async def add_devices(org_id: str, request: Request, db: DbSession) -> AddDevice
             order_number=g.order_number,
             seed=g.seed,
             start=g.start,
+            server=await _org_server(db, org, g.server_uuid or server_uuid),
         )
         return AddDevicesOut(
             count=made.count, serials=made.serials if made.count <= 1000 else None, seed=made.seed
         )
     assert body.devices is not None
-    added = await service.add_devices(db, org=org, devices=body.devices)
-    return AddDevicesOut(
-        count=len(added), serials=[d.serial_number for d in added] if len(added) <= 1000 else None
+    server = await _org_server(db, org, server_uuid)
+    added = await service.import_devices(
+        db, org=org, batches=importing.list_batches(body.devices), server=server
     )
+    return AddDevicesOut(count=added.count, serials=added.serials if added.count <= 1000 else None)
 
 
 @router.get("/orgs/{org_id}/devices", response_model=DeviceList, responses=control_errors(400))  # cursor
@@ -176,11 +197,7 @@ async def replace_device(serial: str, db: DbSession, body: ReplaceIn | None = No
 async def assign(org_id: str, body: AssignmentIn, db: DbSession) -> AssignmentOut:
     """Manage Devices → Assign to Server (or unassign with `server_uuid: null`), by serials or order."""
     org = await orgs_service.get_org(db, org_id=org_id)
-    server = None
-    if body.server_uuid is not None:
-        server = await orgs_service.get_server(db, server_uuid=body.server_uuid)
-        if server.org_id != org.id:
-            raise ControlError(409, "foreign_server", "that MDM server belongs to another org")
+    server = await _org_server(db, org, body.server_uuid)
     actor = body.assigned_by or org.email
     if body.serials is not None:
         results = await service.assign_devices(

@@ -11,7 +11,7 @@ Lock order, to stay free of deadlocks: device rows first (by id), then server ro
 Two writers use this allocation: `record_events` (events built in Python, for a few devices)
 and set-based writers (`dep_emulator.devices.bulk_assign`: a million devices in a few statements),
 which call `allocate` once and then `INSERT ... SELECT` the events with seqs in the ranges
-it returned, snapshots built by `dep_emulator.devices.wire_sql.device_object`.
+it returned, snapshots from the devices' stored wire text (`wire_sql.device_object`).
 """
 
 from __future__ import annotations

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,10 +15,8 @@ from ..orgs.models import MdmServer, Org
 from . import locking
 from .assignments import assign_locked
 from .models import Device, DeviceAssignment
-from .schemas import DeviceIn
 
 LIST_MAX = 1000
-CSV_LIST_SEPARATOR = ";"  # imei/meid cells hold several values: "35 123456 789012 3;35 ..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,36 +102,6 @@ async def assign_order(
         db, where="org_id = :org AND order_number = :order", params={"org": org.id, "order": order_number}
     )
     return await assign_locked(db, org=org, server=server, device_ids=ids, assigned_by=assigned_by)
-
-
-def parse_csv(text: str) -> list[DeviceIn]:
-    """The portal's CSV: a header row naming Device fields (serial_number required), one device a row."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    if not reader.fieldnames or "serial_number" not in [f.strip() for f in reader.fieldnames]:
-        raise ControlError(
-            422, "invalid_csv", "the first row must be a header naming serial_number and others"
-        )
-    devices: list[DeviceIn] = []
-    for line, row in enumerate(reader, start=2):
-        values: dict[str, object] = {}
-        for key, value in row.items():
-            if key is None:
-                raise ControlError(422, "invalid_csv", f"line {line}: more cells than header columns")
-            value = (value or "").strip()
-            if value == "":
-                continue
-            values[key.strip()] = (
-                value.split(CSV_LIST_SEPARATOR) if key.strip() in ("imei", "meid") else value
-            )
-        try:
-            devices.append(DeviceIn.model_validate(values))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise ControlError(422, "invalid_csv", f"line {line}: {where}: {err['msg']}") from None
-    if not devices:
-        raise ControlError(422, "invalid_csv", "no devices in the CSV")
-    return devices
 
 
 def summary(results: Sequence[str]) -> dict[str, int]:

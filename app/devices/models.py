@@ -67,7 +67,8 @@ class Device(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     # The device as fetch sends it at the latest protocol, as JSON text (function in migration
-    # 0010, kept current by PostgreSQL on every write). Read by the fetch page statement only.
+    # 0010, PL/pgSQL since 0011; kept current by PostgreSQL on every write). Read by the fetch
+    # page statement and copied into the events of bulk assignments.
     wire: Mapped[str | None] = mapped_column(
         Text, Computed(f"depemu_device_wire({DEVICE_WIRE_ARGUMENTS})", persisted=True), deferred=True
     )
@@ -94,7 +95,7 @@ class DeviceEvent(Base):
     # The device's wire fields at the time of the event, before protocol gating.
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
     # The event as sync sends it at the latest protocol: snapshot + op_type + op_date, as JSON
-    # text (function in migration 0009). Read by the sync page statement, never written.
+    # text (function in migration 0009, PL/pgSQL since 0011). Read by the sync page statement, never written.
     wire: Mapped[str | None] = mapped_column(
         Text, Computed("depemu_event_wire(snapshot, op_type, op_at)", persisted=True), deferred=True
     )

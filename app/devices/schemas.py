@@ -96,6 +96,9 @@ class GenerateIn(BaseModel):
     start: int = Field(
         default=0, ge=0, le=2**39, description="Index of the first device in the seed's sequence (chunking)."
     )
+    server_uuid: str | None = Field(
+        default=None, max_length=64, description="Assign them to this MDM server in the same request."
+    )
 
 
 class AddDevicesIn(BaseModel):

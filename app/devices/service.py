@@ -8,23 +8,23 @@ Public contract (others code against these names): `add_devices`, `generate_devi
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..clock import service as clock
 from ..core.errors import ControlError, not_found
 from ..orgs.models import MdmServer, Org
-from . import audit, bulk, locking
+from . import bulk, importing, locking
 from .assignments import (
+    ServerGone,
     assign_devices,
     assign_locked,
     disown_devices,
     release_locked,
-    reset_profile,
 )
 from .feed import MODIFIED, FeedEvent, record_events
 from .generator import generate_devices as generate_specs
@@ -38,8 +38,10 @@ __all__ = [
     "disown_devices",
     "generate_devices",
     "get_device_for_server",
+    "import_devices",
     "modify_device",
     "release_device",
+    "release_devices",
     "replace_device",
 ]
 
@@ -61,73 +63,43 @@ async def add_devices(
 
     A serial that was released or disowned earlier is re-added (removed from ABM and added back).
     Each device added is a DEVICE_ADDED_TO_ORG audit event (`actor` None: the org's administrator).
+    Returns the devices in the order given (`import_devices` for large lists: it returns counts).
     """
-    seen: set[str] = set()
-    repeated: set[str] = set()
-    for spec in devices:
-        (repeated if spec.serial_number in seen else seen).add(spec.serial_number)
-    existing = await locking.lock_devices_by_serial(db, serials=list(seen)) if seen else []
-    revived: list[Device] = []
-    for chunk in locking.chunks(existing):
-        revived += await locking.load_devices(db, ids=chunk)
-    taken = repeated | {d.serial_number for d in revived if d.org_id is not None}
-    if taken:
-        raise duplicates_error(sorted(taken))
-    now = await clock.now(db)
-    by_serial = {d.serial_number: d for d in revived}
-    rows: list[dict[str, Any]] = []
-    for spec in devices:
-        values = spec.model_dump()
-        values["imei"] = values["imei"] or []
-        values["meid"] = values["meid"] or []
-        device = by_serial.get(spec.serial_number)
-        if device is not None:
-            for key, value in values.items():
-                setattr(device, key, value)
-            device.org_id, device.server_id, device.updated_at = org.id, None, now
-            device.device_assigned_by = device.device_assigned_date = None
-            device.is_replacement_device, device.replaces_serial_number, device.replacement_date = (
-                False,
-                None,
-                None,
-            )
-            reset_profile(device)
-            continue
-        rows.append(
-            values
-            | {
-                "org_id": org.id,
-                "feed_seq": 0,
-                "profile_status": "empty",
-                "is_replacement_device": False,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    created: list[Device] = []
-    for start in range(0, len(rows), locking.CHUNK):
-        result = await db.scalars(insert(Device).returning(Device), rows[start : start + locking.CHUNK])
-        created += list(result)
-    await db.flush()
-    order = {spec.serial_number: i for i, spec in enumerate(devices)}
-    added = sorted(created + revived, key=lambda d: order[d.serial_number])
-    who, group = audit.actor_for(actor, admin=org.email), audit.new_group()
-    await audit.record(
-        db,
-        (
-            audit.event(
-                d,
-                audit.ADDED,
-                org_id=org.id,
-                at=now,
-                group=group,
-                actor=who,
-                details=audit.added_details(d.order_number),
-            )
-            for d in added
-        ),
+    added = await import_devices(
+        db, org=org, batches=importing.list_batches(devices), actor=actor, with_ids=True
     )
-    return added
+    by_id = {
+        d.id: d
+        for chunk in locking.chunks(added.device_ids)
+        for d in await locking.load_devices(db, ids=chunk)
+    }
+    return [by_id[i] for i in added.device_ids]
+
+
+async def import_devices(
+    db: AsyncSession,
+    *,
+    org: Org,
+    batches: AsyncIterator[list[Any]],
+    server: MdmServer | None = None,
+    actor: str | None = None,
+    with_ids: bool = False,
+) -> importing.Imported:
+    """Add listed devices (a streamed CSV's batches, or `importing.list_batches`) to the org, assigned
+    to `server` if given, in set-based statements; 409 naming every duplicate, nothing written."""
+    if server is not None and server.org_id != org.id:
+        raise ValueError("the server belongs to another org")
+    return await importing.import_devices(
+        db,
+        org=org,
+        batches=batches,
+        server=server,
+        actor=actor,
+        now=await clock.now(db),
+        on_duplicates=duplicates_error,
+        server_gone=ServerGone,
+        with_ids=with_ids,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,28 +118,45 @@ async def generate_devices(
     order_number: str | None = None,
     seed: int | None = None,
     start: int = 0,
+    server: MdmServer | None = None,
+    assigned_by: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Generated:
     """Generate `count` realistic devices into the org with COPY (a million is fine); 409 on collisions.
 
     Devices `start`..`start + count - 1` of the seed's deterministic sequence, so a large
-    population can be generated in chunks that together equal one big call.
+    population can be generated in chunks that together equal one big call. With `server` they
+    arrive assigned to it (`added` on its feed), as if assigned right after by `assigned_by`
+    (default: the org's administrator) in the same request.
     """
     if seed is None:
         seed = secrets.randbits(48)
+    if server is not None and server.org_id != org.id:
+        raise ValueError("the server belongs to another org")
     now = await clock.now(db)
-    try:
-        specs = generate_specs(
-            count, seed=seed, families=families, order_number=order_number, start=start, now=now
-        )
+    try:  # validated here (the generator checks its arguments eagerly), generated by bulk
+        generate_specs(count, seed=seed, families=families, order_number=order_number, start=start, now=now)
     except ValueError as exc:
         raise ControlError(422, "validation_error", str(exc)) from exc
+    chunk = bulk.chunk_of(
+        count=count,
+        seed=seed,
+        families=families,
+        order_number=order_number,
+        start=start,
+        now=now,
+        org_id=org.id,
+        admin=org.email,
+        assigned_by=assigned_by,
+    )
     serials = await bulk.copy_generated(
         db,
         org_id=org.id,
-        specs=specs,
-        now=now,
+        chunk=chunk,
+        server=server,
         on_duplicates=duplicates_error,
-        actor=audit.actor_for(None, admin=org.email),
+        server_gone=ServerGone,
+        progress=progress,
     )
     return Generated(count=count, seed=seed, serials=serials)
 
@@ -206,6 +195,11 @@ async def release_device(db: AsyncSession, *, serial: str, actor: str | None = N
     device = await _locked_device(db, serial=serial)
     await release_locked(db, devices=[device], action="released", actor=actor)
     return device
+
+
+async def release_devices(db: AsyncSession, *, devices: Sequence[Device], actor: str | None = None) -> None:
+    """Release devices this transaction has locked (`devices_by_serial(for_update=True)`), in one go."""
+    await release_locked(db, devices=devices, action="released", actor=actor)
 
 
 async def replace_device(

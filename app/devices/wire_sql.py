@@ -94,9 +94,7 @@ def gated_snapshot(column: str, version: int) -> str:
     if dropped:
         sql = f"({sql} - '{{{','.join(dropped)}}}'::text[])"
     if version < IPADOS_SINCE and SINCE_VERSION["os"] <= version:
-        sql = (
-            f"CASE WHEN {sql} ->> 'os' = 'iPadOS' THEN jsonb_set({sql}, '{{os}}', '\"iOS\"') ELSE {sql} END"
-        )
+        sql = f"CASE WHEN {sql} ->> 'os' = 'iPadOS' THEN jsonb_set({sql}, '{{os}}', '\"iOS\"') ELSE {sql} END"
     return sql
 
 

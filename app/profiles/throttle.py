@@ -36,8 +36,7 @@ THROTTLE_KEY = "assignment_throttle"
 # join, which on stale statistics (right after a bulk assignment) was planned as a scan and sort
 # of every remaining event. `device_id` is the primary key, never NULL, so NOT IN means NOT EXISTS.
 VISIBLE_IN_SYNC_SQL = (
-    "e.device_id NOT IN (SELECT c.device_id FROM assignment_cooldown c "
-    "WHERE c.hidden AND c.until_at > :now)"
+    "e.device_id NOT IN (SELECT c.device_id FROM assignment_cooldown c WHERE c.hidden AND c.until_at > :now)"
 )
 
 

@@ -109,8 +109,8 @@ async def _apply_org(
         result.churn.append(ChurnResult(name=schedule.name, id=str(schedule.id), status=churn_status))
     pending: list[Pending] = []
     result.devices_added = await _ensure_devices(db, org, seed, path=path, locator=locator, pending=pending)
-    result.devices_generated = await _ensure_generated(
-        db, org, seed, path=path, locator=locator, pending=pending
+    result.devices_generated, result.devices_assigned = await _ensure_generated(
+        db, org, seed, servers, path=path, locator=locator, pending=pending
     )
     if seed.device_insertions is not None and seed.device_insertions.interval_in_seconds is None:
         static = seed.device_insertions  # depsim without an interval: a static list, generated once
@@ -120,9 +120,18 @@ async def _apply_org(
                 "server": static.server,
             }
         )
-        result.devices_generated += await _generate(
-            db, org, generator, key="device_insertions", path=(*path, "device_insertions"), pending=pending
+        generated, assigned = await _generate(
+            db,
+            org,
+            generator,
+            servers,
+            key="device_insertions",
+            path=(*path, "device_insertions"),
+            locator=locator,
+            pending=pending,
         )
+        result.devices_generated += generated
+        result.devices_assigned += assigned
     for j, assignment in enumerate(seed.assignments):
         pending.append(
             ((*path, "assignments", j), assignment.server, assignment.serials, assignment.order_number)
@@ -308,27 +317,57 @@ async def _ensure_devices(
 
 
 async def _ensure_generated(
-    db: AsyncSession, org: Org, seed: OrgSeed, *, path: PathKey, locator: Locator, pending: list[Pending]
-) -> int:
-    generated = 0
+    db: AsyncSession,
+    org: Org,
+    seed: OrgSeed,
+    servers: dict[str, MdmServer],
+    *,
+    path: PathKey,
+    locator: Locator,
+    pending: list[Pending],
+) -> tuple[int, int]:
+    """Every generator of the org run once: (devices generated, of which assigned)."""
+    generated = assigned = 0
     for j, entry in enumerate(seed.devices):
         if isinstance(entry, GeneratorSeed):
             entry_path = (*path, "devices", j)
             with locator.at((*entry_path, "generate")):
-                generated += await _generate(
-                    db, org, entry, key=f"devices[{j}]", path=entry_path, pending=pending
+                made, on_server = await _generate(
+                    db,
+                    org,
+                    entry,
+                    servers,
+                    key=f"devices[{j}]",
+                    path=entry_path,
+                    locator=locator,
+                    pending=pending,
                 )
-    return generated
+            generated, assigned = generated + made, assigned + on_server
+    return generated, assigned
 
 
 async def _generate(
-    db: AsyncSession, org: Org, entry: GeneratorSeed, *, key: str, path: PathKey, pending: list[Pending]
-) -> int:
-    """Run a generator once: its order number (given, or derived from org and position) marks it done."""
+    db: AsyncSession,
+    org: Org,
+    entry: GeneratorSeed,
+    servers: dict[str, MdmServer],
+    *,
+    key: str,
+    path: PathKey,
+    locator: Locator,
+    pending: list[Pending],
+) -> tuple[int, int]:
+    """Run a generator once: its order number (given, or derived from org and position) marks it done.
+
+    Devices with a server are generated onto it in the same COPY (issue 14); the assignment stays
+    pending too, so a later load still moves back any that were assigned elsewhere meanwhile.
+    Returns (devices generated, of which assigned).
+    """
     spec = entry.generate
     digest = hashlib.blake2b(f"{org.name}\0{key}".encode(), digest_size=8).hexdigest().upper()
     order_number = spec.order_number or f"SEED-{digest[:10]}"
     seed = spec.seed if spec.seed is not None else int(digest, 16) % 2**48
+    server = _server(servers, entry.server, path=(*path, "server"), locator=locator)
     if entry.server is not None:
         pending.append((path, entry.server, None, order_number))
     done = await db.scalar(
@@ -337,7 +376,7 @@ async def _generate(
         .limit(1)
     )
     if done is not None:
-        return 0
+        return 0, 0
     made = await devices_service.generate_devices(
         db,
         org=org,
@@ -346,8 +385,10 @@ async def _generate(
         order_number=order_number,
         seed=seed,
         start=spec.start,
+        server=server,
+        assigned_by=ACTOR if server is not None else None,
     )
-    return made.count
+    return made.count, made.count if server is not None else 0
 
 
 async def _assign(
