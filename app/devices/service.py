@@ -40,6 +40,7 @@ __all__ = [
     "get_device_for_server",
     "modify_device",
     "release_device",
+    "release_devices",
     "replace_device",
 ]
 
@@ -206,6 +207,22 @@ async def release_device(db: AsyncSession, *, serial: str, actor: str | None = N
     device = await _locked_device(db, serial=serial)
     await release_locked(db, devices=[device], action="released", actor=actor)
     return device
+
+
+async def release_devices(
+    db: AsyncSession, *, org: Org, serials: Sequence[str], actor: str | None = None, source: str | None = None
+) -> dict[str, str]:
+    """Release many of the org's devices at once (the portal's Manage Devices → Disown).
+
+    serial → `released`, or `not_found` for a serial the org does not have."""
+    wanted = locking.unique(serials)
+    ids = await locking.lock_devices_by_serial(db, serials=wanted, org_id=org.id)
+    done: set[str] = set()
+    for chunk in locking.chunks(ids):
+        devices = await locking.load_devices(db, ids=chunk)
+        await release_locked(db, devices=devices, action="released", actor=actor, source=source)
+        done.update(d.serial_number for d in devices)
+    return {serial: "released" if serial in done else "not_found" for serial in wanted}
 
 
 async def replace_device(
