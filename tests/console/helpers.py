@@ -91,7 +91,11 @@ class Mdm:
         if not self.auth_session:
             assert self.session().status_code == 200
         headers = {**UA, "X-ADM-Auth-Session": self.auth_session}
-        return requests.request(method, f"{self.base}{path}", json=body, headers=headers, timeout=60)
+        response = requests.request(method, f"{self.base}{path}", json=body, headers=headers, timeout=60)
+        if response.status_code == 401 and self.session().status_code == 200:  # expired: a new session
+            headers["X-ADM-Auth-Session"] = self.auth_session
+            response = requests.request(method, f"{self.base}{path}", json=body, headers=headers, timeout=60)
+        return response
 
     def sync_all(self, cursor: str | None = None) -> tuple[list[dict[str, Any]], str]:
         """A full fetch (no cursor) or a sync from `cursor`, every page; (devices, last cursor)."""
