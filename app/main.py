@@ -12,6 +12,9 @@ from fastapi import FastAPI
 from . import __version__
 from .api import api_router
 from .churn.worker import ChurnWorker
+from .console.docs import install_docs
+from .console.middleware import RootRedirectMiddleware
+from .console.router import console_router, static_files
 from .core import driver, embedded_pg, migrate
 from .core.body_limit import BodySizeLimitMiddleware
 from .core.config import Settings, get_settings
@@ -85,6 +88,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         version=__version__,
         summary="Apple's device-enrollment (DEP/ADE) web service, emulated for MDM testing.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by dep_emulator.console.docs
+        redoc_url=None,
     )
     app.state.settings = settings
     metrics = Metrics()
@@ -96,7 +101,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.add_middleware(TrafficMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    app.add_middleware(RootRedirectMiddleware)  # a browser's GET / opens the console
     register_error_handlers(app, settings)
     app.include_router(api_router)
+    app.include_router(console_router)
+    app.mount("/console/static", static_files, name="console-static")
+    install_docs(app)
     install_openapi(app)
     return app

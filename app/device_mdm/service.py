@@ -24,7 +24,7 @@ from ..core.errors import ControlError, not_found
 from ..device_setup import machine_info
 from ..device_setup import service as setup_service
 from ..device_setup.models import DeviceSetup
-from ..device_setup.schemas import MdmContactOut
+from ..device_setup.schemas import ActivateIn, ActivationOut, MdmContactOut
 from ..devices import locking
 from ..devices.models import Device
 from . import enrollment as flow
@@ -99,6 +99,34 @@ async def enroll(
     return await complete_enrollment(
         sessionmaker, device_id=device.id, contact=contact, body=body, settings=settings
     )
+
+
+async def switch_on(
+    db: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    serial: str,
+    options: ActivateIn,
+    settings: Settings,
+) -> ActivationOut:
+    """Switch the device on (control API and console): what it gets from Apple, with `contact_mdm`
+    the MDM's answer, with `enroll` the enrollment that follows.
+
+    Apple's side is committed (and its locks released) before the device calls the MDM, so the MDM
+    may call the DEP API about this device while it answers."""
+    result, mdm_request = await setup_service.activate(db, serial=serial, options=options)
+    if mdm_request is not None:
+        await db.commit()
+        result.mdm, answer = await setup_service.send_to_mdm(mdm_request, settings=settings)
+        if options.enroll:
+            result.enrollment = await complete_enrollment(
+                sessionmaker,
+                device_id=mdm_request.device_id,
+                contact=result.mdm,
+                body=answer,
+                settings=settings,
+            )
+    return result
 
 
 async def complete_enrollment(

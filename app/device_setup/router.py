@@ -26,16 +26,9 @@ async def activate(
 ) -> ActivationOut:
     """Switch the device on: what it gets from Apple, with `contact_mdm` what the MDM answers,
     with `enroll` the enrollment that follows."""
-    options = body or ActivateIn()
-    result, mdm_request = await service.activate(db, serial=serial, options=options)
-    if mdm_request is not None:
-        await db.commit()  # Apple's side is done (and its locks released) before the device calls the MDM
-        result.mdm, answer = await service.send_to_mdm(mdm_request, settings=settings)
-        if options.enroll:
-            result.enrollment = await mdm_service.complete_enrollment(
-                sessions, device_id=mdm_request.device_id, contact=result.mdm, body=answer, settings=settings
-            )
-    return result
+    return await mdm_service.switch_on(
+        db, sessions, serial=serial, options=body or ActivateIn(), settings=settings
+    )
 
 
 @router.post("/devices/{serial}/erase", response_model=EraseOut)

@@ -44,9 +44,21 @@ def reset_profile(device: Device) -> None:
 
 
 def history_row(
-    device: Device, action: str, server_uuid: str | None, actor: str | None, at: datetime
+    device: Device,
+    action: str,
+    server_uuid: str | None,
+    actor: str | None,
+    at: datetime,
+    source: str | None = None,
 ) -> dict[str, Any]:
-    return {"device_id": device.id, "action": action, "server_uuid": server_uuid, "actor": actor, "at": at}
+    return {
+        "device_id": device.id,
+        "action": action,
+        "server_uuid": server_uuid,
+        "actor": actor,
+        "at": at,
+        "source": source,
+    }
 
 
 async def write_history(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -71,17 +83,33 @@ class ServerGone(ControlError):
 
 
 async def assign_devices(
-    db: AsyncSession, *, org: Org, server: MdmServer | None, serials: Sequence[str], assigned_by: str
+    db: AsyncSession,
+    *,
+    org: Org,
+    server: MdmServer | None,
+    serials: Sequence[str],
+    assigned_by: str,
+    source: str | None = None,
 ) -> dict[str, str]:
-    """Assign (`server`), move or unassign (`None`) the org's devices; a result for every serial given."""
+    """Assign (`server`), move or unassign (`None`) the org's devices; a result for every serial given.
+
+    `source` labels the history rows (dep_emulator.devices.history); None: derived from the actor."""
     wanted = locking.unique(serials)
     ids = await locking.lock_devices_by_serial(db, serials=wanted, org_id=org.id)
-    results = await assign_locked(db, org=org, server=server, device_ids=ids, assigned_by=assigned_by)
+    results = await assign_locked(
+        db, org=org, server=server, device_ids=ids, assigned_by=assigned_by, source=source
+    )
     return {serial: results.get(serial, NOT_FOUND) for serial in wanted}
 
 
 async def assign_locked(
-    db: AsyncSession, *, org: Org, server: MdmServer | None, device_ids: Sequence[int], assigned_by: str
+    db: AsyncSession,
+    *,
+    org: Org,
+    server: MdmServer | None,
+    device_ids: Sequence[int],
+    assigned_by: str,
+    source: str | None = None,
 ) -> dict[str, str]:
     """`assign_devices` for devices already locked (by id order) in this transaction.
 
@@ -102,11 +130,18 @@ async def assign_locked(
         clean=org_setting(org, "feed_style") == "clean",
         now=await clock.now(db),
         server_gone=ServerGone,
+        source=source,
     )
 
 
 async def release_locked(
-    db: AsyncSession, *, devices: Sequence[Device], action: str, actor: str | None, replaced: bool = False
+    db: AsyncSession,
+    *,
+    devices: Sequence[Device],
+    action: str,
+    actor: str | None,
+    replaced: bool = False,
+    source: str | None = None,
 ) -> None:
     """Take (locked) devices out of their org: `deleted` on their server, then no org and no server.
 
@@ -123,7 +158,7 @@ async def release_locked(
         device.server_id = None
         device.org_id = None
         device.updated_at = now
-    await write_history(db, [history_row(d, action, None, actor, now) for d in devices])
+    await write_history(db, [history_row(d, action, None, actor, now, source) for d in devices])
     await db.flush()
 
 

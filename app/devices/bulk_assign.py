@@ -44,6 +44,7 @@ async def assign_set(
     clean: bool,
     now: datetime,
     server_gone: Callable[[str], Exception],
+    source: str | None = None,
 ) -> dict[str, str]:
     """Assign (`server`), move or unassign (None) these locked devices; serial → outcome.
 
@@ -155,12 +156,12 @@ async def assign_set(
     await db.execute(
         text(
             """
-            INSERT INTO device_assignment (device_id, action, server_uuid, actor, at)
-            SELECT id, outcome, :uuid, :by, :now FROM assign_plan
+            INSERT INTO device_assignment (device_id, action, server_uuid, actor, at, source)
+            SELECT id, outcome, :uuid, :by, :now, :source FROM assign_plan
             WHERE outcome <> 'not_assigned' ORDER BY id
             """
         ),
-        {"uuid": server.server_uuid if server else None, "by": assigned_by, "now": now},
+        {"uuid": server.server_uuid if server else None, "by": assigned_by, "now": now, "source": source},
     )
     await _audit(db, org_id=org_id, server_id=server_id, labels=labels, actor=actor, now=now)
     rows = await db.execute(text("SELECT serial_number, outcome FROM assign_plan"))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+import csv
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.errors import ControlError, not_found
@@ -95,13 +96,31 @@ async def list_devices(
 
 
 async def assign_order(
-    db: AsyncSession, *, org: Org, server: MdmServer | None, order_number: str, assigned_by: str
+    db: AsyncSession,
+    *,
+    org: Org,
+    server: MdmServer | None,
+    order_number: str,
+    assigned_by: str,
+    source: str | None = None,
 ) -> dict[str, str]:
     """Assign every device of one order (the portal's "assign by order number")."""
     ids = await locking.lock_device_ids(
         db, where="org_id = :org AND order_number = :order", params={"org": org.id, "order": order_number}
     )
-    return await assign_locked(db, org=org, server=server, device_ids=ids, assigned_by=assigned_by)
+    return await assign_locked(
+        db, org=org, server=server, device_ids=ids, assigned_by=assigned_by, source=source
+    )
+
+
+def _check_header(fieldnames: Sequence[str] | None) -> int:
+    """Index of the serial_number column of the portal's CSV header; 422 without one."""
+    names = [f.strip().lstrip("\ufeff") for f in fieldnames or ()]
+    if "serial_number" not in names:
+        raise ControlError(
+            422, "invalid_csv", "the first row must be a header naming serial_number and others"
+        )
+    return names.index("serial_number")
 
 
 def summary(results: Sequence[str]) -> dict[str, int]:
@@ -109,3 +128,36 @@ def summary(results: Sequence[str]) -> dict[str, int]:
     for result in results:
         counts[result] = counts.get(result, 0) + 1
     return counts
+
+
+async def count_by_server(db: AsyncSession, *, server_ids: Sequence[int]) -> dict[int, int]:
+    """Devices assigned to each server (the portal's "devices assigned" column)."""
+    if not server_ids:
+        return {}
+    rows = await db.execute(
+        select(Device.server_id, func.count())
+        .where(Device.server_id.in_(list(server_ids)))
+        .group_by(Device.server_id)
+    )
+    return {int(row[0] or 0): int(row[1]) for row in rows}
+
+
+def serials_from_csv(lines: Iterable[str]) -> list[str]:
+    """The serial_number column of the same CSV as `parse_csv`, read row by row (a stream, so a
+    100,000-row upload is never held whole); blank cells are skipped."""
+    reader = csv.reader(lines)
+    column = _check_header(next(reader, None))
+    serials = [row[column].strip() for row in reader if len(row) > column and row[column].strip()]
+    if not serials:
+        raise ControlError(422, "invalid_csv", "no devices in the CSV")
+    return serials
+
+
+async def order_serials(db: AsyncSession, *, org: Org, order_number: str) -> list[str]:
+    """Serials of the org's devices of one order (Manage Devices → Order Number)."""
+    rows = await db.scalars(
+        select(Device.serial_number)
+        .where(Device.org_id == org.id, Device.order_number == order_number)
+        .order_by(Device.id)
+    )
+    return list(rows)

@@ -117,6 +117,8 @@ class DeviceAssignment(Base):
     server_uuid: Mapped[str | None] = mapped_column(String(32))
     actor: Mapped[str | None] = mapped_column(String(250))
     at: Mapped[datetime]
+    # portal | control_api | abm_api | mdm; null: derived (dep_emulator.devices.history.source_of)
+    source: Mapped[str | None] = mapped_column(String(16))
 
 
 class EmulatorSecret(Base):

@@ -42,6 +42,7 @@ __all__ = [
     "modify_device",
     "release_device",
     "release_devices",
+    "release_serials",
     "replace_device",
 ]
 
@@ -197,9 +198,31 @@ async def release_device(db: AsyncSession, *, serial: str, actor: str | None = N
     return device
 
 
-async def release_devices(db: AsyncSession, *, devices: Sequence[Device], actor: str | None = None) -> None:
+async def release_devices(
+    db: AsyncSession,
+    *,
+    devices: Sequence[Device],
+    actor: str | None = None,
+    source: str | None = None,
+) -> None:
     """Release devices this transaction has locked (`devices_by_serial(for_update=True)`), in one go."""
-    await release_locked(db, devices=devices, action="released", actor=actor)
+    await release_locked(db, devices=devices, action="released", actor=actor, source=source)
+
+
+async def release_serials(
+    db: AsyncSession, *, org: Org, serials: Sequence[str], actor: str | None = None, source: str | None = None
+) -> dict[str, str]:
+    """Release many of the org's devices at once (the portal's Manage Devices → Disown).
+
+    serial → `released`, or `not_found` for a serial the org does not have."""
+    wanted = locking.unique(serials)
+    ids = await locking.lock_devices_by_serial(db, serials=wanted, org_id=org.id)
+    done: set[str] = set()
+    for chunk in locking.chunks(ids):
+        devices = await locking.load_devices(db, ids=chunk)
+        await release_devices(db, devices=devices, actor=actor, source=source)
+        done.update(d.serial_number for d in devices)
+    return {serial: "released" if serial in done else "not_found" for serial in wanted}
 
 
 async def replace_device(

@@ -15,12 +15,13 @@ error body (truncated).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.config import Settings
@@ -105,6 +106,7 @@ async def query(
     db: AsyncSession,
     *,
     server_uuid: str | None = None,
+    server_uuids: Sequence[str] | None = None,
     endpoint: str | None = None,
     path: str | None = None,
     status: int | None = None,
@@ -120,6 +122,8 @@ async def query(
     stmt = select(RequestJournal).order_by(order).limit(limit + 1)
     if server_uuid is not None:
         stmt = stmt.where(RequestJournal.server_uuid == server_uuid.upper())
+    if server_uuids is not None:  # one org's servers (the console's journal page)
+        stmt = stmt.where(RequestJournal.server_uuid.in_(list(server_uuids)))
     if endpoint is not None:
         method, _, endpoint_path = " ".join(endpoint.split()).partition(" ")
         if not endpoint_path:
@@ -150,3 +154,17 @@ async def for_server(db: AsyncSession, *, server_uuid: str) -> list[RequestJourn
 
 async def clear(db: AsyncSession) -> None:
     await db.execute(delete(RequestJournal))
+
+
+async def last_request_at(
+    db: AsyncSession, *, server_uuids: Sequence[str], path: str
+) -> dict[str, datetime]:
+    """When each server last called `path` (emulator clock), from the journal."""
+    if not server_uuids:
+        return {}
+    rows = await db.execute(
+        select(RequestJournal.server_uuid, func.max(RequestJournal.emulated_at))
+        .where(RequestJournal.server_uuid.in_(list(server_uuids)), RequestJournal.path == path)
+        .group_by(RequestJournal.server_uuid)
+    )
+    return {str(row[0]): row[1] for row in rows}

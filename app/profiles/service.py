@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..clock import service as clock
@@ -236,3 +236,21 @@ def _check_device_limit(serials: Sequence[str], settings: Settings, *, endpoint:
         len(serials),
         settings.device_limit,
     )
+
+
+async def org_profiles(db: AsyncSession, *, org_id: int) -> list[tuple[Profile, str, int]]:
+    """The profiles the org's MDM servers defined, newest first: (profile, server name, devices
+    it is assigned to, i.e. devices whose current profile it is)."""
+    assigned = (
+        select(func.count())
+        .select_from(Device)
+        .where(Device.profile_uuid == Profile.profile_uuid, Device.server_id == Profile.server_id)
+        .scalar_subquery()
+    )
+    rows = await db.execute(
+        select(Profile, MdmServer.server_name, assigned)
+        .join(MdmServer, MdmServer.id == Profile.server_id)
+        .where(MdmServer.org_id == org_id)
+        .order_by(Profile.id.desc())
+    )
+    return [(profile, name, int(count)) for profile, name, count in rows]

@@ -77,8 +77,17 @@ async def download_token_file(db: AsyncSession, *, server: MdmServer, lifetime_d
             f"MDM server {server.server_uuid} has no public key certificate; upload one with "
             f"PUT /emulator/v1/mdm-servers/{server.server_uuid}/certificate first",
         )
-    certificate = smime.load_certificate(server.certificate_pem)
+    smime.load_certificate(server.certificate_pem)  # refuse before a token is issued
     token = await issue_token(db, server=server, lifetime_days=lifetime_days)
+    return token_file(server, token)
+
+
+def token_file(server: MdmServer, token: OAuthToken) -> TokenFile:
+    """`token` as Apple's .p7m, enveloped to the server's certificate, with Apple's file name.
+
+    The console's "Your Server Token" link downloads the token just issued this way again."""
+    assert server.certificate_pem is not None
+    certificate = smime.load_certificate(server.certificate_pem)
     content = smime.envelope_server_token(certificate, smime.build_token_inner(credentials(server, token)))
     stamp = token.issued_at.strftime("%Y-%m-%dT%H-%M-%SZ")
     return TokenFile(filename=f"{server.server_name}_Token_{stamp}_smime.p7m", content=content)

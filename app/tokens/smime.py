@@ -58,6 +58,11 @@ class InvalidCertificate(ValueError):
 def load_certificate(pem: bytes | str) -> x509.Certificate:
     """Parse a PEM certificate; raise InvalidCertificate unless it is exactly one RSA X.509 certificate."""
     data = pem.encode() if isinstance(pem, str) else bytes(pem)
+    if b"PRIVATE KEY-----" in data:  # the commonest mistake: the key kept by the MDM, not its certificate
+        raise InvalidCertificate(
+            "This is a private key: upload the public key certificate "
+            "('-----BEGIN CERTIFICATE-----'), and keep the private key on your MDM server."
+        )
     try:
         certs = x509.load_pem_x509_certificates(data)
     except ValueError:

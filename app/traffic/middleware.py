@@ -55,7 +55,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-NOT_APPLE = ("/emulator", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/metrics")
+NOT_APPLE = (
+    "/emulator", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/metrics", "/console"
+)
 FEED_PATHS = ("/server/devices", "/devices/sync")
 MAX_CAPTURE = 16 * 1024 * 1024
 # A fetch or sync page is rendered `cursor` first and `more_to_follow` third (dep_emulator.devices.feed_read):

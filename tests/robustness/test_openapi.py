@@ -13,6 +13,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 # Served by FastAPI itself (the document and its viewers), not application routes.
 FRAMEWORK_PATHS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# The web console's pages and the docs' assets are HTML and files for browsers, not API operations.
+BROWSER_PREFIXES = ("/console", "/docs/assets")
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
@@ -21,7 +23,7 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
     for route in iter_route_contexts(app.router.routes):  # flattens included routers (FastAPI ≥ 0.16x)
         path = route.path
         methods = route.methods or set()
-        if path is None or path in FRAMEWORK_PATHS:
+        if path is None or path in FRAMEWORK_PATHS or path.startswith(BROWSER_PREFIXES):
             continue
         assert isinstance(route.original_route, APIRoute), f"{path} is not a documented API route"
         found |= {(m, path) for m in methods if m != "HEAD"}
