@@ -28,9 +28,15 @@ from .traffic.middleware import TrafficMiddleware
 logger = logging.getLogger("dep_emulator")
 
 
-def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> FastAPI:
-    """Build the app. Nothing touches the database until the lifespan starts."""
+def create_app(settings: Settings | None = None, *, run_migrations: bool | None = None) -> FastAPI:
+    """Build the app. Nothing touches the database until the lifespan starts.
+
+    Also the factory each worker of `serve --workers N` calls with no arguments (settings from
+    the environment the parent prepared: dep_emulator.cli.workers).
+    """
     settings = settings or get_settings()
+    if run_migrations is None:
+        run_migrations = settings.migrate_on_start
     configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager

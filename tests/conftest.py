@@ -56,6 +56,13 @@ def pair(database_url: str) -> Iterator[list[Replica]]:
         yield started
 
 
+@pytest.fixture(scope="session")
+def two_workers(database_url: str) -> Iterator[Replica]:
+    """One real `dep-emulator serve --workers 2` on the test database (tests/robustness)."""
+    with replicas(database_url, 1, workers=2) as started:
+        yield started[0]
+
+
 def raw_dsn(url: str) -> str:
     """asyncpg wants a plain libpq URL."""
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
