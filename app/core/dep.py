@@ -80,9 +80,7 @@ async def current_server(
 CurrentServer = Annotated[MdmServer, Depends(current_server)]
 
 
-async def feed_caller(
-    request: Request, conn: asyncpg.Connection | None = None
-) -> session_service.FeedCaller:
+async def feed_caller(request: Request, conn: asyncpg.Connection | None = None) -> session_service.FeedCaller:
     """`current_server` on the hot pool (dep_emulator.core.driver), for the feed pages and /account.
 
     Without `conn` a pool connection is taken only when a statement is needed.

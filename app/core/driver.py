@@ -93,6 +93,13 @@ async def fetchrow(conn: asyncpg.Connection, clause: TextClause | str, params: M
     return await conn.fetchrow(sql, *args)
 
 
+async def fetch(conn: asyncpg.Connection, clause: TextClause | str, params: Mapping[str, Any]) -> list[Any]:
+    """Every row of the statement (asyncpg Records)."""
+    sql, args = _args(clause, params)
+    rows: list[Any] = await conn.fetch(sql, *args)
+    return rows
+
+
 async def fetchrow_on(
     conn: asyncpg.Connection | None, state: Any, clause: TextClause | str, params: Mapping[str, Any]
 ) -> Any:
