@@ -238,7 +238,7 @@ def report(results: dict[str, dict[str, Figures]], before: dict[str, Any] | None
             ratios = []
             if config != "bare" and name == "GET /account" and bare_rps:
                 ratios.append(f"{f.rps / bare_rps.rps:.1%} of bare")
-            if config not in ("bare", "workers=1") and name in one:
+            if config not in ("bare", "before", "workers=1") and name in one:
                 ratios.append(f"{f.rps / one[name].rps:.2f}x 1 worker")
             then = (before or {}).get(config, {}).get(name)
             if config not in ("bare", "before") and name in results.get("before", {}):
