@@ -20,6 +20,7 @@ from .core.errors import register_error_handlers
 from .core.logging import configure_logging
 from .core.openapi import install_openapi
 from .core.resilience import ResilienceMiddleware
+from .journal.writer import JournalWriter
 from .observability.metrics import Metrics
 from .observability.middleware import ObservabilityMiddleware
 from .seed import loader as seed_loader
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
     app.state.settings = settings
     metrics = Metrics()
     app.state.metrics = metrics
+    app.state.journal_writer = JournalWriter(app.state, settings)
     # Added last runs first: observe everything, then refuse oversized bodies, then faults,
     # traffic rules and the journal (app/traffic; outside the retries, so a retried request
     # consumes a fault or a budget once), then retry/503.
