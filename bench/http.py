@@ -15,8 +15,9 @@ seconds each; a Lua script sets the headers and bodies and prints the figures):
 - `POST /devices` for 10 serials;
 - `GET /emulator/v1/orgs/{id}/devices?limit=100`.
 
-Prints requests/s, p50 and p99 latency, the ratio of /account to the bare endpoint, N workers to
-one, and (with `--compare`, a file an earlier run wrote with `--save`) each figure against then.
+Prints requests/s, p50 and p99 latency, the CPU time the server's processes spent per request
+(steadier than requests/s when others share the machine; PostgreSQL's own CPU not included),
+the ratio of /account to the bare endpoint, N workers to one, and (with `--compare`, a file an earlier run wrote with `--save`) each figure against then.
 Every answer must be a 200: a run whose responses were errors is refused, not reported.
 """
 
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -83,11 +85,26 @@ class Figures:
     rps: float
     p50_ms: float
     p99_ms: float
+    cpu_ms: float = 0.0  # CPU time of the server's processes per request: steadier than rps on a busy machine
 
 
-def wrk(base_url: str, endpoint: Endpoint, duration: int) -> Figures:
+def tree_cpu(pid: int) -> float:
+    """User + system seconds of a process and its children (uvicorn's workers)."""
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def wrk(base_url: str, endpoint: Endpoint, duration: int, pid: int) -> Figures:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(endpoint.lua())
+    cpu_before = tree_cpu(pid)
     try:
         out = subprocess.run(
             ["wrk", "-t2", "-c32", f"-d{duration}s", "--timeout", "10s", "-s", script.name, base_url],
@@ -97,6 +114,7 @@ def wrk(base_url: str, endpoint: Endpoint, duration: int) -> Figures:
         ).stdout
     finally:
         os.unlink(script.name)
+    cpu = tree_cpu(pid) - cpu_before
     line = next(x for x in out.splitlines() if x.startswith("BENCH "))
     data = json.loads(line[len("BENCH ") :])
     if data["bad"] or not data["requests"]:
@@ -105,6 +123,7 @@ def wrk(base_url: str, endpoint: Endpoint, duration: int) -> Figures:
         rps=data["requests"] / (data["duration_us"] / 1e6),
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
+        cpu_ms=cpu * 1000 / data["requests"],
     )
 
 
@@ -230,7 +249,9 @@ def profiled(pid: int, output: Path, duration: int) -> subprocess.Popen[bytes]:
 
 
 def report(results: dict[str, dict[str, Figures]], before: dict[str, Any] | None) -> str:
-    lines = [f"{'configuration':<14} {'endpoint':<46} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  ratios"]
+    lines = [
+        f"{'configuration':<14} {'endpoint':<46} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7}  ratios"
+    ]
     bare_rps = results.get("bare", {}).get("GET /account")
     one = results.get("workers=1", {})
     for config, by_endpoint in results.items():
@@ -245,7 +266,9 @@ def report(results: dict[str, dict[str, Figures]], before: dict[str, Any] | None
                 then = asdict(results["before"][name])
             if then:
                 ratios.append(f"{f.rps / then['rps']:.2f}x before ({then['rps']:.0f}/s)")
-            figures = f"{f.rps:>9.0f} {f.p50_ms:>8.2f} {f.p99_ms:>8.2f}"
+                if then.get("cpu_ms"):
+                    ratios.append(f"CPU/request {f.cpu_ms / then['cpu_ms']:.2f}x before")
+            figures = f"{f.rps:>9.0f} {f.p50_ms:>8.2f} {f.p99_ms:>8.2f} {f.cpu_ms:>7.2f}"
             lines.append(f"{config:<14} {name:<46} {figures}  {', '.join(ratios)}")
     return "\n".join(lines)
 
@@ -291,7 +314,9 @@ def main() -> None:
                     endpoints, account_json = asyncio.run(seed(base_url))
                     bare_process, bare_url = bare(account_json)
                     try:
-                        results["bare"] = {"GET /account": wrk(bare_url, endpoints[0], args.duration)}
+                        results["bare"] = {
+                            "GET /account": wrk(bare_url, endpoints[0], args.duration, bare_process.pid)
+                        }
                     finally:
                         stop(bare_process)
                 figures = {}
@@ -301,7 +326,7 @@ def main() -> None:
                         args.profile.mkdir(parents=True, exist_ok=True)
                         slug = "".join(c if c.isalnum() else "_" for c in endpoint.name).strip("_")
                         spy = profiled(process.pid, args.profile / f"{slug}.txt", args.duration)
-                    figures[endpoint.name] = wrk(base_url, endpoint, args.duration)
+                    figures[endpoint.name] = wrk(base_url, endpoint, args.duration, process.pid)
                     if spy is not None:
                         spy.wait(timeout=60)
                 results[label] = figures
