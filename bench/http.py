@@ -17,7 +17,8 @@ seconds each; a Lua script sets the headers and bodies and prints the figures):
 
 Prints requests/s, p50 and p99 latency, the CPU time the server's processes spent per request
 (steadier than requests/s when others share the machine; PostgreSQL's own CPU not included),
-the ratio of /account to the bare endpoint, N workers to one, and (with `--compare`, a file an earlier run wrote with `--save`) each figure against then.
+the ratio of /account to the bare endpoint, N workers to one, and each figure against the
+`--before-python` checkout run first (or a file an earlier run wrote with `--save`: `--compare`).
 Every answer must be a 200: a run whose responses were errors is refused, not reported.
 """
 
@@ -249,9 +250,8 @@ def profiled(pid: int, output: Path, duration: int) -> subprocess.Popen[bytes]:
 
 
 def report(results: dict[str, dict[str, Figures]], before: dict[str, Any] | None) -> str:
-    lines = [
-        f"{'configuration':<14} {'endpoint':<46} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7}  ratios"
-    ]
+    head = f"{'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7}"
+    lines = [f"{'configuration':<14} {'endpoint':<46} {head}  ratios"]
     bare_rps = results.get("bare", {}).get("GET /account")
     one = results.get("workers=1", {})
     for config, by_endpoint in results.items():
