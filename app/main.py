@@ -10,13 +10,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from . import __version__
-from .api import api_router
+from .api import api_router, fast_lane_routes
 from .churn.worker import ChurnWorker
 from .core import driver, embedded_pg, migrate
 from .core.body_limit import BodySizeLimitMiddleware
 from .core.config import Settings, get_settings
 from .core.db import create_engine, create_sessionmaker
 from .core.errors import register_error_handlers
+from .core.fast_lane import FastLane
 from .core.logging import configure_logging
 from .core.openapi import install_openapi
 from .core.resilience import ResilienceMiddleware
@@ -92,7 +93,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
     app.state.journal_writer = JournalWriter(app.state, settings)
     # Added last runs first: observe everything, then refuse oversized bodies, then faults,
     # traffic rules and the journal (app/traffic; outside the retries, so a retried request
-    # consumes a fault or a budget once), then retry/503.
+    # consumes a fault or a budget once), then retry/503, then the DEP calls made most straight
+    # to their handlers (dep_emulator.core.fast_lane).
+    app.add_middleware(FastLane, routes=fast_lane_routes())
     app.add_middleware(ResilienceMiddleware)
     app.add_middleware(TrafficMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

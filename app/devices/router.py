@@ -15,7 +15,6 @@ from ..core.dep import (
     CurrentServer,
     DepJSONResponse,
     ProtocolVersion,
-    SettingsDep,
     feed_caller,
     feed_json,
 )
@@ -63,11 +62,12 @@ async def _feed_page(
     responses={200: {"model": FetchDeviceResponse}, **dep_errors("INVALID_CURSOR", "EXHAUSTED_CURSOR")},
     openapi_extra=json_request(FetchDeviceRequest),
 )
-async def fetch_devices(request: Request, version: ProtocolVersion, settings: SettingsDep) -> Response:
+async def fetch_devices(request: Request, version: ProtocolVersion) -> Response:
     """Fetch Devices (spec §6.2): the server's devices, a snapshot paged by `cursor`.
 
     The page's JSON is built by PostgreSQL and sent as is (`_feed_page`).
     """
+    settings = request.app.state.settings
     page, caller = await _feed_page(request, feed_read.fetch, version=version, settings=settings)
     return feed_json(page.render(), caller)
 
@@ -81,8 +81,9 @@ async def fetch_devices(request: Request, version: ProtocolVersion, settings: Se
     },
     openapi_extra=json_request(SyncDeviceRequest, required=True),
 )
-async def sync_devices(request: Request, version: ProtocolVersion, settings: SettingsDep) -> Response:
+async def sync_devices(request: Request, version: ProtocolVersion) -> Response:
     """Sync Devices (spec §6.3): every change after `cursor`, oldest first (JSON built in PostgreSQL)."""
+    settings = request.app.state.settings
     page, caller = await _feed_page(request, feed_read.sync, version=version, settings=settings)
     if page.echo_fault_id is not None:  # for the request journal (dep_emulator.traffic)
         setattr(request.state, ENDPOINT_FAULT, (page.echo_fault_id, "echo_cursor"))
