@@ -67,8 +67,11 @@ _CURSOR = re.compile(rb'"cursor"\s*:\s*"([^"]{0,1000})"')
 _MORE = re.compile(rb'"more_to_follow"\s*:\s*(true|false)')
 
 
+_NOT_APPLE_PREFIXES = tuple(p + "/" for p in NOT_APPLE)
+
+
 def is_apple_surface(path: str) -> bool:
-    return not any(path == p or path.startswith(p + "/") for p in NOT_APPLE)
+    return path not in NOT_APPLE and not path.startswith(_NOT_APPLE_PREFIXES)
 
 
 @dataclass(slots=True)
