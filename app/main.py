@@ -95,7 +95,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
     # traffic rules and the journal (app/traffic; outside the retries, so a retried request
     # consumes a fault or a budget once), then retry/503, then the DEP calls made most straight
     # to their handlers (dep_emulator.core.fast_lane).
-    app.add_middleware(FastLane, routes=fast_lane_routes())
+    app.state.fast_lane = fast_lane_routes()
+    app.add_middleware(FastLane)
     app.add_middleware(ResilienceMiddleware)
     app.add_middleware(TrafficMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
