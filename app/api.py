@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
+from fastapi.routing import APIRoute
 
 from . import health
 from .abm.control_router import router as abm_control_router
@@ -70,6 +73,28 @@ control_api.include_router(device_setup_router)
 control_api.include_router(device_mdm_router)
 control_api.include_router(churn_router)
 control_api.include_router(seed_router)
+
+# Dispatched straight to their handlers, past FastAPI's routing (dep_emulator.core.fast_lane).
+FAST_LANE_HANDLERS = {
+    ("GET", "/account"): account_router,
+    ("POST", "/server/devices"): devices_router,
+    ("POST", "/devices/sync"): devices_router,
+    ("POST", "/devices"): devices_router,
+}
+
+
+def fast_lane_routes() -> dict[tuple[str, str], tuple[Any, APIRoute]]:
+    """(method, path) → (handler, its APIRoute) for the routes in FAST_LANE_HANDLERS."""
+    found = {}
+    for (method, path), router in FAST_LANE_HANDLERS.items():
+        route = next(
+            r
+            for r in router.routes
+            if isinstance(r, APIRoute) and r.path == path and method in (r.methods or ())
+        )
+        found[(method, path)] = (route.endpoint, route)
+    return found
+
 
 api_router = APIRouter()
 api_router.include_router(health.router)

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from . import __version__
-from .api import api_router
+from .api import api_router, fast_lane_routes
 from .churn.worker import ChurnWorker
 from .console.docs import install_docs
 from .console.middleware import RootRedirectMiddleware
@@ -20,10 +20,12 @@ from .core.body_limit import BodySizeLimitMiddleware
 from .core.config import Settings, get_settings
 from .core.db import create_engine, create_sessionmaker
 from .core.errors import register_error_handlers
+from .core.fast_lane import FastLane
 from .core.logging import configure_logging
 from .core.openapi import install_openapi
 from .core.resilience import ResilienceMiddleware
 from .device_mdm.worker import PollWorker
+from .journal.writer import JournalWriter
 from .observability.metrics import Metrics
 from .observability.middleware import ObservabilityMiddleware
 from .seed import loader as seed_loader
@@ -32,9 +34,15 @@ from .traffic.middleware import TrafficMiddleware
 logger = logging.getLogger("dep_emulator")
 
 
-def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> FastAPI:
-    """Build the app. Nothing touches the database until the lifespan starts."""
+def create_app(settings: Settings | None = None, *, run_migrations: bool | None = None) -> FastAPI:
+    """Build the app. Nothing touches the database until the lifespan starts.
+
+    Also the factory each worker of `serve --workers N` calls with no arguments (settings from
+    the environment the parent prepared: dep_emulator.cli.workers).
+    """
     settings = settings or get_settings()
+    if run_migrations is None:
+        run_migrations = settings.migrate_on_start
     configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
@@ -94,9 +102,13 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.state.settings = settings
     metrics = Metrics()
     app.state.metrics = metrics
+    app.state.journal_writer = JournalWriter(app.state, settings)
     # Added last runs first: observe everything, then refuse oversized bodies, then faults,
     # traffic rules and the journal (app/traffic; outside the retries, so a retried request
-    # consumes a fault or a budget once), then retry/503.
+    # consumes a fault or a budget once), then retry/503, then the DEP calls made most straight
+    # to their handlers (dep_emulator.core.fast_lane).
+    app.state.fast_lane = fast_lane_routes()
+    app.add_middleware(FastLane)
     app.add_middleware(ResilienceMiddleware)
     app.add_middleware(TrafficMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -10,6 +10,12 @@ COMMIT/ROLLBACK, and the pool's pre-ping on each checkout.
 
 from __future__ import annotations
 
+import sys
+
+# bench/http.py is named like the standard library's `http`, and Python puts this folder first on
+# the import path to run a script from it: take it off (httpx and aiohttp import http.client).
+sys.path.pop(0)
+
 import asyncio
 import os
 import sys

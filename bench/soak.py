@@ -15,6 +15,12 @@ process's RSS sampled every few seconds with the least-squares slope after a war
 
 from __future__ import annotations
 
+import sys
+
+# bench/http.py is named like the standard library's `http`, and Python puts this folder first on
+# the import path to run a script from it: take it off (httpx and aiohttp import http.client).
+sys.path.pop(0)
+
 import argparse
 import asyncio
 import random

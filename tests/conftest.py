@@ -56,6 +56,16 @@ def pair(database_url: str) -> Iterator[list[Replica]]:
         yield started
 
 
+@pytest.fixture(scope="module")
+def two_workers(database_url: str) -> Iterator[Replica]:
+    """One real `dep-emulator serve --workers 2` on the test database (tests/robustness, tests/journal).
+
+    Per module, with small pools: its idle connections must not crowd the embedded server's 100
+    out from under the load tests of other modules."""
+    with replicas(database_url, 1, workers=2, env={"DEPEMU_DB_POOL_SIZE": "3"}) as started:
+        yield started[0]
+
+
 def raw_dsn(url: str) -> str:
     """asyncpg wants a plain libpq URL."""
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from ..core.config import Settings
-from ..orgs.models import MdmServer, Org
 from .schemas import AccountDetail, Limit, Url
 
 PAGED_ENDPOINTS = frozenset({"/server/devices", "/devices/sync"})
@@ -28,25 +26,22 @@ def served_urls(openapi: dict[str, Any], settings: Settings) -> list[Url]:
     ]
 
 
-async def account_detail(
-    db: AsyncSession, *, server: MdmServer, version: int, settings: Settings, openapi: dict[str, Any]
-) -> AccountDetail:
-    org = await db.get(Org, server.org_id)
-    assert org is not None  # the foreign key guarantees it
+def account_detail(caller: Mapping[str, Any], *, version: int, urls: list[Url]) -> AccountDetail:
+    """From the caller's session row (dep_emulator.session.service.FEED_SESSION_NAMES): no statement."""
     detail = AccountDetail(
-        server_name=server.server_name,
-        server_uuid=server.server_uuid,
-        admin_id=server.admin_id,
-        facilitator_id=server.admin_id,
-        org_name=org.name,
-        org_email=org.email,
-        org_phone=org.phone,
-        org_address=org.address,
+        server_name=caller["server_name"],
+        server_uuid=caller["server_uuid"],
+        admin_id=caller["admin_id"],
+        facilitator_id=caller["admin_id"],
+        org_name=caller["org_name"],
+        org_email=caller["org_email"],
+        org_phone=caller["org_phone"],
+        org_address=caller["org_address"],
     )
     if version >= 3:
-        detail.org_id = str(org.id)
-        detail.org_id_hash = org.org_id_hash
-        detail.org_type = org.org_type
-        detail.org_version = org.org_version
-        detail.urls = served_urls(openapi, settings)
+        detail.org_id = str(caller["org_id"])
+        detail.org_id_hash = caller["org_id_hash"]
+        detail.org_type = caller["org_type"]
+        detail.org_version = caller["org_version"]
+        detail.urls = urls
     return detail

@@ -31,9 +31,16 @@ def serve(args: argparse.Namespace) -> int:
 
     from ..core.logging import log_config
     from ..main import create_app
+    from . import workers
 
     settings = _settings(
-        {"host": args.host, "port": args.port, "data_dir": args.data_dir, "seed_file": args.seed}
+        {
+            "host": args.host,
+            "port": args.port,
+            "data_dir": args.data_dir,
+            "seed_file": args.seed,
+            "workers": args.workers,
+        }
     )
     if settings.seed_file is not None:
         from ..seed import parse
@@ -42,9 +49,12 @@ def serve(args: argparse.Namespace) -> int:
             parse.read_file(settings.seed_file)
         except parse.SeedError as exc:
             raise CliError(f"seed file {settings.seed_file}: {exc.message}") from None
-    app = create_app(settings)
+    # Issue 15: several workers get the factory's import string (dep_emulator.cli.workers).
+    app: Any = create_app(settings) if settings.workers == 1 else workers.prepare(settings)
     uvicorn.run(
         app,
+        workers=settings.workers,
+        factory=settings.workers > 1,
         host=settings.host,
         port=settings.port,
         proxy_headers=True,
@@ -95,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="seed file (YAML or JSON) loaded after migrations, before serving (DEPEMU_SEED_FILE)",
+    )
+    serve_cmd.add_argument(
+        "--workers", type=int, default=None, help="worker processes on one port (DEPEMU_WORKERS, default 1)"
     )
     serve_cmd.add_argument(
         "--forwarded-allow-ips", default="127.0.0.1", help="proxies trusted for X-Forwarded-* headers"

@@ -51,6 +51,23 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8080, ge=0, le=65535, description="Port `serve` listens on.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "Worker processes `serve` runs behind its one port, on one database (the embedded one is"
+            " started once, by the parent). One per CPU core the emulator may use; each opens up to"
+            " 5x db_pool_size database connections."
+        ),
+    )
+    migrate_on_start: bool = Field(
+        default=True,
+        description=(
+            "Upgrade the schema when the app starts. `serve --workers N` migrates once in the parent"
+            " and turns this off for its workers."
+        ),
+    )
     keep_alive_seconds: int = Field(
         default=75,
         ge=1,

@@ -30,7 +30,7 @@ class DepJSONResponse(JSONResponse):
 
 
 def feed_json(content: bytes, caller: session_service.FeedCaller) -> Response:
-    """A fetch or sync page (its JSON built by PostgreSQL), with the caller's session header."""
+    """A DEP answer already rendered (a page's JSON built by PostgreSQL), with the caller's session header."""
     return Response(
         content=content, status_code=200, media_type=JSON_UTF8, headers={SESSION_HEADER: caller.token}
     )
@@ -80,14 +80,18 @@ async def current_server(
 CurrentServer = Annotated[MdmServer, Depends(current_server)]
 
 
-async def feed_caller(request: Request, conn: asyncpg.Connection) -> session_service.FeedCaller:
-    """`current_server` for the fetch and sync pages, on a hot-pool connection (dep_emulator.core.driver)."""
+async def feed_caller(request: Request, conn: asyncpg.Connection | None = None) -> session_service.FeedCaller:
+    """`current_server` on the hot pool (dep_emulator.core.driver), for the feed pages and /account.
+
+    Without `conn` a pool connection is taken only when a statement is needed.
+    """
     settings: Settings = request.app.state.settings
     caller = await session_service.resolve_feed_caller(
         conn,
         settings=settings,
         presented=request.headers.get(SESSION_HEADER),
         prefetched=request.scope.get("state", {}).get(session_service.PREFETCHED_SESSION),
+        state=request.app.state,
     )
     request.state.server_uuid = caller.server_uuid  # for metrics and logs
     return caller

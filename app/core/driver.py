@@ -93,6 +93,24 @@ async def fetchrow(conn: asyncpg.Connection, clause: TextClause | str, params: M
     return await conn.fetchrow(sql, *args)
 
 
+async def fetch(conn: asyncpg.Connection, clause: TextClause | str, params: Mapping[str, Any]) -> list[Any]:
+    """Every row of the statement (asyncpg Records)."""
+    sql, args = _args(clause, params)
+    rows: list[Any] = await conn.fetch(sql, *args)
+    return rows
+
+
+async def fetchrow_on(
+    conn: asyncpg.Connection | None, state: Any, clause: TextClause | str, params: Mapping[str, Any]
+) -> Any:
+    """`fetchrow` on `conn`, or on a connection taken from the pool only for it (when `conn` is None):
+    a request whose answer needs no statement (GET /account, its session prefetched) takes none."""
+    if conn is not None:
+        return await fetchrow(conn, clause, params)
+    async with connection(state) as own:
+        return await fetchrow(own, clause, params)
+
+
 async def execute(conn: asyncpg.Connection, clause: TextClause | str, params: Mapping[str, Any]) -> None:
     sql, args = _args(clause, params)
     await conn.execute(sql, *args)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import ValidationError
 
 from ..core.body_limit import CSV_CONTENT_TYPES, content_type
@@ -139,7 +139,7 @@ async def list_devices(
     serial: str | None = None,
     limit: Annotated[int, Query(ge=1, le=inventory.LIST_MAX)] = 100,
     cursor: str | None = None,
-) -> DeviceList:
+) -> Response:
     """The org's devices by serial number; `next_cursor` pages on."""
     org = await orgs_service.get_org(db, org_id=org_id)
     views, next_cursor = await inventory.list_devices(
@@ -151,7 +151,9 @@ async def list_devices(
         limit=limit,
         cursor=cursor,
     )
-    return DeviceList(devices=[device_out(v) for v in views], next_cursor=next_cursor)
+    listed = DeviceList(devices=[device_out(v) for v in views], next_cursor=next_cursor)
+    # Serialised once, here: returned as a model, FastAPI would validate it again first (issue 15).
+    return Response(listed.model_dump_json(), media_type="application/json")
 
 
 @router.get("/devices/{serial}", response_model=DeviceOut)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
@@ -288,22 +289,27 @@ async def sync(
     )
 
 
+# POST /devices on the hot pool (issue 15): the columns under the names Device's attributes have,
+# which is what wire.device_fields reads.
+_DETAILS = text(
+    "SELECT "
+    + ", ".join(f'"{c.name}" AS "{c.key}"' for c in _DEVICE_COLUMNS)
+    + " FROM device WHERE server_id = :server_id AND serial_number = ANY(:serials)"
+)
+
+
 async def details(
-    db: AsyncSession, *, server: MdmServer, version: int, serials: Sequence[str]
+    conn: asyncpg.Connection, *, server_id: int, version: int, serials: Sequence[str]
 ) -> dict[str, Any]:
     """`POST /devices` (spec §6.4): a map keyed by each requested serial, with `response_status`."""
     wanted = locking.unique(serials)
     usable = [s for s in wanted if locking.usable_serial(s)]
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(usable), locking.CHUNK):
-        rows = await db.execute(
-            select(*_DEVICE_COLUMNS).where(
-                Device.server_id == server.id, Device.serial_number.in_(usable[start : start + locking.CHUNK])
-            )
-        )
-        for row in rows:
-            fields = wire.gate(wire.device_fields(row), version)  # type: ignore[arg-type]
-            found[row.serial_number] = fields | {"response_status": "SUCCESS"}
+        chunk = usable[start : start + locking.CHUNK]
+        for row in await driver.fetch(conn, _DETAILS, {"server_id": server_id, "serials": chunk}):
+            fields = wire.gate(wire.device_fields(SimpleNamespace(**row)), version)  # type: ignore[arg-type]
+            found[row["serial_number"]] = fields | {"response_status": "SUCCESS"}
     return {"devices": {s: found.get(s, {"response_status": "NOT_ACCESSIBLE"}) for s in wanted}}
 
 

@@ -10,7 +10,14 @@ from fastapi import APIRouter, Request, Response
 from ..core import driver
 from ..core.config import Settings
 from ..core.db import ENDPOINT_FAULT, DbSession
-from ..core.dep import CurrentServer, ProtocolVersion, SettingsDep, feed_caller, feed_json
+from ..core.dep import (
+    SESSION_HEADER,
+    CurrentServer,
+    DepJSONResponse,
+    ProtocolVersion,
+    feed_caller,
+    feed_json,
+)
 from ..core.errors import DepError
 from ..core.openapi import dep_errors, json_request
 from ..session.service import FeedCaller
@@ -55,11 +62,12 @@ async def _feed_page(
     responses={200: {"model": FetchDeviceResponse}, **dep_errors("INVALID_CURSOR", "EXHAUSTED_CURSOR")},
     openapi_extra=json_request(FetchDeviceRequest),
 )
-async def fetch_devices(request: Request, version: ProtocolVersion, settings: SettingsDep) -> Response:
+async def fetch_devices(request: Request, version: ProtocolVersion) -> Response:
     """Fetch Devices (spec §6.2): the server's devices, a snapshot paged by `cursor`.
 
     The page's JSON is built by PostgreSQL and sent as is (`_feed_page`).
     """
+    settings = request.app.state.settings
     page, caller = await _feed_page(request, feed_read.fetch, version=version, settings=settings)
     return feed_json(page.render(), caller)
 
@@ -73,8 +81,9 @@ async def fetch_devices(request: Request, version: ProtocolVersion, settings: Se
     },
     openapi_extra=json_request(SyncDeviceRequest, required=True),
 )
-async def sync_devices(request: Request, version: ProtocolVersion, settings: SettingsDep) -> Response:
+async def sync_devices(request: Request, version: ProtocolVersion) -> Response:
     """Sync Devices (spec §6.3): every change after `cursor`, oldest first (JSON built in PostgreSQL)."""
+    settings = request.app.state.settings
     page, caller = await _feed_page(request, feed_read.sync, version=version, settings=settings)
     if page.echo_fault_id is not None:  # for the request journal (dep_emulator.traffic)
         setattr(request.state, ENDPOINT_FAULT, (page.echo_fault_id, "echo_cursor"))
@@ -89,12 +98,14 @@ async def sync_devices(request: Request, version: ProtocolVersion, settings: Set
     responses={200: {"model": DeviceListResponse}, **dep_errors("DEVICE_ID_REQUIRED")},
     openapi_extra=json_request(DeviceListRequest, required=True),
 )
-async def device_details(
-    request: Request, server: CurrentServer, version: ProtocolVersion, db: DbSession
-) -> dict[str, Any]:
-    """Get Device Details (spec §6.4)."""
-    body = await dep_body.json_object(request, required=False)
-    return await feed_read.details(db, server=server, version=version, serials=dep_body.serial_list(body))
+async def device_details(request: Request, version: ProtocolVersion) -> Response:
+    """Get Device Details (spec §6.4), on the hot pool like the feed pages (issue 15)."""
+    async with driver.connection(request.app.state) as conn:
+        caller = await feed_caller(request, conn)
+        body = await dep_body.json_object(request, required=False)
+        serials = dep_body.serial_list(body)
+        found = await feed_read.details(conn, server_id=caller.server_id, version=version, serials=serials)
+    return DepJSONResponse(found, headers={SESSION_HEADER: caller.token})
 
 
 @router.post(

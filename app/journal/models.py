@@ -9,7 +9,7 @@ from ..core.db import Base
 
 
 class RequestJournal(Base):
-    """One request to an Apple surface, written after the response was sent.
+    """One request to an Apple surface, committed before the last byte of its response is sent.
 
     Never holds a secret: no Authorization header, no session token, no OAuth value; only
     the summary fields below (spec scenario 21). `server_uuid` is a plain string so that

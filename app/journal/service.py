@@ -1,8 +1,10 @@
 """The request journal: what each request to an Apple surface was, for contract assertions.
 
-Rows are written by the traffic middleware after the response was sent, inside its one
-post-response statement (dep_emulator.traffic.service.finish), so journaling adds no round trip on
-the latency path. Retention: every 100th row prunes what is older than
+Rows are written by the traffic middleware before the last byte of the response goes out, so
+a journal read that begins after a client got its answer sees that request, on any worker or
+replica. Concurrent requests share one statement (dep_emulator.journal.writer: a group commit);
+a request under a concurrency slot or a sync-cycle note writes its row in its own bookkeeping
+statement (dep_emulator.traffic.service.finish). Retention: every 100th row prunes what is older than
 DEPEMU_JOURNAL_RETENTION_HOURS (wall clock) or beyond DEPEMU_JOURNAL_MAX_ROWS, by index
 range, so pruning stays cheap.
 
@@ -21,7 +23,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.config import Settings
@@ -92,6 +95,42 @@ def insert_journal_sql(entry: JournalEntry, *, settings: Settings) -> tuple[list
         j_max_rows=settings.journal_max_rows,
     )
     return list(_JOURNAL_CTES), params
+
+
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+_COLUMN_TYPES = {c.name: c.type.compile(dialect=_DIALECT) for c in RequestJournal.__table__.c}
+_ALL = JournalEntry.__slots__
+# Many entries in one statement (dep_emulator.journal.writer): one array per column, unnested in the
+# order given, so ids follow the order the entries were queued in.
+INSERT_BATCH = text(
+    "WITH journal_rows AS (INSERT INTO request_journal (wall_at, emulated_at, "
+    + ", ".join(f'"{c}"' for c in _COLUMNS)
+    + ") SELECT r.wall_at, r.wall_at + make_interval(secs => coalesce("
+    "(SELECT offset_seconds FROM emulator_clock WHERE id = 1), 0)), "
+    + ", ".join(f'r."{c}"' for c in _COLUMNS)
+    + " FROM unnest("
+    + ", ".join(f"CAST(:b_{c} AS {_COLUMN_TYPES[c]}[])" for c in _ALL)
+    + ") WITH ORDINALITY AS r("
+    + ", ".join(f'"{c}"' for c in _ALL)
+    + ", n) ORDER BY r.n RETURNING id), "
+    "journal_pruned AS (DELETE FROM request_journal "
+    "WHERE EXISTS (SELECT 1 FROM journal_rows WHERE id % :j_every = 0) "
+    "AND (wall_at < CAST(:j_now AS timestamptz) - make_interval(secs => :j_retention_seconds) "
+    "OR id <= (SELECT max(id) FROM journal_rows) - :j_max_rows) RETURNING 1) "
+    "SELECT count(*) FROM journal_rows"
+)
+
+
+def insert_batch_params(entries: Sequence[JournalEntry], *, settings: Settings) -> dict[str, Any]:
+    """The parameters of `INSERT_BATCH` for `entries` (pruning as `insert_journal_sql` does)."""
+    params: dict[str, Any] = {f"b_{c}": [getattr(e, c) for e in entries] for c in _ALL}
+    params.update(
+        j_every=PRUNE_EVERY,
+        j_now=max(e.wall_at for e in entries),
+        j_retention_seconds=float(settings.journal_retention_hours) * 3600,
+        j_max_rows=settings.journal_max_rows,
+    )
+    return params
 
 
 def _cursor_id(cursor: str | None) -> int | None:

@@ -140,6 +140,7 @@ class FeedCaller:
     token: str  # the value for this response's X-ADM-Auth-Session header
     now: datetime  # the emulator's clock
     cursor_key: bytes | None  # None until the first cursor is issued
+    values: Mapping[str, Any]  # the session's row: FEED_SESSION_NAMES, server_id, server_uuid
 
 
 # Every DEP call runs this: one round trip reads the session, its server and the clock (read per
@@ -149,7 +150,8 @@ _SESSION_LOOKUP = (
     .outerjoin(MdmServer, MdmServer.id == AuthSession.server_id)
     .where(AuthSession.token_hash == bindparam("token_hash"))
 )
-# What a feed page needs of its session besides the server, over `a` (auth_session): also read by
+# What a feed page or /account needs of its session besides the server, over `a` (auth_session),
+# `s` (mdm_server) and `o` (org): also read by
 # the traffic middleware's own lookup of the session (dep_emulator.traffic.service), which hands it on in
 # the request state (PREFETCHED_SESSION), so a feed request reads its session once.
 _FEED_SESSION_VALUES = (
@@ -158,6 +160,17 @@ _FEED_SESSION_VALUES = (
     ("replaced_at", "a.replaced_at"),
     ("offset_seconds", clock.OFFSET_SCALAR_SQL),
     ("cursor_key", cursors.KEY_SCALAR_SQL),
+    # GET /account's answer (dep_emulator.account.service), so it needs no statement of its own.
+    ("server_name", "s.server_name"),
+    ("admin_id", "s.admin_id"),
+    ("org_id", "o.id"),
+    ("org_name", "o.name"),
+    ("org_email", "o.email"),
+    ("org_phone", "o.phone"),
+    ("org_address", "o.address"),
+    ("org_id_hash", "o.org_id_hash"),
+    ("org_type", "o.org_type"),
+    ("org_version", "o.org_version"),
 )
 FEED_SESSION_NAMES = tuple(name for name, _ in _FEED_SESSION_VALUES)
 FEED_SESSION_COLUMNS = ", ".join(f"{expression} AS {name}" for name, expression in _FEED_SESSION_VALUES)
@@ -165,7 +178,7 @@ PREFETCHED_SESSION = "prefetched_session"
 # The feed's own lookup, on the hot pool (dep_emulator.core.driver), when nothing was handed on.
 _FEED_SESSION_LOOKUP = text(f"""
     SELECT {FEED_SESSION_COLUMNS}, s.id AS server_id, s.server_uuid
-    FROM auth_session a LEFT JOIN mdm_server s ON s.id = a.server_id
+    FROM auth_session a LEFT JOIN mdm_server s ON s.id = a.server_id LEFT JOIN org o ON o.id = s.org_id
     WHERE a.token_hash = :token_hash""")
 # Replace a session by a new one, unless a concurrent request did first (then no row comes back).
 _ROTATE = text("""
@@ -239,22 +252,24 @@ async def resolve_session(db: AsyncSession, *, settings: Settings, presented: st
 
 
 async def resolve_feed_caller(
-    conn: asyncpg.Connection,
+    conn: asyncpg.Connection | None,
     *,
     settings: Settings,
     presented: str | None,
     prefetched: Mapping[str, Any] | None = None,
+    state: Any = None,
 ) -> FeedCaller:
-    """`resolve_session` for the feed pages, on a hot-pool connection (dep_emulator.core.driver).
+    """`resolve_session` for the feed pages and /account, on the hot pool (dep_emulator.core.driver).
 
     `prefetched`: the session's row as the traffic middleware read it for this request.
+    `conn` None: a connection of the app's pool (`state`) is taken only if a statement is needed.
     """
     if not presented:
         raise DepError("UNAUTHORIZED", status_code=401)
     token_hash = hash_secret(presented)
     found = prefetched
     if found is None:
-        found = await driver.fetchrow(conn, _FEED_SESSION_LOOKUP, {"token_hash": token_hash})
+        found = await driver.fetchrow_on(conn, state, _FEED_SESSION_LOOKUP, {"token_hash": token_hash})
     if found is None:
         raise DepError("FORBIDDEN", status_code=403)
     now = clock.at_offset(found["offset_seconds"])
@@ -270,7 +285,7 @@ async def resolve_feed_caller(
     token = presented
     if rotate:
         new_token, params = _rotation_params(settings, old_hash=token_hash, now=now)
-        if await driver.fetchrow(conn, _ROTATE, params) is not None:
+        if await driver.fetchrow_on(conn, state, _ROTATE, params) is not None:
             token = new_token
     key = found["cursor_key"]
     return FeedCaller(
@@ -279,4 +294,5 @@ async def resolve_feed_caller(
         token=token,
         now=now,
         cursor_key=bytes(key) if key is not None else None,
+        values=found,
     )

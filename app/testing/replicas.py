@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+import psutil
 
 from .server import free_port
 
@@ -76,8 +77,13 @@ class Replica:
             return self.process.wait(timeout=10)
 
 
-def spawn_replica(database_url: str, *, env: dict[str, str] | None = None, wait: bool = True) -> Replica:
-    """Start `python -m dep_emulator.cli serve` on a free port against `database_url` (already migrated)."""
+def spawn_replica(
+    database_url: str, *, env: dict[str, str] | None = None, wait: bool = True, workers: int = 1
+) -> Replica:
+    """Start `python -m dep_emulator.cli serve` on a free port against `database_url` (already migrated).
+
+    `workers` > 1: one `serve --workers N`, N processes behind the one port (dep_emulator.cli.workers).
+    """
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DEPEMU_")}
     environment.update(
@@ -92,7 +98,7 @@ def spawn_replica(database_url: str, *, env: dict[str, str] | None = None, wait:
     log_path = Path(tempfile.mkstemp(prefix=f"depemu-replica-{port}-", suffix=".log")[1])
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "dep_emulator.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "dep_emulator.cli", "serve", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT,
         env=environment,
         stdout=log,
@@ -125,11 +131,12 @@ class AlternatingTransport(httpx.AsyncBaseTransport):
     """Send each request to the next of `urls` in turn (round robin), keeping the Host header.
 
     `self.sent` records which replica served each request, so a test can prove it alternated.
+    `inners`: one transport per target (default: one shared), e.g. `worker_transports`.
     """
 
-    def __init__(self, urls: Sequence[str]) -> None:
+    def __init__(self, urls: Sequence[str], inners: Sequence[httpx.AsyncBaseTransport] = ()) -> None:
         self.targets = [httpx.URL(u) for u in urls]
-        self.inner = httpx.AsyncHTTPTransport()
+        self.inners = list(inners) or [httpx.AsyncHTTPTransport()] * len(self.targets)
         self.sent: list[int] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -137,7 +144,56 @@ class AlternatingTransport(httpx.AsyncBaseTransport):
         self.sent.append(index)
         target = self.targets[index]
         request.url = request.url.copy_with(scheme=target.scheme, host=target.host, port=target.port)
-        return await self.inner.handle_async_request(request)
+        return await self.inners[index].handle_async_request(request)
 
     async def aclose(self) -> None:
-        await self.inner.aclose()
+        for inner in set(self.inners):
+            await inner.aclose()
+
+
+def _client_ports(port: int) -> set[int]:
+    """Local ports of this process's TCP connections to 127.0.0.1:`port`."""
+    return {
+        c.laddr.port
+        for c in psutil.Process().net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+    }
+
+
+def _serving_process(parent: int, port: int, client_port: int) -> int | None:
+    """The pid among `parent`'s descendants holding the server end of the connection from `client_port`."""
+    for child in psutil.Process(parent).children(recursive=True):
+        for c in child.net_connections(kind="tcp"):
+            if c.laddr.port == port and c.raddr and c.raddr.port == client_port:
+                return int(child.pid)
+    return None
+
+
+async def worker_transports(
+    replica: Replica, count: int, attempts: int = 100
+) -> list[httpx.AsyncHTTPTransport]:
+    """One keep-alive connection to each of `count` worker processes of one `serve --workers N`.
+
+    The kernel hands each new connection to whichever worker accepts it; connections are opened
+    until `count` different workers hold one, each kept in a transport of a single connection, so
+    consecutive requests through `AlternatingTransport` land on different processes.
+    """
+    port = httpx.URL(replica.url).port
+    assert port is not None
+    pinned: dict[int, httpx.AsyncHTTPTransport] = {}
+    for _ in range(attempts):
+        transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=1))
+        before = _client_ports(port)
+        response = await transport.handle_async_request(httpx.Request("GET", f"{replica.url}/healthz"))
+        await response.aread()
+        opened = _client_ports(port) - before
+        worker = _serving_process(replica.pid, port, opened.pop()) if len(opened) == 1 else None
+        if worker is None or worker in pinned:
+            await transport.aclose()
+        else:
+            pinned[worker] = transport
+        if len(pinned) == count:
+            return list(pinned.values())
+    for transport in pinned.values():
+        await transport.aclose()
+    raise RuntimeError(f"could not reach {count} different workers in {attempts} connections")

@@ -19,8 +19,10 @@ Per request to an Apple surface (everything but /emulator, /healthz, /readyz, th
    configured status (429 TOO_MANY_REQUESTS or 503) with `Retry-After` in seconds (on the
    Business Manager API: per API account, always 429 in its JSON:API envelope, dep_emulator.traffic.abm);
 4. the app runs; the status, error body and (fetch/sync) returned cursor are observed;
-5. statement 3, after the response went out: journal row, concurrency-slot release (also
-   on errors and disconnects; shielded from cancellation), sync-cycle note.
+5. before the last byte of the response goes out (or after a response that never completed:
+   errors, disconnects; shielded from cancellation): the journal row, in a group commit shared
+   by the requests finishing meanwhile (dep_emulator.journal.writer), or, with a concurrency slot to
+   release or a sync-cycle note, in statement 3 with them.
 """
 
 from __future__ import annotations
@@ -67,8 +69,11 @@ _CURSOR = re.compile(rb'"cursor"\s*:\s*"([^"]{0,1000})"')
 _MORE = re.compile(rb'"more_to_follow"\s*:\s*(true|false)')
 
 
+_NOT_APPLE_PREFIXES = tuple(p + "/" for p in NOT_APPLE)
+
+
 def is_apple_surface(path: str) -> bool:
-    return not any(path == p or path.startswith(p + "/") for p in NOT_APPLE)
+    return path not in NOT_APPLE and not path.startswith(_NOT_APPLE_PREFIXES)
 
 
 @dataclass(slots=True)
@@ -159,43 +164,18 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
     except Exception:
         logger.exception("traffic rules and faults skipped for %s %s (database unavailable?)", method, path)
 
-    try:
-        if action is not None and action.answers:
-            await _send_plain(send, outcome, action.status or 500, action.body, action.headers)
-        elif action is not None and action.kind == "drop":
-            await drop_connection(send)
-        elif refusal is not None:
-            outcome.rule = refusal[0]
-            retry_after = str(max(1, math.ceil(refusal[1])))
-            headers_out = [(b"retry-after", retry_after.encode())]
-            if abm_call:
-                headers_out.append((b"content-type", abm.CONTENT_TYPE))
-                await _send_plain(send, outcome, abm.STATUS, abm.refusal_body(retry_after), headers_out)
-            else:
-                code = "TOO_MANY_REQUESTS" if refusal_status == 429 else "SERVICE_UNAVAILABLE"
-                body_out = error_body(code, settings).encode()
-                await _send_plain(send, outcome, refusal_status, body_out, headers_out)
-            logger.info(
-                "request refused by traffic rule",
-                extra={
-                    "rule": refusal[0],
-                    "server_uuid": caller.server_uuid if caller else None,
-                    "path": path,
-                },
-            )
-        else:
-            if action is not None and action.kind == "delay":
-                await asyncio.sleep(action.delay_ms / 1000)
-            capture_feed = method == "POST" and path in FEED_PATHS
-            await app(scope, receive, _observing(send, outcome, capture_feed=capture_feed))
-            endpoint_fault = scope.get("state", {}).get(ENDPOINT_FAULT)
-            if endpoint_fault is not None and outcome.fault_id is None:
-                outcome.fault_id, outcome.fault = endpoint_fault
-    except BaseException:
-        if outcome.status == 0:
-            outcome.status = 500
-        raise
-    finally:
+    finished = False
+
+    async def finish() -> None:
+        """The journal row and the bookkeeping, once: before the response's last byte, or after
+        a response that never completed (an error, a dropped connection)."""
+        nonlocal finished
+        if finished:
+            return
+        finished = True
+        endpoint_fault = scope.get("state", {}).get(ENDPOINT_FAULT)
+        if endpoint_fault is not None and outcome.fault_id is None:
+            outcome.fault_id, outcome.fault = endpoint_fault
         entry = _journal_entry(
             wall=wall,
             started=started,
@@ -208,9 +188,6 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
             summary=summary,
             outcome=outcome,
         )
-        # For the metrics of the observability middleware, which wraps this one.
-        request_state = scope.setdefault("state", {})
-        request_state["fault_fired"], request_state["traffic_rule"] = outcome.fault, outcome.rule
         note_key = plan.note_key if plan is not None and outcome.status == 200 else None
         task = asyncio.ensure_future(
             _finish(
@@ -224,11 +201,60 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
         )
         await asyncio.shield(task)
 
+    async def journaled(message: Message) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            await finish()
+        await send(message)
 
-async def _finish(app_state: Any, **kwargs: Any) -> None:
     try:
+        if action is not None and action.answers:
+            await _send_plain(journaled, outcome, action.status or 500, action.body, action.headers)
+        elif action is not None and action.kind == "drop":
+            await drop_connection(send)
+        elif refusal is not None:
+            outcome.rule = refusal[0]
+            retry_after = str(max(1, math.ceil(refusal[1])))
+            headers_out = [(b"retry-after", retry_after.encode())]
+            if abm_call:
+                headers_out.append((b"content-type", abm.CONTENT_TYPE))
+                await _send_plain(journaled, outcome, abm.STATUS, abm.refusal_body(retry_after), headers_out)
+            else:
+                code = "TOO_MANY_REQUESTS" if refusal_status == 429 else "SERVICE_UNAVAILABLE"
+                body_out = error_body(code, settings).encode()
+                await _send_plain(journaled, outcome, refusal_status, body_out, headers_out)
+            logger.info(
+                "request refused by traffic rule",
+                extra={
+                    "rule": refusal[0],
+                    "server_uuid": caller.server_uuid if caller else None,
+                    "path": path,
+                },
+            )
+        else:
+            if action is not None and action.kind == "delay":
+                await asyncio.sleep(action.delay_ms / 1000)
+            capture_feed = method == "POST" and path in FEED_PATHS
+            await app(scope, receive, _observing(journaled, outcome, capture_feed=capture_feed))
+    except BaseException:
+        if outcome.status == 0:
+            outcome.status = 500
+        raise
+    finally:
+        # For the metrics of the observability middleware, which wraps this one.
+        request_state = scope.setdefault("state", {})
+        request_state["fault_fired"], request_state["traffic_rule"] = outcome.fault, outcome.rule
+        await finish()
+
+
+async def _finish(app_state: Any, *, entry: JournalEntry, release_key: str | None, **kwargs: Any) -> None:
+    """The journal row: with the other bookkeeping in one statement when there is some, else in
+    the next group commit (dep_emulator.journal.writer). Fails open, logged."""
+    try:
+        if release_key is None and kwargs.get("note_key") is None:
+            await app_state.journal_writer.write(entry)
+            return
         async with driver.connection(app_state) as conn:
-            await service.finish(conn, **kwargs)
+            await service.finish(conn, entry=entry, release_key=release_key, **kwargs)
     except Exception:
         logger.exception("could not write the request journal")
 

@@ -8,8 +8,9 @@ hot pool (dep_emulator.core.driver: no transaction, so no lock outlives a statem
 2. `admit`, only when the org's rules put the request under a budget: one call of the
    `traffic_admit` SQL function (migration 0003), which refills and takes from every budget
    all-or-nothing and claims a concurrency slot;
-3. `finish`, after the response was sent: the journal row, the slot release, the sync-cycle
-   note, and every 100th row a cheap prune of the journal.
+3. `finish`, before the response's last byte, only for a request with a slot to release or a
+   sync-cycle note: those, its journal row, and every 100th row a cheap prune of the journal
+   (every other request's row goes in a group commit: dep_emulator.journal.writer).
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ async def finish(
     note_key: str | None,
     note: str | None,
 ) -> None:
-    """Everything after the response in one statement: journal, slot release, cycle note."""
+    """The bookkeeping of a finished request in one statement: journal, slot release, cycle note."""
     ctes: list[str] = []
     params: dict[str, Any] = {}
     if release_key is not None:

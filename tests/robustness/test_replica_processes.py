@@ -1,10 +1,12 @@
-"""Two `dep-emulator serve` processes on one database, a client alternating on every request (issue 8 §3).
+"""Two `dep-emulator serve` processes on one database, a client alternating on every request (issue 8 §3),
+and the same checks against one `serve --workers 2` (issue 15).
 
 Everything that must hold across replicas lives in PostgreSQL; these tests prove it with
 real processes (separate interpreters, separate pools) rather than two apps in one loop.
 Each client below goes through `AlternatingTransport`, so consecutive requests — the
 `/session` call and the first use of its token, a fetch page and the next — land on
-different processes.
+different processes: two replicas, or the two workers behind one port (one connection held
+to each worker: `worker_transports`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import socket
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -21,15 +23,36 @@ import httpx
 import pytest
 from dep_emulator.testing.dep_client import OAuthCredentials, dep_client, sign_session_request
 from dep_emulator.testing.load import apply, strip
-from dep_emulator.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, Replica
+from dep_emulator.testing.replicas import PUBLIC_BASE_URL, AlternatingTransport, Replica, worker_transports
 
 UA = {"User-Agent": "fleetdm/nanodep", "X-Server-Protocol-Version": "10"}
 
 
+Balancer = Callable[[], Awaitable[AlternatingTransport]]
+
+
+@pytest.fixture(params=["replicas", "workers"])
+def balancer(request: pytest.FixtureRequest) -> Balancer:
+    """New alternating transports: over two `serve` processes, or over the two workers of one."""
+    if request.param == "replicas":
+        pair: list[Replica] = request.getfixturevalue("pair")
+        return lambda: _replicas(pair)
+    served: Replica = request.getfixturevalue("two_workers")
+    return lambda: _workers(served)
+
+
+async def _replicas(pair: list[Replica]) -> AlternatingTransport:
+    return AlternatingTransport([r.url for r in pair])
+
+
+async def _workers(served: Replica) -> AlternatingTransport:
+    return AlternatingTransport([served.url] * 2, await worker_transports(served, 2))
+
+
 @pytest.fixture
-async def control(pair: list[Replica], pg: asyncpg.Connection) -> AsyncIterator[httpx.AsyncClient]:
+async def control(balancer: Balancer, pg: asyncpg.Connection) -> AsyncIterator[httpx.AsyncClient]:
     """The control API through the alternating balancer (tables are emptied after each test by `pg`)."""
-    transport = AlternatingTransport([r.url for r in pair])
+    transport = await balancer()
     async with httpx.AsyncClient(base_url=PUBLIC_BASE_URL, transport=transport, timeout=30) as c:
         yield c
     assert set(transport.sent) == {0, 1}
@@ -45,8 +68,8 @@ async def _server(control: httpx.AsyncClient) -> tuple[dict[str, Any], dict[str,
     return org, server, OAuthCredentials.from_json(response.json())
 
 
-def _alternating_mdm(pair: list[Replica], credentials: OAuthCredentials) -> httpx.AsyncClient:
-    transport = AlternatingTransport([r.url for r in pair])
+async def _alternating_mdm(balancer: Balancer, credentials: OAuthCredentials) -> httpx.AsyncClient:
+    transport = await balancer()
     client = dep_client(credentials, base_url=PUBLIC_BASE_URL, transport=transport)
     client.timeout = httpx.Timeout(30)
     return client
@@ -57,9 +80,7 @@ async def _session(client: httpx.AsyncClient, credentials: OAuthCredentials, **s
     return await client.get("/session", headers={**UA, "Authorization": header})
 
 
-async def test_sessions_nonces_timestamps_and_the_clock(
-    pair: list[Replica], control: httpx.AsyncClient
-) -> None:
+async def test_sessions_nonces_timestamps_and_the_clock(control: httpx.AsyncClient) -> None:
     _, server, creds = await _server(control)
     header = sign_session_request(creds, f"{PUBLIC_BASE_URL}/session", nonce="n-replicated-1")
     opened = await control.get("/session", headers={**UA, "Authorization": header})  # replica X
@@ -100,7 +121,7 @@ async def test_sessions_nonces_timestamps_and_the_clock(
         assert (expired.status_code, expired.text) == (401, "UNAUTHORIZED")
 
 
-async def test_cursors_hand_over_between_replicas(pair: list[Replica], control: httpx.AsyncClient) -> None:
+async def test_cursors_hand_over_between_replicas(balancer: Balancer, control: httpx.AsyncClient) -> None:
     org, server, creds = await _server(control)
     serials = [f"REPL{i:05d}" for i in range(30)]
     devices = [{"serial_number": s, "model": "iPad"} for s in serials]
@@ -110,7 +131,7 @@ async def test_cursors_hand_over_between_replicas(pair: list[Replica], control: 
     assign = {"server_uuid": server["server_uuid"], "serials": serials[:20]}
     assert (await control.post(f"/emulator/v1/orgs/{org['id']}/assignments", json=assign)).status_code == 200
 
-    async with _alternating_mdm(pair, creds) as mdm:
+    async with await _alternating_mdm(balancer, creds) as mdm:
         view: dict[str, dict[str, Any]] = {}
         cursor, pages = None, 0
         while True:  # fetch in pages of 3: page n on one replica, page n+1 on the other
@@ -155,7 +176,7 @@ async def test_cursors_hand_over_between_replicas(pair: list[Replica], control: 
         assert set(mdm._transport.sent) == {0, 1}  # type: ignore[attr-defined]
 
 
-async def test_budgets_and_fault_scripts_are_shared(pair: list[Replica], control: httpx.AsyncClient) -> None:
+async def test_budgets_and_fault_scripts_are_shared(balancer: Balancer, control: httpx.AsyncClient) -> None:
     org, _, creds = await _server(control)
     rules = {"overrides": {"budgets": {"account": {"requests": 5, "per_seconds": 3600}}}}
     assert (await control.put(f"/emulator/v1/orgs/{org['id']}/traffic-rules", json=rules)).status_code == 200
@@ -174,7 +195,7 @@ async def test_budgets_and_fault_scripts_are_shared(pair: list[Replica], control
     }
     created = await control.post("/emulator/v1/faults", json=fault)
     assert created.status_code == 201, created.text
-    async with _alternating_mdm(pair, creds) as mdm:
+    async with await _alternating_mdm(balancer, creds) as mdm:
         bodies = [
             (r.status_code, r.text)
             for r in [await mdm.post("/devices/sync", json={"cursor": "x"}) for _ in range(5)]

@@ -32,6 +32,11 @@ ALLOWED = {
     ("traffic/service.py", "<module>"),
     # The feed's session lookup, built once at import from constant scalar sub-selects (clock, cursor key).
     ("session/service.py", "<module>"),
+    # POST /devices on the hot pool: built once at import from Device's column names (issue 15).
+    ("devices/feed_read.py", "<module>"),
+    # The journal's group-commit INSERT, built once at import from the table's column names and
+    # types; every value is bound, one array per column (issue 15).
+    ("journal/service.py", "<module>"),
     # `scope` is one of two constant predicates (server or org); values are bound.
     ("churn/service.py", "_delete"),
     # Set-based assignment: the snapshot expression from dep_emulator.devices.wire_sql (column names in

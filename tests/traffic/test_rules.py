@@ -133,6 +133,7 @@ def install_fake_sync(app: FastAPI) -> None:
 
     app.router.add_api_route("/devices/sync", fake_sync, methods=["POST"])
     app.router.routes.insert(0, app.router.routes.pop())
+    app.state.fast_lane.pop(("POST", "/devices/sync"))  # past the fast lane (dep_emulator.core.fast_lane)
 
 
 @pytest.mark.parametrize("settings_overrides", [{"traffic_preset": "strict"}])

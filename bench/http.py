@@ -1,0 +1,345 @@
+"""Per-request overhead of the DEP surface, measured with wrk: `python bench/http.py`.
+
+    apt-get install -y wrk                      # the load generator (Debian package), not installed here
+    python bench/http.py [--workers 1,2] [--duration 10] [--save out.json] [--compare before.json]
+    python bench/http.py --workers 1 --profile /tmp/prof   # py-spy flame graphs (perturbs the figures)
+
+Starts an embedded PostgreSQL (or uses `--database-url`, a scratch database), `dep-emulator serve
+--workers N` on it for each N, and a bare Starlette app returning the service's own /account JSON
+under the same uvicorn (bench/bare_app.py). Seeds an org, an MDM server with 1,000 assigned devices
+and a DEP session, then drives each endpoint with wrk (2 threads, 32 connections, `--duration`
+seconds each; a Lua script sets the headers and bodies and prints the figures):
+
+- `GET /account` at protocol 3 with a valid session;
+- `POST /devices/sync` with the cursor at the end of the feed (an empty page);
+- `POST /devices` for 10 serials;
+- `GET /emulator/v1/orgs/{id}/devices?limit=100`.
+
+Prints requests/s, p50 and p99 latency, the CPU time the server's processes spent per request
+(steadier than requests/s when others share the machine; PostgreSQL's own CPU not included),
+the ratio of /account to the bare endpoint, N workers to one, and each figure against the
+`--before-python` checkout run first (or a file an earlier run wrote with `--save`: `--compare`).
+Every answer must be a 200: a run whose responses were errors is refused, not reported.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# This file is named like the standard library's `http` package: its own folder, which Python puts
+# first on the import path to run it, must not shadow that (httpx imports http.client).
+sys.path.pop(0)
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dep_emulator.core import embedded_pg, migrate
+from dep_emulator.testing.dep_client import DepAuth, OAuthCredentials, dep_client
+from dep_emulator.testing.server import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+USER_AGENT = "dep-emulator-bench/1"
+DONE_LUA = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\\nBENCH {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "bad": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    name: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str | None = None
+
+    def lua(self) -> str:
+        lines = [f"wrk.method = {json.dumps(self.method)}", f"wrk.path = {json.dumps(self.path)}"]
+        lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in self.headers.items()]
+        if self.body is not None:
+            lines.append(f"wrk.body = {json.dumps(self.body)}")
+        return "\n".join(lines) + "\n" + DONE_LUA
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    cpu_ms: float = 0.0  # CPU time of the server's processes per request: steadier than rps on a busy machine
+
+
+def tree_cpu(pid: int) -> float:
+    """User + system seconds of a process and its children (uvicorn's workers)."""
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def wrk(base_url: str, endpoint: Endpoint, duration: int, pid: int) -> Figures:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(endpoint.lua())
+    cpu_before = tree_cpu(pid)
+    try:
+        out = subprocess.run(
+            ["wrk", "-t2", "-c32", f"-d{duration}s", "--timeout", "10s", "-s", script.name, base_url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    cpu = tree_cpu(pid) - cpu_before
+    line = next(x for x in out.splitlines() if x.startswith("BENCH "))
+    data = json.loads(line[len("BENCH ") :])
+    if data["bad"] or not data["requests"]:
+        raise SystemExit(f"{endpoint.name}: {data['bad']} failed or non-2xx answers of {data['requests']}")
+    return Figures(
+        rps=data["requests"] / (data["duration_us"] / 1e6),
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        cpu_ms=cpu * 1000 / data["requests"],
+    )
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], path: str = "/readyz") -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(url + path, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"{url} did not start")
+        time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def serve(
+    database_url: str, workers: int, python: str = sys.executable
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`dep-emulator serve --workers N` with the defaults an operator gets (logs to /dev/null)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPEMU_")}
+    # No session rotation during the run: every request presents the same token.
+    env.update(
+        DEPEMU_DATABASE_URL=database_url,
+        DEPEMU_SESSION_TTL_SECONDS="86400",
+        DEPEMU_SESSION_ROTATION_SECONDS="86400",
+    )
+    command = [python, "-m", "dep_emulator.cli", "serve", "--port", str(port)]
+    if workers != 1:
+        command += ["--workers", str(workers)]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url, process)
+    return process, url
+
+
+def bare(account_json: str) -> tuple[subprocess.Popen[bytes], str]:
+    """bench/bare_app.py under uvicorn with the options `serve` gives it (httptools, uvloop)."""
+    port = free_port()
+    env = dict(os.environ, BENCH_BARE_JSON=account_json)
+    command = [sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "bench"), "bare_app:app"]
+    command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url, process, path="/account")
+    return process, url
+
+
+async def seed(base_url: str) -> tuple[list[Endpoint], str]:
+    """An org with 1,000 devices on one MDM server, a session; the endpoints and /account's JSON."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=600) as admin:
+        org = (await admin.post("/emulator/v1/orgs", json={"name": "Bench Org"})).json()
+        server = (
+            await admin.post(f"/emulator/v1/orgs/{org['id']}/mdm-servers", json={"server_name": "Bench"})
+        ).json()
+        creds = (
+            await admin.post(f"/emulator/v1/mdm-servers/{server['server_uuid']}/oauth-credentials")
+        ).json()
+        generate = {"generate": {"count": 1000, "order_number": "BENCH-HTTP", "seed": 15}}
+        r = await admin.post(f"/emulator/v1/orgs/{org['id']}/devices", json=generate)
+        assert r.status_code == 201, r.text
+        r = await admin.post(
+            f"/emulator/v1/orgs/{org['id']}/assignments",
+            json={"server_uuid": server["server_uuid"], "order_number": "BENCH-HTTP"},
+        )
+        assert r.status_code == 200, r.text
+        listed = (await admin.get(f"/emulator/v1/orgs/{org['id']}/devices", params={"limit": 10})).json()
+        serials = [d["serial_number"] for d in listed["devices"]]
+    async with dep_client(OAuthCredentials.from_json(creds), base_url=base_url, user_agent=USER_AGENT) as mdm:
+        cursor = None
+        while True:
+            page = (
+                await mdm.post(
+                    "/server/devices", json={"limit": 1000, **({"cursor": cursor} if cursor else {})}
+                )
+            ).json()
+            cursor = page["cursor"]
+            if not page["more_to_follow"]:
+                break
+        while True:
+            page = (await mdm.post("/devices/sync", json={"cursor": cursor})).json()
+            cursor = page["cursor"]
+            if not page["more_to_follow"]:
+                break
+        account = await mdm.get("/account", headers={"X-Server-Protocol-Version": "3"})
+        assert account.status_code == 200, account.text
+        assert isinstance(mdm.auth, DepAuth) and mdm.auth.auth_session is not None
+        token = mdm.auth.auth_session
+    dep = {"User-Agent": USER_AGENT, "X-ADM-Auth-Session": token, "X-Server-Protocol-Version": "3"}
+    posted = {**dep, "Content-Type": "application/json;charset=UTF8"}
+    endpoints = [
+        Endpoint("GET /account", "GET", "/account", dep),
+        Endpoint(
+            "POST /devices/sync (empty page)", "POST", "/devices/sync", posted, json.dumps({"cursor": cursor})
+        ),
+        Endpoint("POST /devices (10 serials)", "POST", "/devices", posted, json.dumps({"devices": serials})),
+        Endpoint(
+            "GET /emulator/v1/orgs/{id}/devices?limit=100",
+            "GET",
+            f"/emulator/v1/orgs/{org['id']}/devices?limit=100",
+            {"User-Agent": USER_AGENT},
+        ),
+    ]
+    return endpoints, account.text
+
+
+def profiled(pid: int, output: Path, duration: int) -> subprocess.Popen[bytes]:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    command = [py_spy, "record", "-p", str(pid), "-o", str(output), "-d", str(duration), "-r", "200"]
+    return subprocess.Popen(command + ["-f", "raw"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def report(results: dict[str, dict[str, Figures]], before: dict[str, Any] | None) -> str:
+    head = f"{'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7}"
+    lines = [f"{'configuration':<14} {'endpoint':<46} {head}  ratios"]
+    bare_rps = results.get("bare", {}).get("GET /account")
+    one = results.get("workers=1", {})
+    for config, by_endpoint in results.items():
+        for name, f in by_endpoint.items():
+            ratios = []
+            if config != "bare" and name == "GET /account" and bare_rps:
+                ratios.append(f"{f.rps / bare_rps.rps:.1%} of bare")
+            if config not in ("bare", "before", "workers=1") and name in one:
+                ratios.append(f"{f.rps / one[name].rps:.2f}x 1 worker")
+            then = (before or {}).get(config, {}).get(name)
+            if config not in ("bare", "before") and name in results.get("before", {}):
+                then = asdict(results["before"][name])
+            if then:
+                ratios.append(f"{f.rps / then['rps']:.2f}x before ({then['rps']:.0f}/s)")
+                if then.get("cpu_ms"):
+                    ratios.append(f"CPU/request {f.cpu_ms / then['cpu_ms']:.2f}x before")
+            figures = f"{f.rps:>9.0f} {f.p50_ms:>8.2f} {f.p99_ms:>8.2f} {f.cpu_ms:>7.2f}"
+            lines.append(f"{config:<14} {name:<46} {figures}  {', '.join(ratios)}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workers", default="1,2", help="worker counts to run, comma-separated")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
+    parser.add_argument("--database-url", help="a scratch PostgreSQL instead of an embedded one")
+    parser.add_argument(
+        "--before-python",
+        help="also run one worker of another checkout first (its venv's python), for the ratios",
+    )
+    parser.add_argument("--save", type=Path, help="write the figures as JSON")
+    parser.add_argument("--compare", type=Path, help="figures of an earlier run (--save) to compare with")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy raw profiles of the 1-worker runs, in this folder"
+    )
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench/http.py needs wrk: apt-get install -y wrk (Debian/Ubuntu), brew install wrk")
+    before = json.loads(args.compare.read_text()) if args.compare else None
+    embedded = None
+    url = args.database_url
+    if not url:
+        embedded = embedded_pg.start(
+            Path(tempfile.mkdtemp(prefix="depemu-bench-http-")), cleanup_mode="delete"
+        )
+        url = embedded.url
+    migrate.upgrade(url)
+    # (label, interpreter, workers): an earlier checkout first, if asked, then this one.
+    runs = [("before", args.before_python, 1)] if args.before_python else []
+    runs += [(f"workers={n}", sys.executable, int(n)) for n in args.workers.split(",")]
+    results: dict[str, dict[str, Figures]] = {}
+    try:
+        endpoints: list[Endpoint] = []
+        for label, python, n in runs:
+            process, base_url = serve(url, n, python)
+            try:
+                if not endpoints:
+                    endpoints, account_json = asyncio.run(seed(base_url))
+                    bare_process, bare_url = bare(account_json)
+                    try:
+                        results["bare"] = {
+                            "GET /account": wrk(bare_url, endpoints[0], args.duration, bare_process.pid)
+                        }
+                    finally:
+                        stop(bare_process)
+                figures = {}
+                for endpoint in endpoints:
+                    spy = None
+                    if args.profile and label == "workers=1":
+                        args.profile.mkdir(parents=True, exist_ok=True)
+                        slug = "".join(c if c.isalnum() else "_" for c in endpoint.name).strip("_")
+                        spy = profiled(process.pid, args.profile / f"{slug}.txt", args.duration)
+                    figures[endpoint.name] = wrk(base_url, endpoint, args.duration, process.pid)
+                    if spy is not None:
+                        spy.wait(timeout=60)
+                results[label] = figures
+            finally:
+                stop(process)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    print(report(results, before))  # noqa: T201
+    if args.save:
+        saved = {config: {name: asdict(f) for name, f in by.items()} for config, by in results.items()}
+        args.save.write_text(json.dumps(saved, indent=1))
+
+
+if __name__ == "__main__":
+    main()
