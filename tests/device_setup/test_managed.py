@@ -200,6 +200,12 @@ async def test_pkcs12_identity_over_tls_client_certificates(
     servers.mdm.commands = [command("ProfileList", "c7")]
     polled = await _ok(await client.post(f"/emulator/v1/devices/{iphone}/mdm/poll"))
     assert polled["outcome"] == "idle" and results(servers.mdm)["c7"]["Status"] == "Acknowledged"
+    # The console's device page shows the same state and exchanges (newest first).
+    page = await client.get(f"/console/devices/{iphone}")
+    assert page.status_code == 200
+    managed_part = page.text.split("<h2>Managed by the MDM</h2>", 1)[1].split("<h2>Feed events</h2>", 1)[0]
+    assert state["udid"] in managed_part and "CN=Test MDM client CA" in managed_part
+    assert "checkin.TokenUpdate" in managed_part and "<code>c7</code>" in managed_part
 
 
 async def test_an_untrusted_server_certificate(
