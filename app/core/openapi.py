@@ -181,6 +181,25 @@ def _ref(model: type[BaseModel]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
 
+def _hoist_defs(node: Any, schemas: dict[str, Any]) -> Any:
+    """Move inline `$defs` (a pydantic schema handed to `openapi_extra`) into components.schemas.
+
+    `#/$defs/...` is a JSON Schema reference that OpenAPI 3.1 tools resolve against the document's
+    root, where nothing is: ReDoc stops at it. Components are where every tool looks."""
+    if isinstance(node, dict):
+        for name, schema in node.pop("$defs", {}).items():
+            schemas.setdefault(name, _hoist_defs(schema, schemas))
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            node["$ref"] = "#/components/schemas/" + ref.removeprefix("#/$defs/")
+        for value in node.values():
+            _hoist_defs(value, schemas)
+    elif isinstance(node, list):
+        for item in node:
+            _hoist_defs(item, schemas)
+    return node
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, with every surface's real error responses (see the module docstring).
 
@@ -205,6 +224,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         )
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
+    _hoist_defs([doc.get("paths", {}), *schemas.values()], schemas)
     for path, operations in doc.get("paths", {}).items():
         surface = _surface(path)
         for method, operation in operations.items():
