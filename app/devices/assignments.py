@@ -53,6 +53,7 @@ def history_row(
 ) -> dict[str, Any]:
     return {
         "device_id": device.id,
+        "org_id": device.org_id,
         "action": action,
         "server_uuid": server_uuid,
         "actor": actor,
@@ -154,11 +155,12 @@ async def release_locked(
         db, [FeedEvent(d.server_id, d, DELETED, extra) for d in devices if d.server_id is not None], at=now
     )
     await _audit_removals(db, devices=devices, action=action, actor=actor, at=now)
+    history = [history_row(d, action, None, actor, now, source) for d in devices]  # in the org it leaves
     for device in devices:
         device.server_id = None
         device.org_id = None
         device.updated_at = now
-    await write_history(db, [history_row(d, action, None, actor, now, source) for d in devices])
+    await write_history(db, history)
     await db.flush()
 
 

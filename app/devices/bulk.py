@@ -42,8 +42,8 @@ SELECT server_id, feed_seq, id, serial_number, 'added', $3, CAST(wire AS jsonb)
 FROM device WHERE server_id = $1 AND feed_seq BETWEEN $2 AND $2 + $4 - 1 ORDER BY feed_seq
 """
 ASSIGNED_HISTORY = """
-INSERT INTO device_assignment (device_id, action, server_uuid, actor, at)
-SELECT id, 'assigned', $5, $6, $3
+INSERT INTO device_assignment (device_id, org_id, action, server_uuid, actor, at)
+SELECT id, org_id, 'assigned', $5, $6, $3
 FROM device WHERE server_id = $1 AND feed_seq BETWEEN $2 AND $2 + $4 - 1 ORDER BY feed_seq
 """
 

@@ -156,12 +156,18 @@ async def assign_set(
     await db.execute(
         text(
             """
-            INSERT INTO device_assignment (device_id, action, server_uuid, actor, at, source)
-            SELECT id, outcome, :uuid, :by, :now, :source FROM assign_plan
+            INSERT INTO device_assignment (device_id, org_id, action, server_uuid, actor, at, source)
+            SELECT id, :org, outcome, :uuid, :by, :now, :source FROM assign_plan
             WHERE outcome <> 'not_assigned' ORDER BY id
             """
         ),
-        {"uuid": server.server_uuid if server else None, "by": assigned_by, "now": now, "source": source},
+        {
+            "org": org_id,
+            "uuid": server.server_uuid if server else None,
+            "by": assigned_by,
+            "now": now,
+            "source": source,
+        },
     )
     await _audit(db, org_id=org_id, server_id=server_id, labels=labels, actor=actor, now=now)
     rows = await db.execute(text("SELECT serial_number, outcome FROM assign_plan"))

@@ -1,7 +1,8 @@
 """An org's assignment history, newest first, as the portal's "View Assignment History" lists it.
 
-One row per change of a device (`device_assignment`), with the MDM server's name and where the
-change came from. Rows keep the server's uuid as text; the name is looked up while it exists.
+One row per change of a device (`device_assignment`) while it was in the org, released and
+disowned devices' included, with the MDM server's name and where the change came from. Rows
+keep the server's uuid as text; the name is looked up while it exists.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ async def org_history(
         select(DeviceAssignment, Device.serial_number, MdmServer.server_name)
         .join(Device, Device.id == DeviceAssignment.device_id)
         .outerjoin(MdmServer, MdmServer.server_uuid == DeviceAssignment.server_uuid)
-        .where(Device.org_id == org.id)
+        .where(DeviceAssignment.org_id == org.id)
         .order_by(DeviceAssignment.id.desc())
         .limit(limit + 1)
     )

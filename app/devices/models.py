@@ -109,7 +109,10 @@ class DeviceAssignment(Base):
     """
 
     __tablename__ = "device_assignment"
-    __table_args__ = (Index("ix_device_assignment_device", "device_id", "id"),)
+    __table_args__ = (
+        Index("ix_device_assignment_device", "device_id", "id"),
+        Index("ix_device_assignment_org", "org_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     device_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("device.id", ondelete="CASCADE"))
@@ -117,6 +120,8 @@ class DeviceAssignment(Base):
     server_uuid: Mapped[str | None] = mapped_column(String(32))
     actor: Mapped[str | None] = mapped_column(String(250))
     at: Mapped[datetime]
+    # The org the device was in at the change: its history outlives a release or a disown.
+    org_id: Mapped[int | None] = mapped_column(BigInteger)
     # portal | control_api | abm_api | mdm; null: derived (dep_emulator.devices.history.source_of)
     source: Mapped[str | None] = mapped_column(String(16))
 

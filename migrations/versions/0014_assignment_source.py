@@ -1,4 +1,4 @@
-"""Where each assignment-history row came from (the console's View Assignment History)
+"""Where each assignment-history row came from, and in which org (the console's View Assignment History)
 
 `source`: portal (the web console), control_api, abm_api (a Business Manager activity),
 mdm (a DEP disown). Null on rows written before this revision: they are read by the rule in
@@ -22,7 +22,15 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("device_assignment", sa.Column("source", sa.String(16), nullable=True))
+    # The org the device was in at each change, so an org's history keeps released devices' rows.
+    op.add_column("device_assignment", sa.Column("org_id", sa.BigInteger(), nullable=True))
+    op.execute(
+        "UPDATE device_assignment a SET org_id = d.org_id FROM device d WHERE d.id = a.device_id"
+    )
+    op.create_index("ix_device_assignment_org", "device_assignment", ["org_id", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_device_assignment_org", table_name="device_assignment")
+    op.drop_column("device_assignment", "org_id")
     op.drop_column("device_assignment", "source")

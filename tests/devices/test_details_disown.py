@@ -72,6 +72,11 @@ async def test_disown_removes_the_device_with_a_deleted_event(
     assert (await mdm.post("/devices/disown", json={"devices": ["MINE0001"]})).json()["devices"] == {
         "MINE0001": "NOT_ACCESSIBLE"
     }
+    # The org's View Assignment History keeps the disowned device's rows, the disown labelled as such.
+    page = (await client.get(f"/console/orgs/{org['id']}/history", params={"serial": "MINE0001"})).text
+    rows = [r for r in page.split("<tr>")[2:]]  # after the header row
+    assert [("disowned" in r, "MDM disown" in r) for r in rows] == [(True, True), (False, False)], rows
+    assert "assigned" in rows[1] and server["server_name"] in rows[1]
 
 
 async def test_replacement_releases_the_original_and_details_name_it(
