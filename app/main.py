@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from . import __version__
 from .api import api_router, fast_lane_routes
-from .churn.worker import ChurnWorker
+from .churn.worker import churn_worker
 from .console.docs import install_docs
 from .console.middleware import RootRedirectMiddleware
 from .console.router import console_router, static_files
@@ -24,7 +24,7 @@ from .core.fast_lane import FastLane
 from .core.logging import configure_logging
 from .core.openapi import install_openapi
 from .core.resilience import ResilienceMiddleware
-from .device_mdm.worker import PollWorker
+from .device_mdm.worker import poll_worker
 from .journal.writer import JournalWriter
 from .observability.metrics import Metrics
 from .observability.middleware import ObservabilityMiddleware
@@ -70,14 +70,14 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
             if settings.seed_file is not None:
                 await seed_loader.load_file(app.state.sessionmaker, settings.seed_file, settings=settings)
             if settings.churn_poll_seconds > 0:
-                worker = ChurnWorker(
+                worker = churn_worker(
                     app.state.sessionmaker,
                     poll_seconds=settings.churn_poll_seconds,
                     max_per_tick=settings.churn_max_events_per_tick,
                 )
                 worker.start()
             if settings.mdm_poll_loop_seconds > 0:
-                poller = PollWorker(app.state.sessionmaker, settings=settings)
+                poller = poll_worker(app.state.sessionmaker, settings=settings)
                 poller.start()
             logger.info("dep-emulator ready", extra={"embedded_database": embedded is not None})
             yield

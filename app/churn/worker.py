@@ -11,11 +11,11 @@ logged, never raised; `stop()` ends the loop between two events.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ..core.background import PeriodicTask
 from . import service
 
 logger = logging.getLogger("dep_emulator.churn")
@@ -36,42 +36,12 @@ async def run_due(
     return ran
 
 
-class ChurnWorker:
-    def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], *, poll_seconds: float, max_per_tick: int
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._poll = poll_seconds
-        self._max = max_per_tick
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+def churn_worker(
+    sessionmaker: async_sessionmaker[AsyncSession], *, poll_seconds: float, max_per_tick: int
+) -> PeriodicTask:
+    """Every `poll_seconds`, up to `max_per_tick` due events; straight on when that bound was hit."""
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="churn-worker")
+    async def tick(stop: asyncio.Event) -> bool:
+        return await run_due(sessionmaker, limit=max_per_tick, stop=stop) >= max_per_tick
 
-    async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Let the current event finish (it is one transaction), then end; cancel if it hangs."""
-        self._stop.set()
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _loop(self) -> None:
-        while not self._stop.is_set():
-            ran = 0
-            try:
-                ran = await run_due(self._sessionmaker, limit=self._max, stop=self._stop)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database outage must not kill the loop (logged, retried next tick)
-                logger.exception("churn tick failed")
-            if ran >= self._max:
-                await asyncio.sleep(0)  # behind: next tick at once, after letting requests run
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self._poll)
+    return PeriodicTask("churn-worker", tick, every_seconds=poll_seconds, logger=logger)

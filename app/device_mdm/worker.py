@@ -9,11 +9,11 @@ once, and a due poll is run by exactly one of them. Errors are logged, never rai
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ..core.background import PeriodicTask
 from ..core.config import Settings
 from . import service
 
@@ -38,34 +38,11 @@ async def run_due(
     return ran
 
 
-class PollWorker:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, settings: Settings) -> None:
-        self._sessionmaker = sessionmaker
-        self._settings = settings
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+def poll_worker(sessionmaker: async_sessionmaker[AsyncSession], *, settings: Settings) -> PeriodicTask:
+    """Every `mdm_poll_loop_seconds`, the due polls (up to 50 a tick)."""
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="mdm-poll-worker")
+    async def tick(stop: asyncio.Event) -> bool:
+        await run_due(sessionmaker, settings=settings)
+        return False  # a poll takes the network's time: the next tick waits its interval
 
-    async def stop(self, grace_seconds: float = 10.0) -> None:
-        self._stop.set()
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await run_due(self._sessionmaker, settings=self._settings)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database outage must not kill the loop (logged, retried next tick)
-                logger.exception("poll loop tick failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self._settings.mdm_poll_loop_seconds)
+    return PeriodicTask("mdm-poll-worker", tick, every_seconds=settings.mdm_poll_loop_seconds, logger=logger)
