@@ -20,9 +20,12 @@ from .errors import ControlError, middleware_refusal
 _BODY = "request_body"  # key in scope["state"] (request.state)
 # A CSV device upload is read by its route as it arrives (a million rows in flat memory, issue
 # 14): never buffered here, nor by the middlewares below; bounded by MAX_UPLOAD_BYTES instead.
+# The console's forms that take such a CSV are streamed too: python-multipart spools their
+# files to disk as they arrive.
 CSV_CONTENT_TYPES = ("text/csv", "application/csv", "text/plain")
 MAX_UPLOAD_BYTES = 4 << 30
 _UPLOAD_PATH = re.compile(r"^/emulator/v1/orgs/[^/]+/devices$")
+_CONSOLE_UPLOAD_PATH = re.compile(r"^/console/orgs/[^/]+/(devices|manage-devices)$")
 
 
 def content_type(scope: Scope) -> str:
@@ -31,12 +34,14 @@ def content_type(scope: Scope) -> str:
 
 
 def is_streamed_upload(scope: Scope) -> bool:
-    """A CSV upload of devices, which its route streams (see CSV_CONTENT_TYPES)."""
-    return (
-        scope.get("method") == "POST"
-        and bool(_UPLOAD_PATH.match(scope.get("path", "")))
-        and content_type(scope) in CSV_CONTENT_TYPES
-    )
+    """A CSV upload of devices, which its route streams (see CSV_CONTENT_TYPES), or the console's
+    form that carries one."""
+    if scope.get("method") != "POST":
+        return False
+    path, kind = scope.get("path", ""), content_type(scope)
+    if _CONSOLE_UPLOAD_PATH.match(path):
+        return kind == "multipart/form-data"
+    return bool(_UPLOAD_PATH.match(path)) and kind in CSV_CONTENT_TYPES
 
 
 def _bounded(receive: Receive, max_bytes: int) -> Receive:

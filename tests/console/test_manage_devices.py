@@ -151,3 +151,29 @@ async def test_thousands_of_serials_and_a_csv_of_100000_rows(
     await expect(page.get_by_role("listitem").filter(has_text="MISSING")).to_have_count(5)
     listed = await control("GET", base, f"/orgs/{org_id}/devices?limit=1&serial={serials[-1]}")
     assert listed["devices"][0]["server_uuid"]
+
+
+async def test_add_devices_takes_a_csv_larger_than_the_request_body_limit(
+    page: Page, emulator: Replica, tmp_path: Path
+) -> None:
+    """The Add Devices form streams its file like the control API's CSV upload (10 MiB is the
+    limit for bodies that are read whole)."""
+    base = emulator.url
+    org_id = await create_org(page, base, "Big CSV Org")
+    rows = 110_000
+    big = tmp_path / "devices.csv"
+    big.write_text(
+        "serial_number,model,description,order_number\n"
+        + "".join(
+            f"BIGCSV{i:06d},iPad Pro,{'A long description of this device ' * 2},PO-BIG\n" for i in range(rows)
+        )
+    )
+    assert big.stat().st_size > 10 * 1024 * 1024
+    await page.goto(f"{base}/console/orgs/{org_id}/devices")
+    await page.get_by_label("Or a CSV of devices").set_input_files(big)
+    await page.get_by_role("button", name="Add Devices").click()
+    await expect(page.get_by_role("status").filter(has_text="devices added")).to_contain_text(
+        f"{rows} devices added", timeout=180_000
+    )
+    listed = await control("GET", base, f"/orgs/{org_id}/devices?limit=1&order_number=PO-BIG")
+    assert listed["devices"][0]["serial_number"].startswith("BIGCSV")
