@@ -71,6 +71,18 @@ async def _name_error(db: DbSession, org: Org, name: str) -> str | None:
     return None
 
 
+def _refused_name(request: Request, org: Org, name: str, error: str) -> Response:
+    """Step 1 again, with what is wrong with the name (both steps check it: step 2 may come later)."""
+    return render(
+        request,
+        "add_server_name.html",
+        status_code=400,
+        org=org,
+        errors={"server_name": error},
+        values={"server_name": name},
+    )
+
+
 @router.post("/orgs/{org_id}/servers/new")
 async def add_server_name_submit(org_id: str, request: Request, db: DbSession) -> Response:
     form = await read_form(request)
@@ -78,14 +90,7 @@ async def add_server_name_submit(org_id: str, request: Request, db: DbSession) -
     name = text(form, "server_name")
     error = await _name_error(db, org, name)
     if error:
-        return render(
-            request,
-            "add_server_name.html",
-            status_code=400,
-            org=org,
-            errors={"server_name": error},
-            values={"server_name": name},
-        )
+        return _refused_name(request, org, name, error)
     return redirect(request, f"/console/orgs/{org.id}/servers/new/key?name={quote(name, safe='')}")
 
 
@@ -124,14 +129,7 @@ async def add_server_key_submit(
     name = text(form, "server_name")
     error = await _name_error(db, org, name)
     if error:
-        return render(
-            request,
-            "add_server_name.html",
-            status_code=400,
-            org=org,
-            errors={"server_name": error},
-            values={"server_name": name},
-        )
+        return _refused_name(request, org, name, error)
     pem, problem = await read_pem(upload(form, "public_key"))
     server = None
     if pem is not None:
