@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dep_emulator.core import embedded_pg, migrate
 from dep_emulator.devices.models import DEVICE_WIRE_ARGUMENTS
 from dep_emulator.testing.dep_client import DepAuth, OAuthCredentials, dep_client
+from dep_emulator.testing.server import free_port
 
 SAMPLE = 10  # pages at each end
 # The raw read of a fetch page: the device columns Apple's Device object is made of (not the
@@ -66,14 +67,6 @@ SYNC_SQL = (
 def cursor_fields(cursor: str) -> list[str]:
     """The bench may look inside our own cursors (clients must not): position and horizon."""
     return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RssSampler(threading.Thread):
