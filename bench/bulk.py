@@ -13,13 +13,18 @@ during every path (the CSV upload's is printed separately: target < 300 MB at 1,
 
 from __future__ import annotations
 
+import sys
+
+# bench/http.py is named like the standard library's `http`, and Python puts this folder first on
+# the import path to run a script from it: take it off (httpx and aiohttp import http.client).
+sys.path.pop(0)
+
 import argparse
 import asyncio
 import csv
 import io
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -40,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dep_emulator.core import embedded_pg, migrate
 from dep_emulator.devices.generator import generate_devices
 from dep_emulator.testing.dep_client import OAuthCredentials, dep_client
+from dep_emulator.testing.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = (
@@ -59,14 +65,6 @@ CREATE TABLE bench_bare (
 )"""
 CSV_FIELDS = ("serial_number", "model", "color", "order_number", "imei", "wifi_mac_address")
 ASSERTION_AUDIENCE = "https://account.apple.com/auth/oauth2/v2/token"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RssSampler(threading.Thread):

@@ -13,11 +13,16 @@ a long upload does not hold other users up). Not part of the test suite.
 
 from __future__ import annotations
 
+import sys
+
+# bench/http.py is named like the standard library's `http`, and Python puts this folder first on
+# the import path to run a script from it: take it off (httpx and aiohttp import http.client).
+sys.path.pop(0)
+
 import argparse
 import asyncio
 import re
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
