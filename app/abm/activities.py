@@ -25,7 +25,6 @@ from ..clock.service import isoformat
 from ..core.errors import JsonApiError
 from ..devices import service as devices
 from ..devices.assignments import ServerGone
-from ..devices.schemas import DeviceAttributes
 from ..orgs.models import MdmServer, Org
 from . import servers
 from .jsonapi import Links, conflict, not_found, sparse, unprocessable
@@ -157,22 +156,21 @@ async def _apply(
         }
         await devices.assign_devices(db, org=caller.org, server=None, serials=on_server, assigned_by=actor)
     elif kind == ASSIGN_WITH_DEADLINE:
-        for serial in request.serials:
-            changes = DeviceAttributes(mdm_migration_deadline=request.deadline)
-            await devices.modify_device(db, serial=serial, changes=changes)
+        listed = [mine[s] for s in request.serials]
+        await devices.set_migration_deadline(db, devices=listed, deadline=request.deadline)
         await devices.assign_devices(
             db, org=caller.org, server=server, serials=request.serials, assigned_by=actor
         )
     elif kind in (UPDATE_DEADLINE, CANCEL_MIGRATION):
         # A serial without a migration in progress fails only in the log, not the request (§1.5).
+        migrating = []
         for serial in request.serials:
             if mine[serial].mdm_migration_deadline is None:
                 failures[serial] = "The device has no MDM migration in progress"
-                continue
-            deadline = request.deadline if kind == UPDATE_DEADLINE else None
-            await devices.modify_device(
-                db, serial=serial, changes=DeviceAttributes(mdm_migration_deadline=deadline)
-            )
+            else:
+                migrating.append(mine[serial])
+        deadline = request.deadline if kind == UPDATE_DEADLINE else None
+        await devices.set_migration_deadline(db, devices=migrating, deadline=deadline)
     else:  # RELEASE_DEVICES: out of the org, `deleted` on its server (all at once: locked above)
         await devices.release_devices(db, devices=[mine[s] for s in request.serials], actor=actor)
     return failures

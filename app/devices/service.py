@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..clock import service as clock
 from ..core.errors import ControlError, not_found
 from ..orgs.models import MdmServer, Org
-from . import bulk, importing, locking
+from . import bulk, deadlines, importing, locking
 from .assignments import (
     ServerGone,
     assign_devices,
@@ -189,6 +190,16 @@ async def modify_device(db: AsyncSession, *, serial: str, changes: DeviceAttribu
         await record_events(db, [FeedEvent(device.server_id, device, MODIFIED)], at=now)
     await db.flush()
     return device
+
+
+async def set_migration_deadline(
+    db: AsyncSession, *, devices: Sequence[Device], deadline: datetime | None
+) -> None:
+    """`modify_device(mdm_migration_deadline=...)` of many devices, in three statements.
+
+    The devices must be locked (`devices_by_serial(for_update=True)`); the same rows result, and a
+    `modified` event for each assigned device on its server, in the order given."""
+    await deadlines.set_migration_deadline(db, devices=devices, deadline=deadline, now=await clock.now(db))
 
 
 async def release_device(db: AsyncSession, *, serial: str, actor: str | None = None) -> Device:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.abm.conftest import ApiAccount, assert_error, get_token
 from tests.abm.test_flow import activity_body, run_activity
-from tests.conftest import snapshot
+from tests.conftest import create_server, snapshot
 from tests.devices.helpers import add, fetch_all, ops, sync_all
 
 
@@ -234,3 +234,57 @@ async def test_device_of_another_org_is_unknown(
         await abm.post("/v1/orgDeviceActivities", json=body), 409, "ENTITY_ERROR.RELATIONSHIP.INVALID"
     )
     assert "FOREIGN001" in error["detail"]
+
+
+async def test_deadline_activities_over_many_devices_keep_per_device_events(
+    client: httpx.AsyncClient,
+    abm: httpx.AsyncClient,
+    mdm: httpx.AsyncClient,
+    org: dict[str, Any],
+    server: dict[str, Any],
+) -> None:
+    """Set in one statement (issue 14), the deadline activities still give each device what
+    `modify_device` gave it: a `modified` event with the new deadline on its server, in the order
+    the activity lists the devices, then the assignment's own events."""
+    await add(client, org["id"], "MANYDL0001", "MANYDL0002", "MANYDL0003")
+    await run_activity(
+        abm, activity_body("ASSIGN_DEVICES", ["MANYDL0001", "MANYDL0002"], server["server_uuid"])
+    )
+    _, cursor = await fetch_all(mdm)
+    other = await create_server(client, org["id"], server_name="Deadline target")
+    deadline = in_days(20)
+    body = activity_body(
+        "ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE",
+        ["MANYDL0002", "MANYDL0003", "MANYDL0001"],
+        other["server_uuid"],
+        activityTypeMetadata={"mdmMigrationDeadlineDateTime": deadline},
+    )
+    assert (await run_activity(abm, body))["attributes"]["subStatus"] == "COMPLETED_WITH_SUCCESS"
+    events, cursor = await sync_all(mdm, cursor)
+    assert ops(events) == [
+        ("MANYDL0002", "modified"),
+        ("MANYDL0001", "modified"),
+        ("MANYDL0001", "deleted"),
+        ("MANYDL0002", "deleted"),
+    ]
+    assert [e["mdm_migration_deadline"] for e in events[:2]] == [deadline[:19] + "Z"] * 2
+    for serial in ("MANYDL0001", "MANYDL0002", "MANYDL0003"):
+        device = (await abm.get(f"/v1/orgDevices/{serial}")).json()["data"]["attributes"]
+        assert device["mdmMigrationDeadlineDateTime"] == deadline[:19] + "Z"
+
+    # Back on `server`, two of them; cancelling all three clears every deadline and only the
+    # assigned ones get an event, in the activity's order.
+    await run_activity(
+        abm, activity_body("ASSIGN_DEVICES", ["MANYDL0001", "MANYDL0003"], server["server_uuid"])
+    )
+    _, cursor = await sync_all(mdm, cursor)
+    body = activity_body("CANCEL_MDM_MIGRATION", ["MANYDL0003", "MANYDL0002", "MANYDL0001"])
+    assert (await run_activity(abm, body))["attributes"]["subStatus"] == "COMPLETED_WITH_SUCCESS"
+    events, _ = await sync_all(mdm, cursor)
+    assert ops(events) == [("MANYDL0003", "modified"), ("MANYDL0001", "modified")]
+    assert all(e.get("mdm_migration_deadline") is None for e in events)
+    fetched, _ = await fetch_all(mdm)
+    assert {d["serial_number"] for d in fetched} == {"MANYDL0001", "MANYDL0003"}
+    for serial in ("MANYDL0001", "MANYDL0002", "MANYDL0003"):
+        device = (await abm.get(f"/v1/orgDevices/{serial}")).json()["data"]["attributes"]
+        assert device["mdmMigrationDeadlineDateTime"] is None and device["mdmMigrationStatus"] is None
