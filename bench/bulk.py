@@ -31,7 +31,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -309,12 +309,12 @@ async def run(
             abm = {"Authorization": f"Bearer {token}"}
             few = serials[: args.activity]
 
-            def activity(kind: str, server: str | None) -> Callable[[], Awaitable[Any]]:
+            def activity(kind: str, server: str | None, **attributes: Any) -> Callable[[], Awaitable[Any]]:
                 rel: dict[str, Any] = {"devices": {"data": [{"type": "orgDevices", "id": s} for s in few]}}
                 if server:
                     rel["mdmServer"] = {"data": {"type": "mdmServers", "id": server}}
-                body = {"data": {"type": "orgDeviceActivities", "attributes": {"activityType": kind},
-                                 "relationships": rel}}  # fmt: skip
+                attrs = {"activityType": kind, **attributes}
+                body = {"data": {"type": "orgDeviceActivities", "attributes": attrs, "relationships": rel}}
 
                 async def go() -> None:
                     r = await plain.post("/v1/orgDeviceActivities", json=body, headers=abm)
@@ -323,6 +323,11 @@ async def run(
                 return go
 
             await timed("ABM activity: assign", len(few), activity("ASSIGN_DEVICES", srv_a["server_uuid"]))
+            deadline = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+            await timed("ABM activity: assign with deadline", len(few), activity(
+                "ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE", srv_b["server_uuid"],
+                activityTypeMetadata={"mdmMigrationDeadlineDateTime": deadline},
+            ))  # fmt: skip
             await timed("ABM activity: release", len(few), activity("RELEASE_DEVICES", None))
 
         churn = await call("POST", f"/orgs/{oid}/churn", 201, json={
