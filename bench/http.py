@@ -3,6 +3,7 @@
     apt-get install -y wrk                      # the load generator (Debian package), not installed here
     python bench/http.py [--workers 1,2] [--duration 10] [--save out.json] [--compare before.json]
     python bench/http.py --workers 1 --profile /tmp/prof   # py-spy flame graphs (perturbs the figures)
+    python bench/http.py --workers 1 --only "orgs/{id}/devices"  # one endpoint (names contain the text)
 
 Starts an embedded PostgreSQL (or uses `--database-url`, a scratch database), `dep-emulator serve
 --workers N` on it for each N, and a bare Starlette app returning the service's own /account JSON
@@ -289,6 +290,10 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="py-spy raw profiles of the 1-worker runs, in this folder"
     )
+    parser.add_argument(
+        "--only",
+        help="drive only the endpoints whose name contains this text (the bare one runs with /account)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench/http.py needs wrk: apt-get install -y wrk (Debian/Ubuntu), brew install wrk")
@@ -312,13 +317,18 @@ def main() -> None:
             try:
                 if not endpoints:
                     endpoints, account_json = asyncio.run(seed(base_url))
-                    bare_process, bare_url = bare(account_json)
-                    try:
-                        results["bare"] = {
-                            "GET /account": wrk(bare_url, endpoints[0], args.duration, bare_process.pid)
-                        }
-                    finally:
-                        stop(bare_process)
+                    account = endpoints[0]
+                    endpoints = [e for e in endpoints if args.only is None or args.only in e.name]
+                    if not endpoints:
+                        raise SystemExit(f"no endpoint's name contains {args.only!r}")
+                    if account in endpoints:
+                        bare_process, bare_url = bare(account_json)
+                        try:
+                            results["bare"] = {
+                                "GET /account": wrk(bare_url, account, args.duration, bare_process.pid)
+                            }
+                        finally:
+                            stop(bare_process)
                 figures = {}
                 for endpoint in endpoints:
                     spy = None
