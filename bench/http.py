@@ -3,6 +3,7 @@
     apt-get install -y wrk                      # the load generator (Debian package), not installed here
     python bench/http.py [--workers 1,2] [--duration 10] [--save out.json] [--compare before.json]
     python bench/http.py --workers 1 --profile /tmp/prof   # py-spy flame graphs (perturbs the figures)
+    python bench/http.py --workers 1 --only "orgs/{id}/devices"  # one endpoint (names contain the text)
 
 Starts an embedded PostgreSQL (or uses `--database-url`, a scratch database), `dep-emulator serve
 --workers N` on it for each N, and a bare Starlette app returning the service's own /account JSON
@@ -43,8 +44,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import psutil
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -243,6 +246,18 @@ async def seed(base_url: str) -> tuple[list[Endpoint], str]:
     return endpoints, account.text
 
 
+async def fresh_database(url: str, name: str) -> str:
+    """An empty database `name` in the cluster of `url` (dropped first if it exists); its URL."""
+    base = make_url(url)
+    conn = await asyncpg.connect(base.set(drivername="postgresql").render_as_string(hide_password=False))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 def profiled(pid: int, output: Path, duration: int) -> subprocess.Popen[bytes]:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     command = [py_spy, "record", "-p", str(pid), "-o", str(output), "-d", str(duration), "-r", "200"]
@@ -279,7 +294,10 @@ def main() -> None:
     )
     parser.add_argument("--workers", default="1,2", help="worker counts to run, comma-separated")
     parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
-    parser.add_argument("--database-url", help="a scratch PostgreSQL instead of an embedded one")
+    parser.add_argument(
+        "--database-url",
+        help="a scratch PostgreSQL instead of an embedded one (--before-python creates bench_before in it)",
+    )
     parser.add_argument(
         "--before-python",
         help="also run one worker of another checkout first (its venv's python), for the ratios",
@@ -287,7 +305,13 @@ def main() -> None:
     parser.add_argument("--save", type=Path, help="write the figures as JSON")
     parser.add_argument("--compare", type=Path, help="figures of an earlier run (--save) to compare with")
     parser.add_argument(
-        "--profile", type=Path, help="py-spy raw profiles of the 1-worker runs, in this folder"
+        "--profile",
+        type=Path,
+        help="py-spy raw profiles of the 1-worker runs (DIR/before, DIR/workers1)",
+    )
+    parser.add_argument(
+        "--only",
+        help="drive only the endpoints whose name contains this text (the bare one runs with /account)",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -300,32 +324,42 @@ def main() -> None:
             Path(tempfile.mkdtemp(prefix="depemu-bench-http-")), cleanup_mode="delete"
         )
         url = embedded.url
+    # (label, interpreter, workers, database): an earlier checkout first, if asked, on a database of
+    # its own (its serve migrates it; its migrations stop short of ours), then this one.
+    runs: list[tuple[str, str, int, str]] = []
+    if args.before_python:
+        runs.append(("before", args.before_python, 1, asyncio.run(fresh_database(url, "bench_before"))))
     migrate.upgrade(url)
-    # (label, interpreter, workers): an earlier checkout first, if asked, then this one.
-    runs = [("before", args.before_python, 1)] if args.before_python else []
-    runs += [(f"workers={n}", sys.executable, int(n)) for n in args.workers.split(",")]
+    runs += [(f"workers={n}", sys.executable, int(n), url) for n in args.workers.split(",")]
     results: dict[str, dict[str, Figures]] = {}
     try:
-        endpoints: list[Endpoint] = []
-        for label, python, n in runs:
-            process, base_url = serve(url, n, python)
+        seeded: dict[str, list[Endpoint]] = {}  # database -> its endpoints
+        for label, python, n, database in runs:
+            process, base_url = serve(database, n, python)
             try:
-                if not endpoints:
+                if database not in seeded:
                     endpoints, account_json = asyncio.run(seed(base_url))
-                    bare_process, bare_url = bare(account_json)
-                    try:
-                        results["bare"] = {
-                            "GET /account": wrk(bare_url, endpoints[0], args.duration, bare_process.pid)
-                        }
-                    finally:
-                        stop(bare_process)
+                    account = endpoints[0]
+                    endpoints = [e for e in endpoints if args.only is None or args.only in e.name]
+                    if not endpoints:
+                        raise SystemExit(f"no endpoint's name contains {args.only!r}")
+                    seeded[database] = endpoints
+                    if account in endpoints and "bare" not in results:
+                        bare_process, bare_url = bare(account_json)
+                        try:
+                            results["bare"] = {
+                                "GET /account": wrk(bare_url, account, args.duration, bare_process.pid)
+                            }
+                        finally:
+                            stop(bare_process)
                 figures = {}
-                for endpoint in endpoints:
+                for endpoint in seeded[database]:
                     spy = None
-                    if args.profile and label == "workers=1":
-                        args.profile.mkdir(parents=True, exist_ok=True)
+                    if args.profile and label in ("before", "workers=1"):
+                        folder = args.profile / label.replace("=", "")
+                        folder.mkdir(parents=True, exist_ok=True)
                         slug = "".join(c if c.isalnum() else "_" for c in endpoint.name).strip("_")
-                        spy = profiled(process.pid, args.profile / f"{slug}.txt", args.duration)
+                        spy = profiled(process.pid, folder / f"{slug}.txt", args.duration)
                     figures[endpoint.name] = wrk(base_url, endpoint, args.duration, process.pid)
                     if spy is not None:
                         spy.wait(timeout=60)

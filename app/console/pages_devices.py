@@ -183,7 +183,7 @@ async def devices(org_id: str, request: Request, db: DbSession) -> Response:
     serial = params.get("serial", "").strip() or None
     server_uuid = params.get("server", "").strip() or None
     order_number = params.get("order", "").strip() or None
-    views, next_cursor = await inventory.list_devices(
+    page = await inventory.list_devices(
         db,
         org=org,
         server_uuid=server_uuid,
@@ -196,13 +196,13 @@ async def devices(org_id: str, request: Request, db: DbSession) -> Response:
     names = {s.server_uuid: s.server_name for s in servers}
     filters = {"serial": serial or "", "server": server_uuid or "", "order": order_number or ""}
     next_url = None
-    if next_cursor:
-        next_url = f"?{urlencode({**{k: v for k, v in filters.items() if v}, 'after': next_cursor})}"
+    if page.next_cursor:
+        next_url = f"?{urlencode({**{k: v for k, v in filters.items() if v}, 'after': page.next_cursor})}"
     return render(
         request,
         "devices.html",
         org=org,
-        views=views,
+        devices=page.devices(),
         names=names,
         servers=servers,
         filters=filters,
@@ -253,7 +253,7 @@ async def add_devices(org_id: str, request: Request, db: DbSession) -> Response:
             errors["devices_csv" if csv_file is not None else "count"] = exc.message
     if errors:
         org = await orgs_service.get_org(db, org_id=org_id)
-        views, next_cursor = await inventory.list_devices(
+        page = await inventory.list_devices(
             db, org=org, server_uuid=None, order_number=None, serial=None, limit=PAGE, cursor=None
         )
         servers = await orgs_service.list_servers(db, org=org)
@@ -262,7 +262,7 @@ async def add_devices(org_id: str, request: Request, db: DbSession) -> Response:
             "devices.html",
             status_code=400,
             org=org,
-            views=views,
+            devices=page.devices(),
             servers=servers,
             names={s.server_uuid: s.server_name for s in servers},
             errors=errors,
