@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from ..core import driver
 from ..core.db import DbSession
 from ..core.dep import SettingsDep
 from ..core.errors import ControlError, DepError
@@ -17,7 +18,7 @@ from ..device_mdm import service as device_mdm
 from ..device_mdm import state as mdm_state
 from ..device_setup import service as device_setup
 from ..device_setup.schemas import ActivateIn
-from ..devices import history, importing, inventory
+from ..devices import history, importing, inventory, listing
 from ..devices import service as devices_service
 from ..devices.generator import FAMILIES
 from ..devices.schemas import GenerateIn
@@ -175,6 +176,28 @@ async def assignment_history(org_id: str, request: Request, db: DbSession) -> Re
     )
 
 
+async def _inventory_page(
+    request: Request,
+    org: Org,
+    *,
+    server_uuid: str | None,
+    order_number: str | None,
+    serial: str | None,
+    cursor: str | None,
+) -> listing.DevicePage:
+    """The control API's inventory list, on the hot pool as that route reads it (devices.listing)."""
+    async with driver.connection(request.app.state) as conn:
+        return await listing.list_devices(
+            conn,
+            org_id=str(org.id),
+            server_uuid=server_uuid,
+            order_number=order_number,
+            serial=serial,
+            limit=PAGE,
+            cursor=cursor,
+        )
+
+
 @router.get("/orgs/{org_id}/devices")
 async def devices(org_id: str, request: Request, db: DbSession) -> Response:
     """The inventory by serial number: search, filters by server and order, keyset pages."""
@@ -183,13 +206,12 @@ async def devices(org_id: str, request: Request, db: DbSession) -> Response:
     serial = params.get("serial", "").strip() or None
     server_uuid = params.get("server", "").strip() or None
     order_number = params.get("order", "").strip() or None
-    page = await inventory.list_devices(
-        db,
-        org=org,
+    page = await _inventory_page(
+        request,
+        org,
         server_uuid=server_uuid,
         order_number=order_number,
         serial=serial,
-        limit=PAGE,
         cursor=params.get("after") or None,
     )
     servers = await orgs_service.list_servers(db, org=org)
@@ -253,8 +275,8 @@ async def add_devices(org_id: str, request: Request, db: DbSession) -> Response:
             errors["devices_csv" if csv_file is not None else "count"] = exc.message
     if errors:
         org = await orgs_service.get_org(db, org_id=org_id)
-        page = await inventory.list_devices(
-            db, org=org, server_uuid=None, order_number=None, serial=None, limit=PAGE, cursor=None
+        page = await _inventory_page(
+            request, org, server_uuid=None, order_number=None, serial=None, cursor=None
         )
         servers = await orgs_service.list_servers(db, org=org)
         return render(

@@ -1,17 +1,13 @@
-"""Control-API reads of the inventory and the portal-side helpers behind its routes."""
+"""Control-API reads of one device and the portal-side helpers behind the inventory's routes
+(the list is `listing.py`)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
 
-from sqlalchemy import TextClause, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.errors import ControlError, not_found
@@ -19,8 +15,6 @@ from ..orgs.models import MdmServer, Org
 from . import locking
 from .assignments import assign_locked
 from .models import Device, DeviceAssignment
-
-LIST_MAX = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,136 +45,6 @@ async def get_device(db: AsyncSession, *, serial: str) -> DeviceView:
         select(DeviceAssignment).where(DeviceAssignment.device_id == device.id).order_by(DeviceAssignment.id)
     )
     return DeviceView(device, uuids.get(device.server_id or 0), list(history))
-
-
-def _page_token(serial: str) -> str:
-    return base64.urlsafe_b64encode(serial.encode()).decode().rstrip("=")
-
-
-def _after_serial(token: str | None) -> str | None:
-    if not token:
-        return None
-    try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ControlError(400, "invalid_cursor", "cursor is not one this API returned") from None
-
-
-def _json_text(column: str) -> str:
-    """JSON text of a nullable text column (`to_json` escapes it); `null` when absent."""
-    return f"coalesce(to_json({column})::text, 'null')"
-
-
-def _json_time(column: str) -> str:
-    """JSON text of a nullable timestamptz as pydantic writes a UTC datetime (DeviceOut): ISO 8601
-    with `Z`, the six digits of microseconds only when there are any; `null` when absent."""
-    utc = f"({column}) AT TIME ZONE 'UTC'"
-    fraction = f"CASE WHEN date_trunc('second', {column}) = {column} THEN '' ELSE to_char({utc}, '.US') END"
-    return f"""coalesce('"' || to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') || {fraction} || 'Z"', 'null')"""
-
-
-# One DeviceOut (schemas.py) of the list, in its key order, with `history` null. `fields` is the
-# device's stored wire text: Apple's Device object at the latest protocol, which is ungated
-# (migration 0010; tests/devices/test_feed_sql.py holds it to wire.device_fields).
-_DEVICE_OUT = " || ".join(
-    [
-        """'{"serial_number":' || to_json(d.serial_number)::text""",
-        """',"org_id":"' || d.org_id || '"'""",  # the listed org's: never null here
-        f"""',"server_uuid":' || {_json_text("d.server_uuid")}""",
-        f"""',"order_number":' || {_json_text("d.order_number")}""",
-        f"""',"order_date":' || {_json_time("d.order_date")}""",
-        f"""',"replaces_serial_number":' || {_json_text("d.replaces_serial_number")}""",
-        f"""',"replacement_date":' || {_json_time("d.replacement_date")}""",
-        """',"fields":' || d.wire""",
-        """',"history":' || 'null}'""",  # (not ':null' in one literal: text() would take it for a bind)
-    ]
-)
-
-
-@cache
-def list_page_sql(*, server: bool, order_number: bool, serial: bool, after: bool) -> TextClause:
-    """One keyset page of an org's devices by serial number, as JSON text built by PostgreSQL.
-
-    `devices` is the page's DeviceOut objects joined by commas (NULL for none), `last_serial` the
-    last one's serial, `more` whether another device matches after it. As the feed pages do
-    (feed_read.py): one ordered aggregate over the LIMIT, and an ordered probe for one more row.
-    """
-    where = ["org_id = :org"]
-    where += ["server_id = :server"] if server else []
-    where += ["order_number = :order_number"] if order_number else []
-    where += ["serial_number = :serial"] if serial else []
-    matches = " AND ".join(where)
-    return text(f"""
-    SELECT page.last_serial, page.devices,
-           (SELECT serial_number FROM device
-            WHERE {matches} AND serial_number > page.last_serial
-            ORDER BY serial_number LIMIT 1) IS NOT NULL AS more
-    FROM (
-        SELECT max(d.serial_number) AS last_serial,
-               string_agg({_DEVICE_OUT}, ',' ORDER BY d.serial_number) AS devices
-        FROM (
-            SELECT device.serial_number, device.org_id, device.order_number, device.order_date,
-                   device.replaces_serial_number, device.replacement_date, device.wire,
-                   (SELECT server_uuid FROM mdm_server WHERE mdm_server.id = device.server_id) AS server_uuid
-            FROM device
-            WHERE {matches}{" AND serial_number > :after" if after else ""}
-            ORDER BY serial_number LIMIT :n
-        ) d
-    ) page""")
-
-
-@dataclass(frozen=True, slots=True)
-class DevicePage:
-    """A page of the inventory list whose devices are already JSON (DeviceOut objects joined by commas)."""
-
-    devices_json: str
-    next_cursor: str | None
-
-    def render(self) -> bytes:
-        """The control API's DeviceList body."""
-        return f'{{"devices":[{self.devices_json}],"next_cursor":{json.dumps(self.next_cursor)}}}'.encode()
-
-    def devices(self) -> list[dict[str, Any]]:
-        """The page's devices as DeviceOut-shaped dicts (the console's page)."""
-        parsed: list[dict[str, Any]] = json.loads(f"[{self.devices_json}]")
-        return parsed
-
-
-async def list_devices(
-    db: AsyncSession,
-    *,
-    org: Org,
-    server_uuid: str | None,
-    order_number: str | None,
-    serial: str | None,
-    limit: int,
-    cursor: str | None,
-) -> DevicePage:
-    """The org's devices by serial (keyset pages); filters combine with AND.
-
-    One statement builds the page's JSON (issue 15): no Python object per listed device.
-    """
-    params: dict[str, object] = {"org": org.id, "n": limit}
-    if server_uuid is not None:
-        server = await db.scalar(select(MdmServer).where(MdmServer.server_uuid == server_uuid.upper()))
-        if server is None or server.org_id != org.id:
-            raise not_found("MDM server", server_uuid)
-        params["server"] = server.id
-    if order_number is not None:
-        params["order_number"] = order_number
-    if serial is not None:
-        params["serial"] = serial
-    after = _after_serial(cursor)
-    if after is not None:
-        params["after"] = after
-    statement = list_page_sql(
-        server=server_uuid is not None,
-        order_number=order_number is not None,
-        serial=serial is not None,
-        after=after is not None,
-    )
-    row = (await db.execute(statement, params)).one()
-    return DevicePage(row.devices or "", _page_token(row.last_serial) if row.more else None)
 
 
 async def assign_order(

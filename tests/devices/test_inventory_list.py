@@ -2,7 +2,8 @@
 
 Each listed device must say what `GET /emulator/v1/devices/{serial}` says of it (without the
 history, which the list leaves null), for devices with every field set and with every optional
-field unset; filters combine with AND and keyset pages by serial number go through them all.
+field unset; filters combine with AND and keyset pages by serial number go through them all;
+a page deep in a large inventory is still a keyset read of the (org_id, serial_number) index.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
+from dep_emulator.devices.listing import list_page_sql
+from fastapi import FastAPI
 
 from tests.conftest import create_org, create_server
-from tests.devices.helpers import add, assign
+from tests.devices.helpers import add, assign, generate
+from tests.devices.test_feed_plans import _assert_keyset_read, _explain
 
 FULL = {
     "model": "iPad Pro",
@@ -228,3 +233,24 @@ async def test_times_keep_their_microseconds_in_utc(
         "TIME0002": "2001-02-03T09:05:06.500000Z",
         "TIME0003": "2001-02-03T09:05:06.999999Z",
     }
+
+
+@pytest.mark.parametrize("plan_kind", ["generic", "custom"])
+async def test_a_page_is_an_index_scan_stopped_by_its_limit(
+    app: FastAPI, client: httpx.AsyncClient, pg: asyncpg.Connection, org: dict[str, Any], plan_kind: str
+) -> None:
+    """Deep in a large inventory a page and its probe for one more device still read the
+    (org_id, serial_number) index from the cursor on, never the org's devices before it."""
+    await generate(client, org["id"], 3000, seed=7)
+    await pg.execute("ANALYZE device")
+    after = await pg.fetchval(
+        "SELECT serial_number FROM device WHERE org_id = $1 ORDER BY serial_number OFFSET 2500 LIMIT 1",
+        int(org["id"]),
+    )
+    plan = await _explain(
+        app,
+        list_page_sql(server=False, order_number=False, serial=False, after=True),
+        {"org": int(org["id"]), "after": after, "n": 100},
+        plan_kind,
+    )
+    _assert_keyset_read(plan, "device")
