@@ -273,6 +273,14 @@ def report(results: dict[str, dict[str, Figures]], before: dict[str, Any] | None
     return "\n".join(lines)
 
 
+def selected(endpoints: list[Endpoint], only: str | None) -> list[Endpoint]:
+    """The endpoints whose name contains one of the comma-separated words of `only` (all if None)."""
+    if not only:
+        return endpoints
+    words = [w.strip().lower() for w in only.split(",") if w.strip()]
+    return [e for e in endpoints if any(w in e.name.lower() for w in words)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -288,6 +296,10 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, help="figures of an earlier run (--save) to compare with")
     parser.add_argument(
         "--profile", type=Path, help="py-spy raw profiles of the 1-worker runs, in this folder"
+    )
+    parser.add_argument(
+        "--only",
+        help="endpoints to run, comma-separated words of their names (e.g. account,sync,serials)",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -320,7 +332,7 @@ def main() -> None:
                     finally:
                         stop(bare_process)
                 figures = {}
-                for endpoint in endpoints:
+                for endpoint in selected(endpoints, args.only):
                     spy = None
                     if args.profile and label == "workers=1":
                         args.profile.mkdir(parents=True, exist_ok=True)
