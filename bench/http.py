@@ -288,6 +288,14 @@ def report(results: dict[str, dict[str, Figures]], before: dict[str, Any] | None
     return "\n".join(lines)
 
 
+def selected(endpoints: list[Endpoint], only: str | None) -> list[Endpoint]:
+    """The endpoints whose name contains one of the comma-separated words of `only` (all if None)."""
+    if not only:
+        return endpoints
+    words = [w.strip().lower() for w in only.split(",") if w.strip()]
+    return [e for e in endpoints if any(w in e.name.lower() for w in words)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -311,7 +319,8 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        help="drive only the endpoints whose name contains this text (the bare one runs with /account)",
+        help="endpoints to run, comma-separated words of their names (e.g. account,sync,serials);"
+        " the bare one runs with /account",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -340,7 +349,7 @@ def main() -> None:
                 if database not in seeded:
                     endpoints, account_json = asyncio.run(seed(base_url))
                     account = endpoints[0]
-                    endpoints = [e for e in endpoints if args.only is None or args.only in e.name]
+                    endpoints = selected(endpoints, args.only)
                     if not endpoints:
                         raise SystemExit(f"no endpoint's name contains {args.only!r}")
                     seeded[database] = endpoints

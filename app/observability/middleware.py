@@ -96,8 +96,8 @@ class ObservabilityMiddleware:
         if state.get("traffic_rule"):
             self.metrics.throttles.labels(endpoint, str(state["traffic_rule"])).inc()
         status = outcome["status"]
-        self.metrics.requests.labels(surface, endpoint, str(status), server).inc()
-        self.metrics.latency.labels(surface, endpoint).observe(elapsed)
+        self.metrics.child(self.metrics.requests, surface, endpoint, str(status), server).inc()
+        self.metrics.child(self.metrics.latency, surface, endpoint).observe(elapsed)
         code = ""
         if surface == "dep" and status >= 400 and outcome["error"]:
             code = outcome["error"].decode("utf-8", "replace").strip().strip('"')
