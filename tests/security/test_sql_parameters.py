@@ -28,6 +28,9 @@ ALLOWED = {
     # the constant VISIBLE_IN_SYNC_SQL (dep_emulator.profiles.throttle) and faults.consume_sql fragments.
     ("devices/feed_read.py", "fetch_page_sql"),
     ("devices/feed_read.py", "sync_page_sql"),
+    # The inventory list page, built once per combination of filters from constant column
+    # expressions and constant predicates; every value (org, filters, cursor, limit) is bound (issue 15).
+    ("devices/listing.py", "list_page_sql"),
     # The resolve statements, built once at import from constant fragments (faults.consume_sql).
     ("traffic/service.py", "<module>"),
     # The feed's session lookup, built once at import from constant scalar sub-selects (clock, cursor key).
