@@ -17,7 +17,7 @@ seconds each; a Lua script sets the headers and bodies and prints the figures):
 - `GET /emulator/v1/orgs/{id}/devices?limit=100`.
 
 Prints requests/s, p50 and p99 latency, the CPU time the server's processes spent per request
-(steadier than requests/s when others share the machine; PostgreSQL's own CPU not included),
+(steadier than requests/s when others share the machine), PostgreSQL's and wrk's CPU per request,
 the ratio of /account to the bare endpoint, N workers to one, and each figure against the
 `--before-python` checkout run first (or a file an earlier run wrote with `--save`: `--compare`).
 Every answer must be a 200: a run whose responses were errors is refused, not reported.
@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -90,6 +91,8 @@ class Figures:
     p50_ms: float
     p99_ms: float
     cpu_ms: float = 0.0  # CPU time of the server's processes per request: steadier than rps on a busy machine
+    pg_ms: float = 0.0  # CPU time of PostgreSQL's processes per request (every `postgres` on the machine)
+    wrk_ms: float = 0.0  # CPU time of the load generator per request
 
 
 def tree_cpu(pid: int) -> float:
@@ -105,10 +108,24 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
+def postgres_cpu() -> float:
+    """User + system seconds of every `postgres` process (the bench's database and its backends)."""
+    total = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        if process.info["name"] == "postgres" and process.info["cpu_times"] is not None:
+            total += process.info["cpu_times"].user + process.info["cpu_times"].system
+    return total
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wrk(base_url: str, endpoint: Endpoint, duration: int, pid: int) -> Figures:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(endpoint.lua())
-    cpu_before = tree_cpu(pid)
+    cpu_before, pg_before, children_before = tree_cpu(pid), postgres_cpu(), children_cpu()
     try:
         out = subprocess.run(
             ["wrk", "-t2", "-c32", f"-d{duration}s", "--timeout", "10s", "-s", script.name, base_url],
@@ -119,6 +136,7 @@ def wrk(base_url: str, endpoint: Endpoint, duration: int, pid: int) -> Figures:
     finally:
         os.unlink(script.name)
     cpu = tree_cpu(pid) - cpu_before
+    pg, wrk_cpu = postgres_cpu() - pg_before, children_cpu() - children_before
     line = next(x for x in out.splitlines() if x.startswith("BENCH "))
     data = json.loads(line[len("BENCH ") :])
     if data["bad"] or not data["requests"]:
@@ -128,6 +146,8 @@ def wrk(base_url: str, endpoint: Endpoint, duration: int, pid: int) -> Figures:
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
         cpu_ms=cpu * 1000 / data["requests"],
+        pg_ms=pg * 1000 / data["requests"],
+        wrk_ms=wrk_cpu * 1000 / data["requests"],
     )
 
 
@@ -265,7 +285,7 @@ def profiled(pid: int, output: Path, duration: int) -> subprocess.Popen[bytes]:
 
 
 def report(results: dict[str, dict[str, Figures]], before: dict[str, Any] | None) -> str:
-    head = f"{'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7}"
+    head = f"{'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7} {'PG ms':>6} {'wrk ms':>6}"
     lines = [f"{'configuration':<14} {'endpoint':<46} {head}  ratios"]
     bare_rps = results.get("bare", {}).get("GET /account")
     one = results.get("workers=1", {})
@@ -284,6 +304,7 @@ def report(results: dict[str, dict[str, Figures]], before: dict[str, Any] | None
                 if then.get("cpu_ms"):
                     ratios.append(f"CPU/request {f.cpu_ms / then['cpu_ms']:.2f}x before")
             figures = f"{f.rps:>9.0f} {f.p50_ms:>8.2f} {f.p99_ms:>8.2f} {f.cpu_ms:>7.2f}"
+            figures += f" {f.pg_ms:>6.2f} {f.wrk_ms:>6.2f}"
             lines.append(f"{config:<14} {name:<46} {figures}  {', '.join(ratios)}")
     return "\n".join(lines)
 

@@ -93,6 +93,12 @@ async def fetchrow(conn: asyncpg.Connection, clause: TextClause | str, params: M
     return await conn.fetchrow(sql, *args)
 
 
+async def fetchval(conn: asyncpg.Connection, clause: TextClause | str, params: Mapping[str, Any]) -> Any:
+    """The first column of the statement's first row, or None."""
+    sql, args = _args(clause, params)
+    return await conn.fetchval(sql, *args)
+
+
 async def fetch(conn: asyncpg.Connection, clause: TextClause | str, params: Mapping[str, Any]) -> list[Any]:
     """Every row of the statement (asyncpg Records)."""
     sql, args = _args(clause, params)

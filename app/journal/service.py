@@ -5,8 +5,8 @@ a journal read that begins after a client got its answer sees that request, on a
 replica. Concurrent requests share one statement (dep_emulator.journal.writer: a group commit);
 a request under a concurrency slot or a sync-cycle note writes its row in its own bookkeeping
 statement (dep_emulator.traffic.service.finish). Retention: every 100th row prunes what is older than
-DEPEMU_JOURNAL_RETENTION_HOURS (wall clock) or beyond DEPEMU_JOURNAL_MAX_ROWS, by index
-range, so pruning stays cheap.
+DEPEMU_JOURNAL_RETENTION_HOURS (wall clock) or beyond DEPEMU_JOURNAL_MAX_ROWS, in a statement
+of its own planned for its values (`prune`), so pruning stays cheap.
 
 Never stored: Authorization headers, session tokens, OAuth values (a query string keeps its
 parameter names but not the values of secret ones: `redact_query`), response bodies of
@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..core import driver
 from ..core.config import Settings
 from ..core.errors import ControlError
 from .models import RequestJournal
@@ -77,33 +78,56 @@ _JOURNAL_CTES = (
     "(SELECT offset_seconds FROM emulator_clock WHERE id = 1), 0)), "
     + ", ".join(f":j_{c}" for c in _COLUMNS)
     + ") RETURNING id)",
-    "journal_pruned AS (DELETE FROM request_journal WHERE (SELECT id FROM journal_row) % :j_every = 0 "
-    "AND (wall_at < CAST(:j_wall_at AS timestamptz) - make_interval(secs => :j_retention_seconds) "
-    "OR id <= (SELECT id FROM journal_row) - :j_max_rows) RETURNING 1)",
 )
 _PARAMS = tuple((f"j_{name}", name) for name in JournalEntry.__slots__)
 
 
-def insert_journal_sql(entry: JournalEntry, *, settings: Settings) -> tuple[list[str], dict[str, Any]]:
-    """CTEs inserting `entry` (emulator time computed in SQL) and pruning now and then.
+def insert_journal_sql(entry: JournalEntry) -> tuple[list[str], dict[str, Any]]:
+    """The CTE `journal_row` inserting `entry` (emulator time computed in SQL), returning its id.
 
     Built once; per request only the parameters are gathered (runs on every Apple call)."""
-    params = {key: getattr(entry, name) for key, name in _PARAMS}
-    params.update(
-        j_every=PRUNE_EVERY,
-        j_retention_seconds=float(settings.journal_retention_hours) * 3600,
-        j_max_rows=settings.journal_max_rows,
-    )
-    return list(_JOURNAL_CTES), params
+    return list(_JOURNAL_CTES), {key: getattr(entry, name) for key, name in _PARAMS}
+
+
+# Custom plans: a prune deletes nothing most of the time (index probes) and a large range now and
+# then (a scan), and only the values tell which. Under the hot pool's generic plans the one
+# statement of both rules was a sequential scan of the whole journal (up to
+# DEPEMU_JOURNAL_MAX_ROWS rows) on every 100th request: most of PostgreSQL's CPU per DEP call.
+PRUNE_PLAN = "SET LOCAL plan_cache_mode = force_custom_plan"
+_PRUNE = text(
+    "DELETE FROM request_journal "
+    "WHERE wall_at < CAST(:now AS timestamptz) - make_interval(secs => :retention_seconds) "
+    "OR id <= CAST(:newest AS bigint) - CAST(:max_rows AS bigint)"
+)
+
+
+def prune_due(newest_ids: Sequence[int]) -> bool:
+    return any(i % PRUNE_EVERY == 0 for i in newest_ids)
+
+
+async def prune(conn: Any, *, newest: int, now: datetime, settings: Settings) -> None:
+    """Delete what is beyond the retention or the row limit (after a row whose id is due)."""
+    async with conn.transaction():
+        await conn.execute(PRUNE_PLAN)
+        await driver.execute(
+            conn,
+            _PRUNE,
+            {
+                "now": now,
+                "retention_seconds": float(settings.journal_retention_hours) * 3600,
+                "newest": newest,
+                "max_rows": settings.journal_max_rows,
+            },
+        )
 
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 _COLUMN_TYPES = {c.name: c.type.compile(dialect=_DIALECT) for c in RequestJournal.__table__.c}
 _ALL = JournalEntry.__slots__
 # Many entries in one statement (dep_emulator.journal.writer): one array per column, unnested in the
-# order given, so ids follow the order the entries were queued in.
+# order given, so ids follow the order the entries were queued in. Returns the ids.
 INSERT_BATCH = text(
-    "WITH journal_rows AS (INSERT INTO request_journal (wall_at, emulated_at, "
+    "INSERT INTO request_journal (wall_at, emulated_at, "
     + ", ".join(f'"{c}"' for c in _COLUMNS)
     + ") SELECT r.wall_at, r.wall_at + make_interval(secs => coalesce("
     "(SELECT offset_seconds FROM emulator_clock WHERE id = 1), 0)), "
@@ -112,25 +136,20 @@ INSERT_BATCH = text(
     + ", ".join(f"CAST(:b_{c} AS {_COLUMN_TYPES[c]}[])" for c in _ALL)
     + ") WITH ORDINALITY AS r("
     + ", ".join(f'"{c}"' for c in _ALL)
-    + ", n) ORDER BY r.n RETURNING id), "
-    "journal_pruned AS (DELETE FROM request_journal "
-    "WHERE EXISTS (SELECT 1 FROM journal_rows WHERE id % :j_every = 0) "
-    "AND (wall_at < CAST(:j_now AS timestamptz) - make_interval(secs => :j_retention_seconds) "
-    "OR id <= (SELECT max(id) FROM journal_rows) - :j_max_rows) RETURNING 1) "
-    "SELECT count(*) FROM journal_rows"
+    + ", n) ORDER BY r.n RETURNING id"
 )
 
 
-def insert_batch_params(entries: Sequence[JournalEntry], *, settings: Settings) -> dict[str, Any]:
-    """The parameters of `INSERT_BATCH` for `entries` (pruning as `insert_journal_sql` does)."""
-    params: dict[str, Any] = {f"b_{c}": [getattr(e, c) for e in entries] for c in _ALL}
-    params.update(
-        j_every=PRUNE_EVERY,
-        j_now=max(e.wall_at for e in entries),
-        j_retention_seconds=float(settings.journal_retention_hours) * 3600,
-        j_max_rows=settings.journal_max_rows,
-    )
-    return params
+def insert_batch_params(entries: Sequence[JournalEntry]) -> dict[str, Any]:
+    """The parameters of `INSERT_BATCH` for `entries`."""
+    return {f"b_{c}": [getattr(e, c) for e in entries] for c in _ALL}
+
+
+async def insert_batch(conn: Any, entries: Sequence[JournalEntry], *, settings: Settings) -> None:
+    """Insert `entries` in one statement, then prune if one of their ids is due (as a single row does)."""
+    ids = [row[0] for row in await driver.fetch(conn, INSERT_BATCH, insert_batch_params(entries))]
+    if prune_due(ids):
+        await prune(conn, newest=max(ids), now=max(e.wall_at for e in entries), settings=settings)
 
 
 def _cursor_id(cursor: str | None) -> int | None:
@@ -195,9 +214,7 @@ async def clear(db: AsyncSession) -> None:
     await db.execute(delete(RequestJournal))
 
 
-async def last_request_at(
-    db: AsyncSession, *, server_uuids: Sequence[str], path: str
-) -> dict[str, datetime]:
+async def last_request_at(db: AsyncSession, *, server_uuids: Sequence[str], path: str) -> dict[str, datetime]:
     """When each server last called `path` (emulator clock), from the journal."""
     if not server_uuids:
         return {}

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..core import driver
 from ..core.config import Settings
-from .service import INSERT_BATCH, JournalEntry, insert_batch_params
+from .service import JournalEntry, insert_batch
 
 MAX_BATCH = 500
 
@@ -41,9 +41,8 @@ class JournalWriter:
             while self._queued:
                 batch, self._queued = self._queued[:MAX_BATCH], self._queued[MAX_BATCH:]
                 try:
-                    params = insert_batch_params([entry for entry, _ in batch], settings=self._settings)
                     async with driver.connection(self._state) as conn:
-                        await driver.fetchrow(conn, INSERT_BATCH, params)
+                        await insert_batch(conn, [entry for entry, _ in batch], settings=self._settings)
                 except Exception as exc:
                     for _, done in batch:
                         if not done.done():

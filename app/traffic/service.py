@@ -27,7 +27,7 @@ from ..core import driver
 from ..core.config import Settings
 from ..faults.service import consume_sql
 from ..journal import service as journal_service
-from ..journal.service import JournalEntry, insert_journal_sql
+from ..journal.service import JournalEntry, insert_journal_sql, prune, prune_due
 from ..orgs.models import MdmServer, Org
 from ..session.service import FEED_SESSION_COLUMNS, FEED_SESSION_NAMES
 from . import report, rules
@@ -177,13 +177,16 @@ async def finish(
         ctes.append("noted AS (UPDATE traffic_bucket SET note = :note WHERE key = :note_key RETURNING 1)")
         params.update(note_key=note_key, note=note)
     if entry is not None:
-        journal_ctes, journal_params = insert_journal_sql(entry, settings=settings)
+        journal_ctes, journal_params = insert_journal_sql(entry)
         ctes.extend(journal_ctes)
         params.update(journal_params)
     if not ctes:
         return
     # One statement per combination of bookkeeping CTEs (a handful), not one per request.
-    await driver.execute(conn, "WITH " + ",\n".join(ctes) + " SELECT 1", params)
+    newest = "(SELECT id FROM journal_row)" if entry is not None else "NULL::bigint"
+    journal_id = await driver.fetchval(conn, "WITH " + ",\n".join(ctes) + f" SELECT {newest}", params)
+    if entry is not None and prune_due([journal_id]):
+        await prune(conn, newest=journal_id, now=entry.wall_at, settings=settings)
 
 
 # --- control API ------------------------------------------------------------------------
