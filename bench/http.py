@@ -185,6 +185,8 @@ def serve(
         DEPEMU_SESSION_TTL_SECONDS="86400",
         DEPEMU_SESSION_ROTATION_SECONDS="86400",
     )
+    if os.environ.get("BENCH_DB_POOL_SIZE"):
+        env["DEPEMU_DB_POOL_SIZE"] = os.environ["BENCH_DB_POOL_SIZE"]
     command = [python, "-m", "dep_emulator.cli", "serve", "--port", str(port)]
     if workers != 1:
         command += ["--workers", str(workers)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from ..core import driver
 from ..core.dep import ProtocolVersion, feed_caller, feed_json
 from ..core.openapi import dep_errors
 from . import service
@@ -20,10 +21,11 @@ router = APIRouter(tags=["dep"])
 async def get_account(request: Request, version: ProtocolVersion) -> Response:
     """Get Account Detail: the server and its org; v3+ adds org ids and the `urls` list.
 
-    Answered from the session row the traffic middleware already read (no statement of its own
-    unless the session rotates: issue 15).
+    Answered from the session row the traffic middleware already read, on its connection (no
+    statement of its own unless the session rotates: issue 15).
     """
-    caller = await feed_caller(request)
+    async with driver.request_connection(request) as conn:  # used only if the session rotates
+        caller = await feed_caller(request, conn)
     detail = service.account_detail(caller.values, version=version, urls=_urls(request))
     return feed_json(detail.model_dump_json(exclude_none=True).encode(), caller)
 

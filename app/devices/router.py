@@ -42,7 +42,7 @@ async def _feed_page(
 ) -> tuple[FeedPage, FeedCaller]:
     """A fetch or sync page (`read`) on the hot pool: the caller's session, then the body, then the
     page, without an ORM session (issue 3 speed targets, dep_emulator.core.driver)."""
-    async with driver.connection(request.app.state) as conn:
+    async with driver.request_connection(request) as conn:
         caller = await feed_caller(request, conn)
         body = await dep_body.json_object(request, required=False)
         page = await read(
@@ -100,7 +100,7 @@ async def sync_devices(request: Request, version: ProtocolVersion) -> Response:
 )
 async def device_details(request: Request, version: ProtocolVersion) -> Response:
     """Get Device Details (spec §6.4), on the hot pool like the feed pages (issue 15)."""
-    async with driver.connection(request.app.state) as conn:
+    async with driver.request_connection(request) as conn:
         caller = await feed_caller(request, conn)
         body = await dep_body.json_object(request, required=False)
         serials = dep_body.serial_list(body)

@@ -5,7 +5,8 @@ database failure here fails open: the request goes through unjournaled, and is l
 exceptions from the app pass through untouched. Nothing per request is kept on the
 instance. Every decision that must agree across replicas is one statement in PostgreSQL
 (dep_emulator.traffic.service), run on a connection of the app's hot pool (dep_emulator.core.driver: no
-transaction around it, no SQLAlchemy), never held across the request.
+transaction around it, no SQLAlchemy). The connection is handed to the handler (`driver.Lease`)
+and released when the handler is done with it or the response starts, whichever comes first.
 
 Per request to an Apple surface (everything but /emulator, /healthz, /readyz, the docs and
 /metrics):
@@ -28,6 +29,7 @@ Per request to an Apple surface (everything but /emulator, /healthz, /readyz, th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -124,45 +126,60 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
     slot_claimed = False
     refusal: tuple[str, float] | None = None
     refusal_status = settings.traffic_refusal_status
+    lease: driver.Lease | None = None
     try:
-        async with driver.connection(app_state) as conn:
-            session_token = headers.get("x-adm-auth-session")
-            caller = await service.resolve(
-                conn,
+        lease = await driver.Lease.acquire(app_state)
+        conn = lease.conn
+        session_token = headers.get("x-adm-auth-session")
+        caller = await service.resolve(
+            conn,
+            method=method,
+            path=path,
+            token_hash=hash_secret(session_token) if session_token else None,
+            consumer_key=_consumer_key(headers.get("authorization")) if path == "/session" else None,
+            bearer_hash=abm.bearer_hash(headers.get("authorization")) if abm_call else None,
+        )
+        if caller.session is not None:  # the feed pages read it from here (dep_emulator.session.service)
+            scope.setdefault("state", {})[PREFETCHED_SESSION] = caller.session
+        if caller.fault_response is not None:
+            action = action_for(caller.fault_response, settings)
+            outcome.fault_id, outcome.fault = caller.fault_id, action.label
+        if action is None or not (action.answers or action.kind == "drop"):
+            stored = caller.stored_rules or {}
+            refusal_status = stored.get("refusal_status") or refusal_status
+            _, effective = rules.effective(stored, default_preset=settings.traffic_preset)
+            plan = rules.plan(
+                effective,
                 method=method,
                 path=path,
-                token_hash=hash_secret(session_token) if session_token else None,
-                consumer_key=_consumer_key(headers.get("authorization")) if path == "/session" else None,
-                bearer_hash=abm.bearer_hash(headers.get("authorization")) if abm_call else None,
+                server_id=caller.server_id,
+                client_addr=client_addr,
+                body=summary,
+                account_id=caller.account_id,
             )
-            if caller.session is not None:  # the feed pages read it from here (dep_emulator.session.service)
-                scope.setdefault("state", {})[PREFETCHED_SESSION] = caller.session
-            if caller.fault_response is not None:
-                action = action_for(caller.fault_response, settings)
-                outcome.fault_id, outcome.fault = caller.fault_id, action.label
-            if action is None or not (action.answers or action.kind == "drop"):
-                stored = caller.stored_rules or {}
-                refusal_status = stored.get("refusal_status") or refusal_status
-                _, effective = rules.effective(stored, default_preset=settings.traffic_preset)
-                plan = rules.plan(
-                    effective,
-                    method=method,
-                    path=path,
-                    server_id=caller.server_id,
-                    client_addr=client_addr,
-                    body=summary,
-                    account_id=caller.account_id,
-                )
-                if plan.refuse_rule is not None:
-                    refusal = (plan.refuse_rule, float(rules.SIZE_REFUSAL_RETRY_AFTER))
-                elif plan.needs_database:
-                    refused_key, wait = await service.admit(conn, plan=plan)
-                    if refused_key is not None:
-                        refusal = (rules.rule_for_key(plan.buckets, refused_key), wait)
-                    else:
-                        slot_claimed = plan.slot_key is not None
+            if plan.refuse_rule is not None:
+                refusal = (plan.refuse_rule, float(rules.SIZE_REFUSAL_RETRY_AFTER))
+            elif plan.needs_database:
+                refused_key, wait = await service.admit(conn, plan=plan)
+                if refused_key is not None:
+                    refusal = (rules.rule_for_key(plan.buckets, refused_key), wait)
+                else:
+                    slot_claimed = plan.slot_key is not None
     except Exception:
         logger.exception("traffic rules and faults skipped for %s %s (database unavailable?)", method, path)
+        if lease is not None:  # the handler takes a fresh connection instead
+            with contextlib.suppress(Exception):
+                await lease.release()
+            lease = None
+
+    runs_app_now = refusal is None and (
+        action is None or not (action.answers or action.kind in ("drop", "delay"))
+    )
+    if lease is not None:
+        if runs_app_now:  # the handler may run its statements on it (dep_emulator.core.driver.Lease)
+            scope.setdefault("state", {})[driver.LEASE] = lease
+        else:
+            await lease.release()
 
     finished = False
 
@@ -202,7 +219,9 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
         await asyncio.shield(task)
 
     async def journaled(message: Message) -> None:
-        if message["type"] == "http.response.body" and not message.get("more_body", False):
+        if message["type"] == "http.response.start" and lease is not None:
+            await lease.release()  # before the journal's group commit takes a connection of its own
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
             await finish()
         await send(message)
 
@@ -243,6 +262,8 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
         # For the metrics of the observability middleware, which wraps this one.
         request_state = scope.setdefault("state", {})
         request_state["fault_fired"], request_state["traffic_rule"] = outcome.fault, outcome.rule
+        if lease is not None:
+            await lease.release()
         await finish()
 
 
