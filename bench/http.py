@@ -1,7 +1,7 @@
 """Per-request overhead of the DEP surface, measured with wrk: `python bench/http.py`.
 
     apt-get install -y wrk                      # the load generator (Debian package), not installed here
-    python bench/http.py [--workers 1,2] [--duration 10] [--save out.json] [--compare before.json]
+    python bench/http.py [--workers 1,2] [--duration 10] [--warmup 3] [--save out.json] [--compare before.json]
     python bench/http.py --workers 1 --profile /tmp/prof   # py-spy flame graphs (perturbs the figures)
     python bench/http.py --workers 1 --only "orgs/{id}/devices"  # one endpoint (names contain the text)
 
@@ -122,10 +122,19 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def wrk(base_url: str, endpoint: Endpoint, duration: int, pid: int) -> Figures:
+def warm_up(base_url: str, endpoint: Endpoint, seconds: int) -> None:
+    """Load not measured: every worker's first requests build what it caches (the OpenAPI document
+    behind /account's `urls`, compiled statements), about a second of CPU each, which a fresh
+    `--workers 2` would otherwise pay inside its measured seconds."""
+    if seconds > 0:
+        wrk(base_url, endpoint, seconds, None)
+
+
+def wrk(base_url: str, endpoint: Endpoint, duration: int, pid: int | None) -> Figures:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(endpoint.lua())
-    cpu_before, pg_before, children_before = tree_cpu(pid), postgres_cpu(), children_cpu()
+    cpu_before = tree_cpu(pid) if pid is not None else 0.0
+    pg_before, children_before = postgres_cpu(), children_cpu()
     try:
         out = subprocess.run(
             ["wrk", "-t2", "-c32", f"-d{duration}s", "--timeout", "10s", "-s", script.name, base_url],
@@ -135,11 +144,11 @@ def wrk(base_url: str, endpoint: Endpoint, duration: int, pid: int) -> Figures:
         ).stdout
     finally:
         os.unlink(script.name)
-    cpu = tree_cpu(pid) - cpu_before
+    cpu = tree_cpu(pid) - cpu_before if pid is not None else 0.0
     pg, wrk_cpu = postgres_cpu() - pg_before, children_cpu() - children_before
     line = next(x for x in out.splitlines() if x.startswith("BENCH "))
     data = json.loads(line[len("BENCH ") :])
-    if data["bad"] or not data["requests"]:
+    if data["bad"] or not data["requests"]:  # warm-up included: errors there are errors too
         raise SystemExit(f"{endpoint.name}: {data['bad']} failed or non-2xx answers of {data['requests']}")
     return Figures(
         rps=data["requests"] / (data["duration_us"] / 1e6),
@@ -185,8 +194,7 @@ def serve(
         DEPEMU_SESSION_TTL_SECONDS="86400",
         DEPEMU_SESSION_ROTATION_SECONDS="86400",
     )
-    if os.environ.get("BENCH_DB_POOL_SIZE"):
-        env["DEPEMU_DB_POOL_SIZE"] = os.environ["BENCH_DB_POOL_SIZE"]
+
     command = [python, "-m", "dep_emulator.cli", "serve", "--port", str(port)]
     if workers != 1:
         command += ["--workers", str(workers)]
@@ -326,6 +334,9 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="worker counts to run, comma-separated")
     parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
     parser.add_argument(
+        "--warmup", type=int, default=3, help="seconds of unmeasured load per endpoint before each run"
+    )
+    parser.add_argument(
         "--database-url",
         help="a scratch PostgreSQL instead of an embedded one (--before-python creates bench_before in it)",
     )
@@ -379,6 +390,7 @@ def main() -> None:
                     if account in endpoints and "bare" not in results:
                         bare_process, bare_url = bare(account_json)
                         try:
+                            warm_up(bare_url, account, args.warmup)
                             results["bare"] = {
                                 "GET /account": wrk(bare_url, account, args.duration, bare_process.pid)
                             }
@@ -386,6 +398,7 @@ def main() -> None:
                             stop(bare_process)
                 figures = {}
                 for endpoint in seeded[database]:
+                    warm_up(base_url, endpoint, args.warmup)
                     spy = None
                     if args.profile and label in ("before", "workers=1"):
                         folder = args.profile / label.replace("=", "")
