@@ -1,7 +1,7 @@
 """Per-request overhead of the DEP surface, measured with wrk: `python bench/http.py`.
 
     apt-get install -y wrk                      # the load generator (Debian package), not installed here
-    python bench/http.py [--workers 1,2] [--duration 10] [--warmup 3] [--save out.json] [--compare before.json]
+    python bench/http.py [--workers 1,2] [--duration 10] [--warmup 3] [--save a.json] [--compare b.json]
     python bench/http.py --workers 1 --profile /tmp/prof   # py-spy flame graphs (perturbs the figures)
     python bench/http.py --workers 1 --only "orgs/{id}/devices"  # one endpoint (names contain the text)
 
@@ -108,13 +108,19 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
-def postgres_cpu() -> float:
-    """User + system seconds of every `postgres` process (the bench's database and its backends)."""
-    total = 0.0
+def postgres_cpu() -> dict[int, float]:
+    """User + system seconds of every `postgres` process (the bench's database and its backends), by pid."""
+    seconds = {}
     for process in psutil.process_iter(["name", "cpu_times"]):
         if process.info["name"] == "postgres" and process.info["cpu_times"] is not None:
-            total += process.info["cpu_times"].user + process.info["cpu_times"].system
-    return total
+            seconds[process.pid] = process.info["cpu_times"].user + process.info["cpu_times"].system
+    return seconds
+
+
+def postgres_cpu_since(before: dict[int, float]) -> float:
+    """PostgreSQL's CPU seconds since `before`: processes alive at the end (a backend that exited
+    meanwhile takes its seconds with it, so this errs low, never negative)."""
+    return sum(max(0.0, t - before.get(pid, 0.0)) for pid, t in postgres_cpu().items())
 
 
 def children_cpu() -> float:
@@ -145,7 +151,7 @@ def wrk(base_url: str, endpoint: Endpoint, duration: int, pid: int | None) -> Fi
     finally:
         os.unlink(script.name)
     cpu = tree_cpu(pid) - cpu_before if pid is not None else 0.0
-    pg, wrk_cpu = postgres_cpu() - pg_before, children_cpu() - children_before
+    pg, wrk_cpu = postgres_cpu_since(pg_before), children_cpu() - children_before
     line = next(x for x in out.splitlines() if x.startswith("BENCH "))
     data = json.loads(line[len("BENCH ") :])
     if data["bad"] or not data["requests"]:  # warm-up included: errors there are errors too
