@@ -10,19 +10,17 @@ custom one PostgreSQL would choose per call without that setting.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from dep_emulator.core import driver
 from dep_emulator.devices.feed_read import fetch_page_sql, sync_page_sql
 from fastapi import FastAPI
-from sqlalchemy import TextClause
 
 from tests.devices.helpers import generate
+from tests.plan_helpers import explain, nodes
 
 pytestmark = [
     pytest.mark.parametrize("version", [3, 10]),
@@ -30,16 +28,10 @@ pytestmark = [
 ]
 
 
-def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _nodes(child)
-
-
 def _scans(plan: dict[str, Any], table: str) -> set[str]:
     """How every part of the statement reads `table` (the page, and the probe for one more row):
     a sequential scan would read the whole feed to find, or not find, the next row."""
-    return {node["Node Type"] for node in _nodes(plan) if node.get("Relation Name") == table}
+    return {node["Node Type"] for node in nodes(plan) if node.get("Relation Name") == table}
 
 
 def _page_read(plan: dict[str, Any], table: str) -> list[str]:
@@ -64,45 +56,7 @@ def _assert_keyset_read(plan: dict[str, Any], table: str) -> None:
     read = _page_read(plan, table)
     assert read[-1] == "Index Scan" and "Limit" in read and "Sort" not in read, read
     assert _scans(plan, table) <= {"Index Scan", "Index Only Scan"}, plan
-    assert all(node["Node Type"] != "Sort" for node in _nodes(plan) if node.get("Actual Rows", 0) > 1), plan
-
-
-async def _explain(
-    app: FastAPI, clause: TextClause, params: dict[str, Any], plan_kind: str
-) -> dict[str, Any]:
-    """The plan the hot pool (dep_emulator.core.driver) runs the statement with: prepared, then executed
-    with a generic plan (the pool's setting) or, for the case it is ever dropped, a custom one."""
-    sql, names = driver.sql_of(clause)
-    async with driver.connection(app.state) as conn:
-        transaction = conn.transaction()
-        await transaction.start()  # EXPLAIN ANALYZE runs the sync statement, fault CTE included
-        try:
-            await conn.execute(f"SET LOCAL plan_cache_mode = force_{plan_kind}_plan")
-            await conn.execute(f"PREPARE page_plan AS {sql}")
-            types = await conn.fetchval(
-                "SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = 'page_plan'"
-            )
-            # EXPLAIN EXECUTE takes no bind parameters: the values go in as quoted, typed literals
-            literals = []
-            for name, kind in zip(names, types, strict=True):
-                value = params[name]
-                text_value = (
-                    None
-                    if value is None
-                    else value.isoformat()
-                    if isinstance(value, datetime)
-                    else str(value)
-                )
-                quoted = await conn.fetchval("SELECT quote_nullable($1::text)", text_value)
-                literals.append(f"{quoted}::{kind}")
-            explained = await conn.fetchval(
-                f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page_plan({', '.join(literals)})"
-            )
-        finally:
-            await transaction.rollback()
-            await conn.execute("DEALLOCATE page_plan")
-    plan: dict[str, Any] = explained[0]["Plan"]
-    return plan
+    assert all(node["Node Type"] != "Sort" for node in nodes(plan) if node.get("Actual Rows", 0) > 1), plan
 
 
 async def _outgrown_feed(
@@ -138,7 +92,7 @@ async def test_a_sync_page_past_the_statistics_is_an_index_scan_stopped_by_its_l
     plan_kind: str,
 ) -> None:
     server_id, position = await _outgrown_feed(client, pg, org, server)
-    plan = await _explain(
+    plan = await explain(
         app,
         sync_page_sql(version),
         {
@@ -165,7 +119,7 @@ async def test_a_fetch_page_past_the_statistics_is_an_index_scan_stopped_by_its_
     plan_kind: str,
 ) -> None:
     server_id, position = await _outgrown_feed(client, pg, org, server)
-    plan = await _explain(
+    plan = await explain(
         app,
         fetch_page_sql(version),
         {"server": server_id, "position": position, "horizon": None, "n": 100},

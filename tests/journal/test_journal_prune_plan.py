@@ -9,62 +9,25 @@ its values; this reads that plan on a large journal with nothing to prune, and w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from dep_emulator.core import driver
 from dep_emulator.journal import service as journal_service
 from fastapi import FastAPI
 
+from tests.plan_helpers import explain, nodes
 from tests.traffic.support import call
 
 ROWS = 30_000
 
 
-def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _nodes(child)
-
-
-async def _prune_plan(
-    app: FastAPI, *, newest: int, max_rows: int, retention_seconds: float
-) -> dict[str, Any]:
-    """The plan of `journal_service.prune`'s statement, as it runs it: on the hot pool, custom-planned."""
-    sql, names = driver.sql_of(journal_service._PRUNE)
-    values = {
-        "now": datetime.now(UTC),
-        "retention_seconds": retention_seconds,
-        "newest": newest,
-        "max_rows": max_rows,
-    }
-    async with driver.connection(app.state) as conn:
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            await conn.execute(journal_service.PRUNE_PLAN)
-            await conn.execute(f"PREPARE prune_plan AS {sql}")
-            types = await conn.fetchval(
-                "SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = 'prune_plan'"
-            )
-            literals = []
-            for name, kind in zip(names, types, strict=True):
-                value = values[name]
-                text_value = value.isoformat() if isinstance(value, datetime) else str(value)
-                literals.append(
-                    f"{await conn.fetchval('SELECT quote_literal($1::text)', text_value)}::{kind}"
-                )
-            explained = await conn.fetchval(
-                f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE prune_plan({', '.join(literals)})"
-            )
-        finally:
-            await transaction.rollback()
-    plan: dict[str, Any] = explained[0]["Plan"]
-    return plan
+async def _prune_plan(app: FastAPI, **values: Any) -> dict[str, Any]:
+    """The plan of `journal_service.prune`'s statement as it runs it: on the hot pool, custom-planned."""
+    assert journal_service.PRUNE_PLAN == "SET LOCAL plan_cache_mode = force_custom_plan"
+    return await explain(app, journal_service._PRUNE, {"now": datetime.now(UTC), **values}, "custom")
 
 
 async def _large_journal(pg: asyncpg.Connection, *, old: int = 0) -> None:
@@ -85,9 +48,9 @@ async def test_a_prune_with_nothing_to_delete_reads_no_row_of_a_large_journal(
 ) -> None:
     await _large_journal(pg)
     plan = await _prune_plan(app, newest=ROWS, max_rows=200_000, retention_seconds=7 * 86400)
-    scans = {n["Node Type"] for n in _nodes(plan) if n.get("Relation Name") == "request_journal"}
+    scans = {n["Node Type"] for n in nodes(plan) if n.get("Relation Name") == "request_journal"}
     assert "Seq Scan" not in scans and scans, plan
-    assert all(n.get("Actual Rows", 0) == 0 for n in _nodes(plan) if "Scan" in n["Node Type"]), plan
+    assert all(n.get("Actual Rows", 0) == 0 for n in nodes(plan) if "Scan" in n["Node Type"]), plan
 
 
 async def test_a_prune_deletes_only_the_old_and_the_excess_rows_of_a_large_journal(
