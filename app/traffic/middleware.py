@@ -172,15 +172,6 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
                 await lease.release()
             lease = None
 
-    runs_app_now = refusal is None and (
-        action is None or not (action.answers or action.kind in ("drop", "delay"))
-    )
-    if lease is not None:
-        if runs_app_now:  # the handler may run its statements on it (dep_emulator.core.driver.Lease)
-            scope.setdefault("state", {})[driver.LEASE] = lease
-        else:
-            await lease.release()
-
     finished = False
 
     async def finish() -> None:
@@ -251,7 +242,11 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
             )
         else:
             if action is not None and action.kind == "delay":
+                if lease is not None:  # not held while waiting
+                    await lease.release()
                 await asyncio.sleep(action.delay_ms / 1000)
+            elif lease is not None:  # the handler may run its statements on it (driver.Lease)
+                scope.setdefault("state", {})[driver.LEASE] = lease
             capture_feed = method == "POST" and path in FEED_PATHS
             await app(scope, receive, _observing(journaled, outcome, capture_feed=capture_feed))
     except BaseException:
