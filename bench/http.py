@@ -200,7 +200,6 @@ def serve(
         DEPEMU_SESSION_TTL_SECONDS="86400",
         DEPEMU_SESSION_ROTATION_SECONDS="86400",
     )
-
     command = [python, "-m", "dep_emulator.cli", "serve", "--port", str(port)]
     if workers != 1:
         command += ["--workers", str(workers)]

@@ -100,6 +100,10 @@ class Lease:
         pool: asyncpg.Pool = state.driver_pool
         return cls(pool, await pool.acquire())
 
+    @property
+    def released(self) -> bool:
+        return self._released
+
     async def release(self) -> None:
         if not self._released:
             self._released = True
@@ -111,7 +115,7 @@ async def request_connection(request: Any) -> AsyncIterator[asyncpg.Connection]:
     """The connection the traffic middleware handed over for this request (`Lease`), released when
     the block ends; else one from the pool, as `connection`."""
     lease: Lease | None = request.scope.get("state", {}).pop(LEASE, None)
-    if lease is None or lease._released:
+    if lease is None or lease.released:
         async with connection(request.app.state) as conn:
             yield conn
         return
