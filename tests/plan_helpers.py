@@ -52,3 +52,34 @@ async def explain(app: FastAPI, clause: TextClause, params: dict[str, Any], plan
             await conn.execute("DEALLOCATE page_plan")
     plan: dict[str, Any] = explained[0]["Plan"]
     return plan
+
+
+def scans(plan: dict[str, Any], table: str) -> set[str]:
+    """How every part of the statement reads `table` (the page, and the probe for one more row):
+    a sequential scan would read the whole feed to find, or not find, the next row."""
+    return {node["Node Type"] for node in nodes(plan) if node.get("Relation Name") == table}
+
+
+def page_read(plan: dict[str, Any], table: str) -> list[str]:
+    """How the page's rows of `table` are read: the node types from a scan of it up to the plan's top."""
+
+    def path_to(node: dict[str, Any], trail: list[str]) -> list[str] | None:
+        trail = [*trail, node["Node Type"]]
+        if node.get("Relation Name") == table and node.get("Actual Rows", 0) > 1:
+            return trail
+        for child in node.get("Plans", []):
+            if (found := path_to(child, trail)) is not None:
+                return found
+        return None
+
+    found = path_to(plan, [])
+    assert found is not None, plan
+    return found
+
+
+def assert_keyset_read(plan: dict[str, Any], table: str) -> None:
+    """The page is an index scan under its LIMIT, nothing reads `table` sequentially, nothing sorts."""
+    read = page_read(plan, table)
+    assert read[-1] == "Index Scan" and "Limit" in read and "Sort" not in read, read
+    assert scans(plan, table) <= {"Index Scan", "Index Only Scan"}, plan
+    assert all(node["Node Type"] != "Sort" for node in nodes(plan) if node.get("Actual Rows", 0) > 1), plan

@@ -20,43 +20,12 @@ from dep_emulator.devices.feed_read import fetch_page_sql, sync_page_sql
 from fastapi import FastAPI
 
 from tests.devices.helpers import generate
-from tests.plan_helpers import explain, nodes
+from tests.plan_helpers import assert_keyset_read, explain
 
 pytestmark = [
     pytest.mark.parametrize("version", [3, 10]),
     pytest.mark.parametrize("plan_kind", ["generic", "custom"]),
 ]
-
-
-def _scans(plan: dict[str, Any], table: str) -> set[str]:
-    """How every part of the statement reads `table` (the page, and the probe for one more row):
-    a sequential scan would read the whole feed to find, or not find, the next row."""
-    return {node["Node Type"] for node in nodes(plan) if node.get("Relation Name") == table}
-
-
-def _page_read(plan: dict[str, Any], table: str) -> list[str]:
-    """How the page's rows of `table` are read: the node types from a scan of it up to the plan's top."""
-
-    def path_to(node: dict[str, Any], trail: list[str]) -> list[str] | None:
-        trail = [*trail, node["Node Type"]]
-        if node.get("Relation Name") == table and node.get("Actual Rows", 0) > 1:
-            return trail
-        for child in node.get("Plans", []):
-            if (found := path_to(child, trail)) is not None:
-                return found
-        return None
-
-    found = path_to(plan, [])
-    assert found is not None, plan
-    return found
-
-
-def _assert_keyset_read(plan: dict[str, Any], table: str) -> None:
-    """The page is an index scan under its LIMIT, nothing reads `table` sequentially, nothing sorts."""
-    read = _page_read(plan, table)
-    assert read[-1] == "Index Scan" and "Limit" in read and "Sort" not in read, read
-    assert _scans(plan, table) <= {"Index Scan", "Index Only Scan"}, plan
-    assert all(node["Node Type"] != "Sort" for node in nodes(plan) if node.get("Actual Rows", 0) > 1), plan
 
 
 async def _outgrown_feed(
@@ -106,7 +75,7 @@ async def test_a_sync_page_past_the_statistics_is_an_index_scan_stopped_by_its_l
         },
         plan_kind,
     )
-    _assert_keyset_read(plan, "device_event")
+    assert_keyset_read(plan, "device_event")
 
 
 async def test_a_fetch_page_past_the_statistics_is_an_index_scan_stopped_by_its_limit(
@@ -125,4 +94,4 @@ async def test_a_fetch_page_past_the_statistics_is_an_index_scan_stopped_by_its_
         {"server": server_id, "position": position, "horizon": None, "n": 100},
         plan_kind,
     )
-    _assert_keyset_read(plan, "device")
+    assert_keyset_read(plan, "device")

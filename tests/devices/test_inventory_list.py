@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from tests.conftest import create_org, create_server
 from tests.devices.helpers import add, assign, generate
-from tests.devices.test_feed_plans import _assert_keyset_read, _explain
+from tests.plan_helpers import assert_keyset_read, explain
 
 FULL = {
     "model": "iPad Pro",
@@ -247,10 +247,10 @@ async def test_a_page_is_an_index_scan_stopped_by_its_limit(
         "SELECT serial_number FROM device WHERE org_id = $1 ORDER BY serial_number OFFSET 2500 LIMIT 1",
         int(org["id"]),
     )
-    plan = await _explain(
+    plan = await explain(
         app,
         list_page_sql(server=False, order_number=False, serial=False, after=True),
         {"org": int(org["id"]), "after": after, "n": 100},
         plan_kind,
     )
-    _assert_keyset_read(plan, "device")
+    assert_keyset_read(plan, "device")
