@@ -47,7 +47,12 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 async def protocol_version(request: Request) -> int:
     """`X-Server-Protocol-Version`: missing or non-numeric → 1, above our maximum → our maximum (§2)."""
     settings: Settings = request.app.state.settings
-    raw = request.headers.get("x-server-protocol-version", "").strip()
+    return version_of(request.headers.get("x-server-protocol-version"), settings)
+
+
+def version_of(header: str | None, settings: Settings) -> int:
+    """The protocol version an `X-Server-Protocol-Version` value asks for (see `protocol_version`)."""
+    raw = (header or "").strip()
     version = int(raw) if raw.isdigit() and len(raw) < 6 else 1
     return max(1, min(version, settings.max_protocol_version))
 

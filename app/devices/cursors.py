@@ -93,26 +93,26 @@ def encode(key: bytes, cursor: Cursor) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode(key: bytes | None, value: object) -> Cursor:
-    """Parse and verify; raises BadCursor for anything we did not issue (or anything, with no key yet)."""
+def _parse(value: object) -> tuple[str, list[str]] | None:
+    """The payload and fields of something shaped like our cursor (not verified), else None."""
     if not isinstance(value, str) or not value or len(value) > MAX_LENGTH or not value.isascii():
-        raise BadCursor
+        return None
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
     except (binascii.Error, ValueError):
-        raise BadCursor from None
+        return None
     parts = raw.split(":")
     if len(parts) != 9 or parts[4] not in ("true", "false"):
-        raise BadCursor
-    numbers = [parts[i] for i in (0, 1, 2, 3, 5, 6, 7, 8)]
-    if not all(p.isdigit() and len(p) <= 40 for p in numbers):
-        raise BadCursor
-    if key is None:  # no key yet: nothing was ever issued
-        raise BadCursor
-    payload = raw.rsplit(":", 1)[0]
-    if not hmac.compare_digest(str(_mac(key, payload)), parts[8]):
-        raise BadCursor
-    limit, position, until_ms, issued_ms, snapshot_ms, server_id, horizon = (int(p) for p in numbers[:7])
+        return None
+    if not all(parts[i].isdigit() and len(parts[i]) <= 40 for i in (0, 1, 2, 3, 5, 6, 7, 8)):
+        return None
+    return raw.rsplit(":", 1)[0], parts
+
+
+def _cursor(parts: list[str]) -> Cursor:
+    limit, position, until_ms, issued_ms, snapshot_ms, server_id, horizon = (
+        int(parts[i]) for i in (0, 1, 2, 3, 5, 6, 7)
+    )
     return Cursor(
         server_id=server_id,
         fetching=parts[4] == "true",
@@ -123,3 +123,21 @@ def decode(key: bytes | None, value: object) -> Cursor:
         snapshot_ms=snapshot_ms,
         issued_ms=issued_ms,
     )
+
+
+def decode(key: bytes | None, value: object) -> Cursor:
+    """Parse and verify; raises BadCursor for anything we did not issue (or anything, with no key yet)."""
+    parsed = _parse(value)
+    if parsed is None or key is None:  # no key yet: nothing was ever issued
+        raise BadCursor
+    payload, parts = parsed
+    if not hmac.compare_digest(str(_mac(key, payload)), parts[8]):
+        raise BadCursor
+    return _cursor(parts)
+
+
+def peek(value: object) -> Cursor | None:
+    """The cursor's fields, NOT verified: only to read ahead what a verified cursor would ask for
+    (the traffic middleware's sync page, dep_emulator.devices.feed_read); `decode` decides."""
+    parsed = _parse(value)
+    return _cursor(parsed[1]) if parsed is not None else None

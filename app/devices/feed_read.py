@@ -13,7 +13,7 @@ the primary key (server_id, seq)).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from functools import cache
@@ -31,7 +31,7 @@ from ..core.errors import DepError
 from ..faults import service as faults
 from ..orgs.models import MdmServer, Org
 from ..orgs.settings import org_setting
-from ..profiles.throttle import VISIBLE_IN_SYNC_SQL
+from ..profiles.throttle import visible_in_sync_sql
 from ..session.service import FeedCaller
 from . import cursors, locking, wire, wire_sql
 from .cursors import Cursor
@@ -86,9 +86,11 @@ def fetch_page_sql(version: int) -> TextClause:
     ) page""")
 
 
-@cache
-def sync_page_sql(version: int) -> TextClause:
-    """One page of a server's events after a position, as JSON text built by PostgreSQL.
+def sync_page_select(version: int, *, server: str, now: str) -> str:
+    """One page of a server's events after a position, as JSON text built by PostgreSQL: a SELECT
+    of `committed`, `last_seq`, `devices`, `last_at` and `more` (one row), binding :position and
+    :n. `server` and `now` are SQL expressions of the caller's (constant fragments: a bound
+    parameter, or a column of the statement it is part of).
 
     Devices in an assignment cooldown are left out (dep_emulator.profiles.throttle, spec §12.2).
     """
@@ -103,27 +105,71 @@ def sync_page_sql(version: int) -> TextClause:
         )
     else:  # the latest protocol: the event's stored wire text (migration 0009), as it is
         column = event = "e.wire"
-    # One statement reads the page, the server's committed feed sequence (the same snapshot:
-    # every event up to it is visible, dep_emulator.devices.feed) and consumes a scripted echo_cursor
-    # fault (dep_emulator.faults); a failed request rolls the consumption back with everything else.
-    # As in fetch: one ordered aggregate in arrival order and an ordered probe for one more event.
-    return text(f"""
-    WITH {faults.consume_sql(server_expr=":server", kind="echo_cursor")}
-    SELECT (SELECT feed_seq FROM mdm_server WHERE id = :server) AS committed,
-           (SELECT fault_id FROM fault_fired) AS echo_fault_id,
+    visible = visible_in_sync_sql(now)
+    # The server's committed feed sequence is read in the same snapshot as the page: every event up
+    # to it is visible (dep_emulator.devices.feed). As in fetch: one ordered aggregate in arrival
+    # order and an ordered probe for one more event.
+    return f"""
+    SELECT (SELECT feed_seq FROM mdm_server WHERE id = {server}) AS committed,
            page.last_seq, page.devices,
-           (SELECT op_at FROM device_event WHERE server_id = :server AND seq = page.last_seq) AS last_at,
+           (SELECT op_at FROM device_event WHERE server_id = {server} AND seq = page.last_seq) AS last_at,
            (SELECT seq FROM device_event e
-            WHERE server_id = :server AND seq > page.last_seq AND {VISIBLE_IN_SYNC_SQL}
+            WHERE server_id = {server} AND seq > page.last_seq AND {visible}
             ORDER BY seq LIMIT 1) IS NOT NULL AS more
     FROM (
         SELECT max(seq) AS last_seq, string_agg({event}, ',' ORDER BY seq) AS devices
         FROM (
             SELECT seq, op_type, op_at, {column} FROM device_event e
-            WHERE server_id = :server AND seq > {AFTER_POSITION} AND {VISIBLE_IN_SYNC_SQL}
+            WHERE server_id = {server} AND seq > {AFTER_POSITION} AND {visible}
             ORDER BY seq LIMIT :n
         ) e
-    ) page""")
+    ) page"""
+
+
+@cache
+def sync_page_sql(version: int) -> TextClause:
+    """The sync page (`sync_page_select`) of server :server at time :now, consuming a scripted
+    echo_cursor fault in the same statement (dep_emulator.faults): a failed request rolls the
+    consumption back with everything else."""
+    return text(f"""
+    WITH {faults.consume_sql(server_expr=":server", kind="echo_cursor")}
+    SELECT (SELECT fault_id FROM fault_fired) AS echo_fault_id, sync_page.*
+    FROM ({sync_page_select(version, server=":server", now=":now")}) sync_page""")
+
+
+# The sync page read ahead by the traffic middleware's statement (dep_emulator.traffic.service), in
+# the request state, for the handler to use instead of reading it again (issue 15: one round trip).
+PREFETCHED_SYNC_PAGE = "prefetched_sync_page"
+SYNC_PAGE_NAMES = ("committed", "last_seq", "devices", "last_at", "more")
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReadAhead:
+    """The page a sync request's cursor asks for, read from the cursor before it is verified:
+    the middleware reads it with the caller, the handler takes it only if the verified request
+    asks for the very same page (`sync`). Nothing is consumed by reading it."""
+
+    position: int
+    n: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class PrefetchedSyncPage:
+    server_id: int
+    ask: SyncReadAhead
+    row: dict[str, Any]  # SYNC_PAGE_NAMES
+
+
+def sync_read_ahead(
+    cursor: str | None, limit: int | None, version: int, settings: Settings
+) -> SyncReadAhead | None:
+    """What to read ahead for a sync body's `cursor` and `limit` at protocol `version`: None when
+    the cursor is not shaped like a sync position (the request is refused before any page)."""
+    peeked = cursors.peek(cursor)
+    if peeked is None or peeked.fetching:
+        return None
+    return SyncReadAhead(position=peeked.position, n=clamp_limit(limit, settings), version=version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,12 +285,15 @@ async def sync(
     settings: Settings,
     cursor: object,
     limit: int | None,
+    prefetched: PrefetchedSyncPage | None = None,
 ) -> FeedPage:
     """`POST /devices/sync` (spec §6.3, §8.3): events after the cursor, oldest first, repeats allowed.
 
     A scripted `echo_cursor` fault (dep_emulator.faults) answers the request's own cursor with
     `more_to_follow: true` and no devices: the Apple bug of micromdm#1016 / nanodep#73 (§8.4).
     Its unit is consumed by the page statement itself (committed with it): `echo_fault_id`.
+    `prefetched`: the page the traffic middleware read ahead with the caller, used when it is the
+    page the verified cursor asks for (it is read only when no echo_cursor unit is due).
     """
     if cursor is None or cursor == "":
         raise DepError("CURSOR_REQUIRED")
@@ -252,20 +301,25 @@ async def sync(
     previous = _verified(caller, cursor, settings)
     if previous.fetching:  # a fetch is unfinished: its snapshot is incomplete, so no hand-off yet
         raise DepError("INVALID_CURSOR")
-    method, path = faults.split_endpoint(SYNC_ENDPOINT)
-    page = await driver.fetchrow(
-        conn,
-        sync_page_sql(version),
-        {
-            "server": caller.server_id,
-            "position": previous.position,
-            "n": n,
-            "now": caller.now,
-            "f_method": method,
-            "f_path": path,
-            "f_kind": "echo_cursor",
-        },
-    )
+    ask = SyncReadAhead(position=previous.position, n=n, version=version)
+    page: Mapping[str, Any]
+    if prefetched is not None and prefetched.server_id == caller.server_id and prefetched.ask == ask:
+        page = prefetched.row | {"echo_fault_id": None}  # read when no echo_cursor unit was due
+    else:
+        method, path = faults.split_endpoint(SYNC_ENDPOINT)
+        page = await driver.fetchrow(
+            conn,
+            sync_page_sql(version),
+            {
+                "server": caller.server_id,
+                "position": previous.position,
+                "n": n,
+                "now": caller.now,
+                "f_method": method,
+                "f_path": path,
+                "f_kind": "echo_cursor",
+            },
+        )
     committed = _within(previous.position, page["committed"])
     if page["echo_fault_id"] is not None:
         assert isinstance(cursor, str)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -84,7 +85,10 @@ async def fetch_devices(request: Request, version: ProtocolVersion) -> Response:
 async def sync_devices(request: Request, version: ProtocolVersion) -> Response:
     """Sync Devices (spec §6.3): every change after `cursor`, oldest first (JSON built in PostgreSQL)."""
     settings = request.app.state.settings
-    page, caller = await _feed_page(request, feed_read.sync, version=version, settings=settings)
+    # The page the traffic middleware read ahead with the session, if it did (one round trip).
+    prefetched = request.scope.get("state", {}).get(feed_read.PREFETCHED_SYNC_PAGE)
+    read = functools.partial(feed_read.sync, prefetched=prefetched)
+    page, caller = await _feed_page(request, read, version=version, settings=settings)
     if page.echo_fault_id is not None:  # for the request journal (dep_emulator.traffic)
         setattr(request.state, ENDPOINT_FAULT, (page.echo_fault_id, "echo_cursor"))
     if page.lag is not None:

@@ -59,19 +59,12 @@ def consume_sql(*, server_expr: str, kind: str | None) -> str:
     `kind` None means "any transport kind" (the middleware), else the hook's own kind.
     Binds :f_method and :f_path (and :f_kind).
     """
-    if kind is None:
-        kind_pred = "NOT jsonb_exists_any(f.responses -> f.step, array['echo_cursor', 'device_status'])"
-    else:
-        kind_pred = "jsonb_exists(f.responses -> f.step, :f_kind)"
     return f"""
     fault_target AS (
         SELECT f.id, f.step, f.used, f.responses -> f.step AS response,
                coalesce((f.responses -> f.step ->> 'count')::int, 1) AS step_count
         FROM fault_script f
-        WHERE f.path = :f_path AND f.method IN (:f_method, '*')
-          AND f.step < jsonb_array_length(f.responses)
-          AND (f.server_id IS NULL OR f.server_id = ({server_expr}))
-          AND {kind_pred}
+        WHERE {_step_due(server_expr=server_expr, kind=kind)}
           AND (f.probability IS NULL OR random() < f.probability)
         ORDER BY f.id LIMIT 1
         FOR UPDATE
@@ -87,6 +80,26 @@ def consume_sql(*, server_expr: str, kind: str | None) -> str:
         FROM fault_target t WHERE f.id = t.id
         RETURNING f.id AS fault_id, t.response AS fault_response
     )"""
+
+
+def pending_sql(*, server_expr: str, kind: str) -> str:
+    """A boolean: a script has a unit of the hook's `kind` due now for this endpoint and server
+    (what `consume_sql` would consume, probability aside), without consuming it. Binds :f_method,
+    :f_path and :f_kind."""
+    return f"EXISTS (SELECT FROM fault_script f WHERE {_step_due(server_expr=server_expr, kind=kind)})"
+
+
+def _step_due(*, server_expr: str, kind: str | None) -> str:
+    """Scripts of `f` (fault_script) whose current step is for this endpoint and server, and of
+    any transport kind (`kind` None: the middleware) or of the hook's own (bound as :f_kind)."""
+    if kind is None:
+        kind_pred = "NOT jsonb_exists_any(f.responses -> f.step, array['echo_cursor', 'device_status'])"
+    else:
+        kind_pred = "jsonb_exists(f.responses -> f.step, :f_kind)"
+    return f"""f.path = :f_path AND f.method IN (:f_method, '*')
+          AND f.step < jsonb_array_length(f.responses)
+          AND (f.server_id IS NULL OR f.server_id = ({server_expr}))
+          AND {kind_pred}"""
 
 
 def split_endpoint(endpoint: str) -> tuple[str, str]:

@@ -31,13 +31,20 @@ from .models import AssignmentAttempt, AssignmentCooldown
 from .schemas import AssignmentCooldownList, AssignmentCooldownOut, AssignmentThrottle
 
 THROTTLE_KEY = "assignment_throttle"
+
+
 # NOT IN, not NOT EXISTS: a hashed subplan built once per statement keeps the sync page a keyset
 # scan of the event index with a filter, whatever the statistics say; NOT EXISTS becomes an anti
 # join, which on stale statistics (right after a bulk assignment) was planned as a scan and sort
 # of every remaining event. `device_id` is the primary key, never NULL, so NOT IN means NOT EXISTS.
-VISIBLE_IN_SYNC_SQL = (
-    "e.device_id NOT IN (SELECT c.device_id FROM assignment_cooldown c WHERE c.hidden AND c.until_at > :now)"
-)
+def visible_in_sync_sql(now: str = ":now") -> str:
+    """The predicate over `e`, with the emulator's time as the SQL expression `now` (a constant
+    fragment of the caller's, never a value)."""
+    hidden = f"SELECT c.device_id FROM assignment_cooldown c WHERE c.hidden AND c.until_at > {now}"
+    return f"e.device_id NOT IN ({hidden})"
+
+
+VISIBLE_IN_SYNC_SQL = visible_in_sync_sql()
 
 
 async def rule(db: AsyncSession, *, org_id: int) -> AssignmentThrottle:

@@ -44,7 +44,9 @@ from ..core import driver
 from ..core.body_limit import read_body
 from ..core.config import Settings
 from ..core.db import ENDPOINT_FAULT
+from ..core.dep import version_of
 from ..core.security import hash_secret
+from ..devices import feed_read
 from ..faults.respond import PLAIN_TEXT, FaultAction, action_for, error_body
 from ..journal.service import JournalEntry, redact_query
 from ..session import oauth1
@@ -59,10 +61,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-NOT_APPLE = (
-    "/emulator", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/metrics", "/console"
-)
-FEED_PATHS = ("/server/devices", "/devices/sync")
+NOT_APPLE = ("/emulator", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/metrics", "/console")
+SYNC_PATH = "/devices/sync"
+FEED_PATHS = ("/server/devices", SYNC_PATH)
 MAX_CAPTURE = 16 * 1024 * 1024
 # A fetch or sync page is rendered `cursor` first and `more_to_follow` third (dep_emulator.devices.feed_read):
 # the journal needs only its head, not the whole page (up to 1000 devices, ~500 KB).
@@ -131,6 +132,10 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
         lease = await driver.Lease.acquire(app_state)
         conn = lease.conn
         session_token = headers.get("x-adm-auth-session")
+        read_ahead = None
+        if session_token and method == "POST" and path == SYNC_PATH:
+            version = version_of(headers.get("x-server-protocol-version"), settings)
+            read_ahead = feed_read.sync_read_ahead(summary.cursor, summary.limit, version, settings)
         caller = await service.resolve(
             conn,
             method=method,
@@ -138,9 +143,13 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
             token_hash=hash_secret(session_token) if session_token else None,
             consumer_key=_consumer_key(headers.get("authorization")) if path == "/session" else None,
             bearer_hash=abm.bearer_hash(headers.get("authorization")) if abm_call else None,
+            sync_read_ahead=read_ahead,
+            wall=wall,
         )
         if caller.session is not None:  # the feed pages read it from here (dep_emulator.session.service)
             scope.setdefault("state", {})[PREFETCHED_SESSION] = caller.session
+        if caller.sync_page is not None:  # and the sync page (dep_emulator.devices.feed_read.sync)
+            scope.setdefault("state", {})[feed_read.PREFETCHED_SYNC_PAGE] = caller.sync_page
         if caller.fault_response is not None:
             action = action_for(caller.fault_response, settings)
             outcome.fault_id, outcome.fault = caller.fault_id, action.label

@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 import asyncpg
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..clock import service as clock
 from ..core import driver
 from ..core.config import Settings
-from ..faults.service import consume_sql
+from ..devices.feed_read import SYNC_PAGE_NAMES, PrefetchedSyncPage, SyncReadAhead, sync_page_select
+from ..faults.service import consume_sql, pending_sql
 from ..journal import service as journal_service
 from ..journal.service import JournalEntry, insert_journal_sql, prune, prune_due
 from ..orgs.models import MdmServer, Org
@@ -45,6 +49,8 @@ class CallerContext:
     # The X-ADM-Auth-Session's own row (dep_emulator.session.service.FEED_SESSION_COLUMNS, with server_id and
     # server_uuid), for the feed pages to use instead of reading it again.
     session: dict[str, Any] | None = None
+    # The sync page read ahead with the session (dep_emulator.devices.feed_read.PREFETCHED_SYNC_PAGE).
+    sync_page: PrefetchedSyncPage | None = None
 
 
 _RESOLVE = """
@@ -55,8 +61,8 @@ WITH srv AS (
 ),
 {faults}
 SELECT srv.id, srv.server_uuid, srv.stored_rules, fault_fired.fault_id, fault_fired.fault_response,
-       NULL::int AS account_id{session_values}
-FROM (SELECT 1) AS one LEFT JOIN srv ON true LEFT JOIN fault_fired ON true
+       NULL::int AS account_id{session_values}{page_values}
+FROM (SELECT 1) AS one LEFT JOIN srv ON true LEFT JOIN fault_fired ON true{page_join}
 """
 
 # TextClause objects built once: text() parses its SQL for bind parameters on every call.
@@ -67,6 +73,8 @@ _RESOLVE_BY_SESSION = text(
         server_pred="a.token_hash = :token_hash",
         faults=consume_sql(server_expr="SELECT id FROM srv", kind=None),
         session_values="".join(f", srv.{name}" for name in FEED_SESSION_NAMES),
+        page_values="",
+        page_join="",
     )
 )
 _RESOLVE_BY_CONSUMER = text(
@@ -76,8 +84,37 @@ _RESOLVE_BY_CONSUMER = text(
         server_pred="s.consumer_key = :consumer_key",
         faults=consume_sql(server_expr="SELECT id FROM srv", kind=None),
         session_values="",
+        page_values="",
+        page_join="",
     )
 )
+# The emulator's time for a page read ahead: the request's wall time (:wall) plus the clock's
+# offset, as dep_emulator.clock.service.at_offset makes it.
+_READ_AHEAD_NOW = (
+    f"(CAST(:wall AS timestamptz) + make_interval(secs => coalesce({clock.OFFSET_SCALAR_SQL}, 0)))"
+)
+
+
+@cache
+def resolve_with_sync_page_sql(version: int) -> TextClause:
+    """The session's resolve and, in the same statement, the sync page its cursor asks for at
+    protocol `version` (binds :position, :n, :wall, :f_kind), unless an echo_cursor unit is due
+    for the request (`page_echo_pending`: the handler's own statement consumes it). A pure read:
+    if the request is then refused, or its cursor fails verification, the page is dropped."""
+    page = sync_page_select(version, server="srv.id", now=_READ_AHEAD_NOW)
+    pending = pending_sql(server_expr="srv.id", kind="echo_cursor")
+    return text(
+        _RESOLVE.format(
+            session_columns=", " + FEED_SESSION_COLUMNS,
+            source="auth_session a JOIN mdm_server s ON s.id = a.server_id",
+            server_pred="a.token_hash = :token_hash",
+            faults=consume_sql(server_expr="SELECT id FROM srv", kind=None),
+            session_values="".join(f", srv.{name}" for name in FEED_SESSION_NAMES),
+            page_values="".join(f", sync_page.{name} AS page_{name}" for name in SYNC_PAGE_NAMES)
+            + f", {pending} AS page_echo_pending",
+            page_join=f"\nLEFT JOIN LATERAL ({page}) sync_page ON srv.id IS NOT NULL",
+        )
+    )
 
 
 # A Business Manager API call: the API account of the bearer token and its org's rules; only faults
@@ -106,22 +143,40 @@ async def resolve(
     token_hash: str | None,
     consumer_key: str | None,
     bearer_hash: str | None = None,
+    sync_read_ahead: SyncReadAhead | None = None,
+    wall: datetime | None = None,
 ) -> CallerContext:
-    params: dict[str, str | None]
+    """Who calls, and one unit of a matching fault script consumed. `sync_read_ahead` (a sync
+    request with a session token): also the page its cursor asks for (`resolve_with_sync_page_sql`),
+    in `sync_page` when it may be used: no fault fired, no echo_cursor unit due."""
+    params: dict[str, Any]
     sql: TextClause
     if bearer_hash is not None:
         sql, params = _RESOLVE_BY_BEARER, {"bearer_hash": bearer_hash}
     elif consumer_key is not None:
         sql, params = _RESOLVE_BY_CONSUMER, {"consumer_key": consumer_key}
+    elif sync_read_ahead is not None:
+        sql = resolve_with_sync_page_sql(sync_read_ahead.version)
+        params = {
+            "token_hash": token_hash,
+            "position": sync_read_ahead.position,
+            "n": sync_read_ahead.n,
+            "wall": wall,
+            "f_kind": "echo_cursor",
+        }
     else:
         sql, params = _RESOLVE_BY_SESSION, {"token_hash": token_hash}
     row = await driver.fetchrow(conn, sql, {**params, "f_method": method, "f_path": path})
     session = None
-    if sql is _RESOLVE_BY_SESSION and row[0] is not None:
+    sync_page = None
+    if sql is not _RESOLVE_BY_BEARER and sql is not _RESOLVE_BY_CONSUMER and row[0] is not None:
         session = {name: row[name] for name in FEED_SESSION_NAMES} | {
             "server_id": row[0],
             "server_uuid": row[1],
         }
+        if sync_read_ahead is not None and row[3] is None and not row["page_echo_pending"]:
+            page = {name: row[f"page_{name}"] for name in SYNC_PAGE_NAMES}
+            sync_page = PrefetchedSyncPage(server_id=row[0], ask=sync_read_ahead, row=page)
     return CallerContext(
         server_id=row[0],
         server_uuid=row[1],
@@ -130,6 +185,7 @@ async def resolve(
         fault_response=row[4],
         account_id=row[5],
         session=session,
+        sync_page=sync_page,
     )
 
 

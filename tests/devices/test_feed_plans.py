@@ -16,11 +16,15 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from dep_emulator.core.security import hash_secret
 from dep_emulator.devices.feed_read import fetch_page_sql, sync_page_sql
+from dep_emulator.testing.dep_client import OAuthCredentials
+from dep_emulator.traffic.service import resolve_with_sync_page_sql
 from fastapi import FastAPI
 
 from tests.devices.helpers import generate
 from tests.plan_helpers import assert_keyset_read, explain
+from tests.traffic.support import open_session
 
 pytestmark = [
     pytest.mark.parametrize("version", [3, 10]),
@@ -69,6 +73,37 @@ async def test_a_sync_page_past_the_statistics_is_an_index_scan_stopped_by_its_l
             "position": position,
             "n": 100,
             "now": datetime.now(UTC),
+            "f_method": "POST",
+            "f_path": "/devices/sync",
+            "f_kind": "echo_cursor",
+        },
+        plan_kind,
+    )
+    assert_keyset_read(plan, "device_event")
+
+
+async def test_the_sync_page_read_with_the_caller_past_the_statistics_is_an_index_scan_stopped_by_its_limit(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    pg: asyncpg.Connection,
+    org: dict[str, Any],
+    server: dict[str, Any],
+    credentials: OAuthCredentials,
+    version: int,
+    plan_kind: str,
+) -> None:
+    """The same page inside the traffic middleware's resolve (dep_emulator.traffic.service), where the
+    server is the session's row's, not a parameter."""
+    server_id, position = await _outgrown_feed(client, pg, org, server)
+    token = await open_session(client, credentials)
+    plan = await explain(
+        app,
+        resolve_with_sync_page_sql(version),
+        {
+            "token_hash": hash_secret(token),
+            "position": position,
+            "n": 100,
+            "wall": datetime.now(UTC),
             "f_method": "POST",
             "f_path": "/devices/sync",
             "f_kind": "echo_cursor",
