@@ -92,7 +92,7 @@ class ObservabilityMiddleware:
         if state.get("fault_fired"):
             self.metrics.faults.labels(endpoint, str(state["fault_fired"]).split()[0]).inc()
         if state.get("feed_lag") is not None and server:
-            self.metrics.feed_lag.labels(server).set(state["feed_lag"])
+            self.metrics.child(self.metrics.feed_lag, server).set(state["feed_lag"])
         if state.get("traffic_rule"):
             self.metrics.throttles.labels(endpoint, str(state["traffic_rule"])).inc()
         status = outcome["status"]
