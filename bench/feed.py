@@ -58,7 +58,10 @@ FETCH_SQL = (
     f"SELECT feed_seq, {DEVICE_WIRE_ARGUMENTS} FROM device "
     "WHERE server_id = $1 AND feed_seq > $2 AND feed_seq <= $3 ORDER BY feed_seq LIMIT $4"
 )
-SYNC_SQL = "SELECT seq, wire FROM device_event WHERE server_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+SYNC_SQL = (
+    "SELECT seq, op_type, op_at, snapshot FROM device_event WHERE server_id = $1 AND seq > $2 "
+    "ORDER BY seq LIMIT $3"
+)
 
 
 def cursor_fields(cursor: str) -> list[str]:

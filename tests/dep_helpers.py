@@ -58,16 +58,13 @@ async def device_row(pg: Any, serial: str) -> dict[str, Any]:
 
 async def events(pg: Any, serial: str) -> list[dict[str, Any]]:
     rows = await pg.fetch(
-        "SELECT e.op_type, e.wire, s.server_uuid FROM device_event e "
+        "SELECT e.op_type, e.snapshot, s.server_uuid FROM device_event e "
         "JOIN mdm_server s ON s.id = e.server_id WHERE e.serial_number = $1 ORDER BY e.op_at, e.seq",
         serial,
     )
     import json
 
-    def snapshot(wire: str) -> dict[str, Any]:  # the device's fields: the event without its op fields
-        return {k: v for k, v in json.loads(wire).items() if k not in ("op_type", "op_date")}
-
     return [
-        {"op_type": row["op_type"], "server_uuid": row["server_uuid"], "snapshot": snapshot(row["wire"])}
-        for row in rows
+        {"op_type": r["op_type"], "server_uuid": r["server_uuid"], **{"snapshot": json.loads(r["snapshot"])}}
+        for r in rows
     ]

@@ -26,7 +26,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..orgs.models import MdmServer
-from . import audit, copy_rows, feed, wire_sql
+from . import audit, copy_rows, feed
 from .locking import lock_servers
 
 COPY_CHUNK = 20_000
@@ -36,10 +36,9 @@ RETURNED_SERIALS = 1000
 PROCESS_POOL_FROM = 100_000
 # The `added` event and the history row of devices written already assigned to server $1 with
 # feed_seq $2 .. $2 + $4 - 1 (a new assignment at $3; spec §8.4), from the rows themselves.
-ASSIGNED_EVENTS = f"""
-INSERT INTO device_event (server_id, seq, device_id, serial_number, op_type, op_at, wire)
-SELECT server_id, feed_seq, id, serial_number, 'added', $3,
-       {wire_sql.event_text("wire", "'added'", "$3::timestamptz")}
+ASSIGNED_EVENTS = """
+INSERT INTO device_event (server_id, seq, device_id, serial_number, op_type, op_at, snapshot)
+SELECT server_id, feed_seq, id, serial_number, 'added', $3, CAST(wire AS jsonb)
 FROM device WHERE server_id = $1 AND feed_seq BETWEEN $2 AND $2 + $4 - 1 ORDER BY feed_seq
 """
 ASSIGNED_HISTORY = """

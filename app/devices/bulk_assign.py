@@ -24,15 +24,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..orgs.models import MdmServer
-from . import audit, feed, wire_sql
+from . import audit, feed
 from .locking import load_devices, lock_servers
 from .models import Device
 
-
-def _event(op_type: str) -> str:
-    """The event's stored text (device_event.wire) from the device's stored wire text: spliced,
-    not built again field by field nor parsed (tests/devices/test_feed_sql.py)."""
-    return wire_sql.event_text("d.wire", op_type, "CAST(:now AS timestamptz)")
+# The event snapshot: the device's stored wire text (migration 0010: exactly `wire_sql.device_object`,
+# see tests/devices/test_feed_sql.py), parsed once instead of built again field by field.
+_SNAPSHOT = "CAST(d.wire AS jsonb)"
 
 
 async def assign_set(
@@ -98,9 +96,8 @@ async def assign_set(
     await db.execute(
         text(
             f"""
-            INSERT INTO device_event (server_id, seq, device_id, serial_number, op_type, op_at, wire)
-            SELECT p.old_server, a.first + p.old_rank - 1, d.id, d.serial_number, 'deleted', :now,
-                   {_event("'deleted'")}
+            INSERT INTO device_event (server_id, seq, device_id, serial_number, op_type, op_at, snapshot)
+            SELECT p.old_server, a.first + p.old_rank - 1, d.id, d.serial_number, 'deleted', :now, {_SNAPSHOT}
             FROM assign_plan p
             JOIN device d ON d.id = p.id
             JOIN unnest(CAST(:servers AS int[]), CAST(:firsts AS bigint[])) AS a(server, first)
@@ -129,7 +126,6 @@ async def assign_set(
         # Fresh profile state for new arrivals (and moves when the org's feed is "clean");
         # otherwise Apple drops the profile assignment but keeps its uuid (spec §8.4).
         fresh = "p.outcome = 'assigned'" + (" OR p.outcome = 'moved'" if clean else "")
-        op_type = f"CASE WHEN {fresh} THEN 'added' ELSE 'modified' END"
         await db.execute(
             text(
                 f"""
@@ -148,9 +144,9 @@ async def assign_set(
         await db.execute(
             text(
                 f"""
-                INSERT INTO device_event (server_id, seq, device_id, serial_number, op_type, op_at, wire)
+                INSERT INTO device_event (server_id, seq, device_id, serial_number, op_type, op_at, snapshot)
                 SELECT :server, d.feed_seq, d.id, d.serial_number,
-                       {op_type}, :now, {_event(op_type)}
+                       CASE WHEN {fresh} THEN 'added' ELSE 'modified' END, :now, {_SNAPSHOT}
                 FROM assign_plan p JOIN device d ON d.id = p.id
                 ORDER BY p.id
                 """

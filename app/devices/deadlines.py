@@ -4,7 +4,7 @@ ASSIGN_WITH_DEADLINE, UPDATE_DEADLINE and CANCEL_MIGRATION change one attribute 
 of devices. Per device that was a `modify_device` call (an ORM load, a seq allocation, an event
 built in Python); here it is three statements whatever the count, with the same outcome: the
 deadline and `updated_at` set, and on the server of each assigned device a `modified` event whose
-text is the device after the change (its stored `wire`, as `bulk_assign` splices it), in the
+snapshot is the device after the change (its stored `wire`, as `bulk_assign` takes it), in the
 order the devices were given, `feed_seq` moved to it (spec §8.4, as `feed.record_events` does).
 """
 
@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import feed, wire_sql
+from . import feed
 from .locking import load_devices
 from .models import Device
 
@@ -34,10 +34,9 @@ FROM (
 ) AS p
 WHERE d.id = p.id
 """
-EVENTS = f"""
-INSERT INTO device_event (server_id, seq, device_id, serial_number, op_type, op_at, wire)
-SELECT d.server_id, d.feed_seq, d.id, d.serial_number, CAST(:op_type AS text), CAST(:now AS timestamptz),
-       {wire_sql.event_text("d.wire", "CAST(:op_type AS text)", "CAST(:now AS timestamptz)")}
+EVENTS = """
+INSERT INTO device_event (server_id, seq, device_id, serial_number, op_type, op_at, snapshot)
+SELECT d.server_id, d.feed_seq, d.id, d.serial_number, :op_type, :now, CAST(d.wire AS jsonb)
 FROM device d
 WHERE d.id = ANY(CAST(:ids AS bigint[])) AND d.server_id IS NOT NULL
 ORDER BY d.server_id, d.feed_seq

@@ -11,12 +11,11 @@ Lock order, to stay free of deadlocks: device rows first (by id), then server ro
 Two writers use this allocation: `record_events` (events built in Python, for a few devices)
 and set-based writers (`dep_emulator.devices.bulk_assign`: a million devices in a few statements),
 which call `allocate` once and then `INSERT ... SELECT` the events with seqs in the ranges
-it returned, each event's text from the device's stored wire text (`wire_sql.event_text`).
+it returned, snapshots from the devices' stored wire text (`wire_sql.device_object`).
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,6 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..clock.service import isoformat
 from . import wire
 from .models import Device, DeviceEvent
 
@@ -73,14 +71,6 @@ async def allocate(db: AsyncSession, counts: dict[int, int]) -> dict[int, int]:
     return {server: last[server] - wanted[server] + 1 for server in servers}
 
 
-def event_wire(fields: dict[str, Any], op_type: str, at: datetime) -> str:
-    """The stored text of an event (device_event.wire): the device's ungated wire `fields`, then
-    op_type and op_date, compact as `wire_sql.event_text` writes it (to_json escapes as
-    json.dumps does without ensure_ascii)."""
-    event = fields | {"op_type": op_type, "op_date": isoformat(at)}
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-
-
 async def record_events(db: AsyncSession, events: Sequence[FeedEvent], *, at: datetime) -> None:
     """Append `events` (in the order given) to their servers' feeds, stamped `op_date = at`.
 
@@ -100,6 +90,7 @@ async def record_events(db: AsyncSession, events: Sequence[FeedEvent], *, at: da
         server_events = by_server[server_id]
         first = firsts[server_id]
         for seq, event in enumerate(server_events, start=first):
+            snapshot = wire.device_fields(event.device) | event.extra
             rows.append(
                 {
                     "server_id": server_id,
@@ -108,7 +99,7 @@ async def record_events(db: AsyncSession, events: Sequence[FeedEvent], *, at: da
                     "serial_number": event.device.serial_number,
                     "op_type": event.op_type,
                     "op_at": at,
-                    "wire": event_wire(wire.device_fields(event.device) | event.extra, event.op_type, at),
+                    "snapshot": snapshot,
                 }
             )
             if event.device.server_id == server_id:

@@ -92,11 +92,13 @@ class DeviceEvent(Base):
     serial_number: Mapped[str] = mapped_column(String(64))
     op_type: Mapped[str] = mapped_column(String(16))
     op_at: Mapped[datetime]
-    # The event as sync sends it at the latest protocol, as JSON text: the device's wire fields at
-    # the time of the event (ungated) with op_type and op_date. Stored once (migration 0015), by
-    # whoever appends the event: `wire_sql.event_text` in SQL, `feed.event_wire` in Python.
-    # Older protocols gate it read as JSONB (dep_emulator.devices.feed_read).
-    wire: Mapped[str] = mapped_column(Text, deferred=True)
+    # The device's wire fields at the time of the event, before protocol gating.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The event as sync sends it at the latest protocol: snapshot + op_type + op_date, as JSON
+    # text (function in migration 0009, PL/pgSQL since 0011). Read by the sync page statement, never written.
+    wire: Mapped[str | None] = mapped_column(
+        Text, Computed("depemu_event_wire(snapshot, op_type, op_at)", persisted=True), deferred=True
+    )
 
 
 class DeviceAssignment(Base):

@@ -2,8 +2,8 @@
 
 Fetch and sync pages of 1000 devices were dominated by Python building, gating and encoding
 1000 dicts; here the page's JSON is assembled by PostgreSQL in the same keyset query and the
-text is spliced into the response without being parsed again. Set-based assignment writes
-each event's text from the device's stored `wire` (`event_text`).
+text is spliced into the response without being parsed again. Set-based assignment uses
+`device_object()` (ungated) for the event snapshots.
 
 These expressions must say exactly what `dep_emulator.devices.wire.device_fields` and `wire.gate` say
 (absent values left out, never null; `imei`/`meid` only when non-empty; second-precision UTC
@@ -77,15 +77,9 @@ def device_text(alias: str, version: int | None = None) -> str:
     return f"concat({', '.join([opening, *members[1:]])}, '}}')"
 
 
-def event_text(device_wire: str, op_type: str, op_at: str) -> str:
-    """A text expression: a feed event as sync sends it at the latest protocol (the stored
-    `device_event.wire`): the device's ungated JSON text `device_wire` with `op_type` and
-    `op_date` spliced in before its closing brace. `op_type` is an SQL expression for one of
-    `feed.OP_TYPES` (no escaping needed); `op_at` a timestamptz expression."""
-    return (
-        f'left({device_wire}, -1) || \',"op_type":"\' || {op_type} || \'","op_date":"\' '
-        f"|| {time_text(op_at)} || '\"}}'"
-    )
+def device_object(alias: str) -> str:
+    """A jsonb expression: the device row `alias`, ungated (an event snapshot)."""
+    return f"CAST({device_text(alias)} AS jsonb)"
 
 
 def gates(version: int) -> bool:
@@ -93,9 +87,8 @@ def gates(version: int) -> bool:
     return version < IPADOS_SINCE or any(since > version for since in SINCE_VERSION.values())
 
 
-def gated_object(column: str, version: int) -> str:
-    """A jsonb expression: an ungated device or event object (jsonb `column`) as protocol
-    `version` carries it."""
+def gated_snapshot(column: str, version: int) -> str:
+    """A jsonb expression: a stored (ungated) event snapshot as protocol `version` carries it."""
     dropped = sorted(name for name, since in SINCE_VERSION.items() if since > version)
     sql = column
     if dropped:
