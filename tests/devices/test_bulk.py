@@ -84,6 +84,7 @@ async def test_chunks_make_one_gapless_feed(
     workers: str,
 ) -> None:
     """Chunks generated in a thread or in worker processes: every device once, feed in order."""
+    monkeypatch.setattr(bulk, "FIRST_CHUNK", 3)  # chunks of 3, 7, 7, ...
     monkeypatch.setattr(bulk, "COPY_CHUNK", 7)
     if workers == "process":
         monkeypatch.setattr(bulk, "PROCESS_POOL_FROM", 1)
@@ -104,6 +105,7 @@ async def test_a_duplicate_in_any_chunk_writes_nothing_and_all_are_named(
     pg: asyncpg.Connection,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(bulk, "FIRST_CHUNK", 10)
     monkeypatch.setattr(bulk, "COPY_CHUNK", 10)
     # Devices 25..34 and 50..52 of the sequence exist: the third chunk clashes, and the sixth.
     early = await generate(client, org["id"], 10, seed=9, order_number="O", start=25)
