@@ -139,3 +139,29 @@ async def test_generate_into_an_unknown_or_foreign_server_is_refused(
         )
         assert response.status_code == status, response.text
     assert await snapshot(pg) == before
+
+
+@pytest.mark.parametrize("order_number", ["PO\\2026\\N", "PO\t1\nx\r", 'ПЗ-№7 "q"'])
+async def test_generated_devices_keep_an_order_number_that_copy_text_must_escape(
+    client: httpx.AsyncClient,
+    org: dict[str, Any],
+    server: dict[str, Any],
+    mdm: httpx.AsyncClient,
+    pg: asyncpg.Connection,
+    order_number: str,
+) -> None:
+    """Generated values are written to COPY unescaped (they never need it); a caller's order
+    number is escaped, and every device, its event and its audit row keep it exactly."""
+    made = await generate(
+        client, org["id"], 30, seed=5, order_number=order_number, server_uuid=server["server_uuid"]
+    )
+    for serial in made["serials"][:3] + made["serials"][-3:]:
+        device = (await client.get(f"/emulator/v1/devices/{serial}")).json()
+        assert device["order_number"] == order_number
+    assert await pg.fetchval("SELECT count(*) FROM device WHERE order_number = $1", order_number) == 30
+    details = await pg.fetch(
+        "SELECT details->>'orderNumber' AS n FROM audit_event WHERE event_type = 'DEVICE_ADDED_TO_ORG'"
+    )
+    assert [r["n"] for r in details] == [order_number] * 30
+    devices, _ = await fetch_all(mdm, limit=100)
+    assert sorted(d["serial_number"] for d in devices) == sorted(made["serials"])
