@@ -12,9 +12,7 @@ from ..core import driver
 from ..core.config import Settings
 from ..core.db import ENDPOINT_FAULT, DbSession
 from ..core.dep import (
-    SESSION_HEADER,
     CurrentServer,
-    DepJSONResponse,
     ProtocolVersion,
     feed_caller,
     feed_json,
@@ -109,7 +107,7 @@ async def device_details(request: Request, version: ProtocolVersion) -> Response
         body = await dep_body.json_object(request, required=False)
         serials = dep_body.serial_list(body)
         found = await feed_read.details(conn, server_id=caller.server_id, version=version, serials=serials)
-    return DepJSONResponse(found, headers={SESSION_HEADER: caller.token})
+    return feed_json(found, caller)
 
 
 @router.post(

@@ -208,6 +208,7 @@ async def test_bad_input_gets_apples_answers_and_changes_nothing(
     answer = details.json()["devices"]
     assert len(answer) == 10_000 + len(weird) + 1 and answer["KEEP000001"]["response_status"] == "SUCCESS"
     assert {v["response_status"] for k, v in answer.items() if k != "KEEP000001"} == {"NOT_ACCESSIBLE"}
+    assert list(answer)[-len(weird) - 1 :] == [*weird, "KEEP000001"]  # each key as it was asked for
     disown = await mdm.post("/devices/disown", json={"devices": many[:10_000] + weird})
     assert disown.status_code == 200 and set(disown.json()["devices"].values()) == {"NOT_ACCESSIBLE"}
     assert await snapshot(pg) == before
