@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..orgs.models import MdmServer
 from . import audit, copy_rows, feed
-from .locking import lock_servers
+from .locking import lock_servers, references_held
 
 COPY_CHUNK = 20_000
 # The first chunk is small: nothing overlaps its generation (about 50 µs a device), so the COPY
@@ -113,22 +113,23 @@ async def copy_generated(
         ahead = 2 * _workers() if executor is not None else 1
         for part in parts[:ahead]:
             submit(part)
-        for i, part in enumerate(parts):
-            rows = await pending[i]
-            if i + ahead < len(parts):
-                submit(parts[i + ahead])
-            pending[i] = loop.create_future()  # let the chunk's bytes go
-            if len(first_serials) < RETURNED_SERIALS:
-                first_serials += rows.serials[: RETURNED_SERIALS - len(first_serials)]
-            if clashes or not await _copy_chunk(conn, rows, columns):
-                clashes += await _existing(conn, rows.serials)
-                continue
-            if server is not None:
-                args = (server.id, part.first_seq, part.now, part.count)
-                await conn.execute(ASSIGNED_EVENTS, *args)
-                await conn.execute(ASSIGNED_HISTORY, *args, server.server_uuid, part.assigned_by)
-            if progress is not None:
-                progress(part.start - chunk.start + part.count)
+        async with references_held(conn, org_id=org_id):
+            for i, part in enumerate(parts):
+                rows = await pending[i]
+                if i + ahead < len(parts):
+                    submit(parts[i + ahead])
+                pending[i] = loop.create_future()  # let the chunk's bytes go
+                if len(first_serials) < RETURNED_SERIALS:
+                    first_serials += rows.serials[: RETURNED_SERIALS - len(first_serials)]
+                if clashes or not await _copy_chunk(conn, rows, columns):
+                    clashes += await _existing(conn, rows.serials)
+                    continue
+                if server is not None:
+                    args = (server.id, part.first_seq, part.now, part.count)
+                    await conn.execute(ASSIGNED_EVENTS, *args)
+                    await conn.execute(ASSIGNED_HISTORY, *args, server.server_uuid, part.assigned_by)
+                if progress is not None:
+                    progress(part.start - chunk.start + part.count)
     finally:
         for future in pending:
             future.cancel()

@@ -18,6 +18,7 @@ Within one server, events are in device id order, as the per-device writer emits
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from datetime import datetime
 
 from sqlalchemy import text
@@ -25,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..orgs.models import MdmServer
 from . import audit, feed
-from .locking import load_devices, lock_servers
+from .bulk import raw_connection
+from .locking import load_devices, lock_servers, references_held
 from .models import Device
 
 # The event snapshot: the device's stored wire text (migration 0010: exactly `wire_sql.device_object`,
@@ -91,6 +93,35 @@ async def assign_set(
             counts[int(old)] = int(leaving)
     if server_id is not None and moving:
         counts[server_id] = moving
+    # Every server the rows refer to is locked (a gone old server: the key checks run as usual).
+    held = references_held(await raw_connection(db), org_id=org_id) if involved <= locked else nullcontext()
+    async with held:
+        await _write(
+            db, org_id=org_id, server=server, counts=counts, labels=labels, assigned_by=assigned_by,
+            actor=actor, clean=clean, now=now, source=source,
+        )  # fmt: skip
+    rows = await db.execute(text("SELECT serial_number, outcome FROM assign_plan"))
+    results = {row[0]: row[1] for row in rows}
+    await db.execute(text("DROP TABLE assign_plan"))
+    await _refresh_loaded(db, device_ids)
+    return results
+
+
+async def _write(
+    db: AsyncSession,
+    *,
+    org_id: int,
+    server: MdmServer | None,
+    counts: dict[int, int],
+    labels: dict[int, tuple[str, str]],
+    assigned_by: str,
+    actor: audit.Actor,
+    clean: bool,
+    now: datetime,
+    source: str | None,
+) -> None:
+    """Steps 3-7 over the plan: sequence numbers, events, the devices' new state, history, audit."""
+    server_id = server.id if server is not None else None
     firsts = await feed.allocate(db, counts)  # under the server row locks taken above
     old_servers = sorted(s for s in firsts if s != server_id)
     await db.execute(
@@ -122,7 +153,7 @@ async def assign_set(
             ),
             {"now": now, "servers": old_servers, "firsts": [firsts[s] for s in old_servers]},
         )
-    elif moving:
+    elif server_id in counts:  # devices arrive (counts holds the new server only then)
         # Fresh profile state for new arrivals (and moves when the org's feed is "clean");
         # otherwise Apple drops the profile assignment but keeps its uuid (spec §8.4).
         fresh = "p.outcome = 'assigned'" + (" OR p.outcome = 'moved'" if clean else "")
@@ -170,11 +201,6 @@ async def assign_set(
         },
     )
     await _audit(db, org_id=org_id, server_id=server_id, labels=labels, actor=actor, now=now)
-    rows = await db.execute(text("SELECT serial_number, outcome FROM assign_plan"))
-    results = {row[0]: row[1] for row in rows}
-    await db.execute(text("DROP TABLE assign_plan"))
-    await _refresh_loaded(db, device_ids)
-    return results
 
 
 async def _labels(db: AsyncSession, ids: set[int]) -> dict[int, tuple[str, str]]:

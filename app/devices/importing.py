@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..core.errors import ControlError
 from ..orgs.models import MdmServer, Org
 from . import audit, bulk, feed
-from .locking import lock_servers
+from .locking import lock_servers, references_held
 from .schemas import DeviceIn
 
 BATCH = 5000
@@ -247,13 +247,14 @@ async def import_devices(
         first_seq = (await feed.allocate(db, {server.id: count}))[server.id]
     server_id = server.id if server is not None else None
     args = (org.id, now, server_id, first_seq, first_line, assigned_by)
-    await conn.execute(_REVIVE, *args)
-    await conn.execute(_INSERT, *args)
-    await _audit(conn, org=org, server=server, actor=actor, now=now)
-    if server is not None:
-        trail = (server.id, first_seq, now, count)
-        await conn.execute(bulk.ASSIGNED_EVENTS, *trail)
-        await conn.execute(bulk.ASSIGNED_HISTORY, *trail, server.server_uuid, assigned_by)
+    async with references_held(conn, org_id=org.id):
+        await conn.execute(_REVIVE, *args)
+        await conn.execute(_INSERT, *args)
+        await _audit(conn, org=org, server=server, actor=actor, now=now)
+        if server is not None:
+            trail = (server.id, first_seq, now, count)
+            await conn.execute(bulk.ASSIGNED_EVENTS, *trail)
+            await conn.execute(bulk.ASSIGNED_HISTORY, *trail, server.server_uuid, assigned_by)
     serials = [
         r[0] for r in await conn.fetch("SELECT serial_number FROM device_import ORDER BY line LIMIT 1000")
     ]
