@@ -38,7 +38,6 @@ from .models import DEVICE_WIRE_ARGUMENTS, Device
 
 DAY_MS = 86_400_000
 SYNC_ENDPOINT = "POST /devices/sync"
-_DEVICE_COLUMNS = [c for c in Device.__table__.c if c.computed is None]
 # The cursor's position as a sub-select, so the planner cannot see its value. Readers are at the
 # tail of the feed, which is past the column statistics until the next ANALYZE; a visible value
 # there is estimated at a few rows, and a page could be planned as a scan and sort of every

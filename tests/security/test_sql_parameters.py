@@ -35,8 +35,9 @@ ALLOWED = {
     ("traffic/service.py", "<module>"),
     # The feed's session lookup, built once at import from constant scalar sub-selects (clock, cursor key).
     ("session/service.py", "<module>"),
-    # POST /devices on the hot pool: built once at import from Device's column names (issue 15).
-    ("devices/feed_read.py", "<module>"),
+    # POST /devices on the hot pool: built once per protocol version from wire_sql's constant
+    # column expressions (issue 15); the server and serials are bound.
+    ("devices/feed_read.py", "details_sql"),
     # The journal's group-commit INSERT, built once at import from the table's column names and
     # types; every value is bound, one array per column (issue 15).
     ("journal/service.py", "<module>"),
@@ -44,7 +45,7 @@ ALLOWED = {
     ("churn/service.py", "_delete"),
     # Set-based assignment: the snapshot expression from dep_emulator.devices.wire_sql (column names in
     # code) and a constant `fresh` predicate; every value is bound.
-    ("devices/bulk_assign.py", "assign_set"),
+    ("devices/bulk_assign.py", "_write"),
 }
 
 
