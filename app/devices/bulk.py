@@ -113,7 +113,7 @@ async def copy_generated(
         ahead = 2 * _workers() if executor is not None else 1
         for part in parts[:ahead]:
             submit(part)
-        async with references_held(conn, org_id=org_id):
+        async with references_held(conn, org_id=org_id, rows=total):
             for i, part in enumerate(parts):
                 rows = await pending[i]
                 if i + ahead < len(parts):

@@ -94,7 +94,8 @@ async def assign_set(
     if server_id is not None and moving:
         counts[server_id] = moving
     # Every server the rows refer to is locked (a gone old server: the key checks run as usual).
-    held = references_held(await raw_connection(db), org_id=org_id) if involved <= locked else nullcontext()
+    conn = await raw_connection(db)
+    held = references_held(conn, org_id=org_id, rows=len(device_ids)) if involved <= locked else nullcontext()
     async with held:
         await _write(
             db, org_id=org_id, server=server, counts=counts, labels=labels, assigned_by=assigned_by,

@@ -247,7 +247,7 @@ async def import_devices(
         first_seq = (await feed.allocate(db, {server.id: count}))[server.id]
     server_id = server.id if server is not None else None
     args = (org.id, now, server_id, first_seq, first_line, assigned_by)
-    async with references_held(conn, org_id=org.id):
+    async with references_held(conn, org_id=org.id, rows=count):
         await conn.execute(_REVIVE, *args)
         await conn.execute(_INSERT, *args)
         await _audit(conn, org=org, server=server, actor=actor, now=now)

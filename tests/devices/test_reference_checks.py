@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
-from dep_emulator.devices.locking import references_held
+from dep_emulator.devices.locking import SKIP_CHECKS_FROM, references_held
 
 from tests.conftest import create_server, raw_dsn
 from tests.devices.helpers import assign, fetch_all, generate, sync_all
@@ -75,8 +75,9 @@ async def test_every_bulk_path_writes_complete_rows_with_or_without_the_checks(
     mdm: httpx.AsyncClient,
     pg: asyncpg.Connection,
 ) -> None:
-    """Generate into a server (several chunks), a CSV onto it, a move of them all, an unassignment:
-    the feeds, history and audit trail as the op_type rules say, and no row refers to nothing."""
+    """Generate into a server (several chunks), a CSV onto it, a move of them all, an unassignment
+    (the CSV and the unassignment below SKIP_CHECKS_FROM: checked as usual): the feeds, history and
+    audit trail as the op_type rules say, and no row refers to nothing."""
     other = await create_server(client, org["id"], server_name="Other MDM")
     _, cursor = await fetch_all(mdm)
     await generate(client, org["id"], 3000, seed=3, order_number="REF", server_uuid=server["server_uuid"])
@@ -125,24 +126,27 @@ async def test_the_checks_are_skipped_only_inside_and_only_when_allowed(
     org: dict[str, Any], pg: asyncpg.Connection, database_url: str, plain_url: str
 ) -> None:
     """Inside the block the role is `replica`, after it `origin` again (also after an exception the
-    transaction survives); for a missing org or a role without the privilege the checks stay on."""
+    transaction survives); for a missing org, a small write or a role without the privilege the
+    checks stay on."""
     org_id = int(await pg.fetchval("SELECT id FROM org"))  # the tables are emptied after each test
     role = "SELECT current_setting('session_replication_role')"
     async with pg.transaction():
-        async with references_held(pg, org_id=org_id) as skipped:
+        async with references_held(pg, org_id=org_id, rows=SKIP_CHECKS_FROM) as skipped:
             assert skipped and await pg.fetchval(role) == "replica"
         assert await pg.fetchval(role) == "origin"
         with pytest.raises(LookupError):
-            async with references_held(pg, org_id=org_id):
+            async with references_held(pg, org_id=org_id, rows=SKIP_CHECKS_FROM):
                 raise LookupError
         assert await pg.fetchval(role) == "origin"
-        async with references_held(pg, org_id=-1) as skipped:
+        async with references_held(pg, org_id=-1, rows=SKIP_CHECKS_FROM) as skipped:
+            assert not skipped and await pg.fetchval(role) == "origin"
+        async with references_held(pg, org_id=org_id, rows=SKIP_CHECKS_FROM - 1) as skipped:
             assert not skipped and await pg.fetchval(role) == "origin"
 
     plain = await asyncpg.connect(raw_dsn(plain_url))
     try:
         async with plain.transaction():
-            async with references_held(plain, org_id=org_id) as skipped:
+            async with references_held(plain, org_id=org_id, rows=SKIP_CHECKS_FROM) as skipped:
                 assert not skipped and await plain.fetchval(role) == "origin"
                 with pytest.raises(asyncpg.ForeignKeyViolationError):
                     await plain.execute(
