@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -11,7 +10,7 @@ import pytest
 from dep_emulator.devices import importing
 
 from tests.conftest import snapshot
-from tests.devices.helpers import add, assign, fetch_all, ops, sync_all
+from tests.devices.helpers import add, assign, fetch_all, ops, sync_all, upload
 
 CSV_HEAD = "\ufeffserial_number,model,description,imei,order_number\r\n"
 
@@ -19,22 +18,6 @@ CSV_HEAD = "\ufeffserial_number,model,description,imei,order_number\r\n"
 def csv_rows(serials: list[str]) -> str:
     return "".join(
         f"{s},iPhone 15,IPHONE 15 128GB,35 123456 789012 3;35 123456 789013 1,PO-9\r\n" for s in serials
-    )
-
-
-async def streamed(text: str, piece: int = 7) -> AsyncIterator[bytes]:
-    """The body in small pieces, cut anywhere (inside UTF-8 characters and quoted cells too)."""
-    data = text.encode()
-    for start in range(0, len(data), piece):
-        yield data[start : start + piece]
-
-
-async def upload(client: httpx.AsyncClient, org_id: str, text: str, **params: str) -> httpx.Response:
-    return await client.post(
-        f"/emulator/v1/orgs/{org_id}/devices",
-        content=streamed(text),
-        params=params,
-        headers={"Content-Type": "text/csv"},
     )
 
 

@@ -17,7 +17,7 @@ import pytest
 from dep_emulator.devices.locking import SKIP_CHECKS_FROM, references_held
 
 from tests.conftest import create_server, raw_dsn
-from tests.devices.helpers import assign, fetch_all, generate, sync_all
+from tests.devices.helpers import assign, fetch_all, generate, sync_all, upload
 
 PLAIN_ROLE = "depemu_plain"
 
@@ -82,12 +82,7 @@ async def test_every_bulk_path_writes_complete_rows_with_or_without_the_checks(
     _, cursor = await fetch_all(mdm)
     await generate(client, org["id"], 3000, seed=3, order_number="REF", server_uuid=server["server_uuid"])
     csv = "serial_number,model\r\n" + "".join(f"REFCSV{i:05d},iPhone 15\r\n" for i in range(50))
-    imported = await client.post(
-        f"/emulator/v1/orgs/{org['id']}/devices",
-        content=csv.encode(),
-        params={"server_uuid": server["server_uuid"]},
-        headers={"Content-Type": "text/csv"},
-    )
+    imported = await upload(client, org["id"], csv, server_uuid=server["server_uuid"])
     assert imported.status_code == 201, imported.text
     moved = await client.post(
         f"/emulator/v1/orgs/{org['id']}/assignments",
