@@ -27,8 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..orgs.models import MdmServer
 from . import audit, feed
 from .bulk import raw_connection
-from .locking import load_devices, lock_servers, references_held
-from .models import Device
+from .locking import lock_servers, references_held, refresh_loaded
 
 # The event snapshot: the device's stored wire text (migration 0010: exactly `wire_sql.device_object`,
 # see tests/devices/test_feed_sql.py), parsed once instead of built again field by field.
@@ -104,7 +103,7 @@ async def assign_set(
     rows = await db.execute(text("SELECT serial_number, outcome FROM assign_plan"))
     results = {row[0]: row[1] for row in rows}
     await db.execute(text("DROP TABLE assign_plan"))
-    await _refresh_loaded(db, device_ids)
+    await refresh_loaded(db, device_ids)
     return results
 
 
@@ -257,15 +256,3 @@ async def _audit(
             "names": [labels[i][1] for i in ids],
         },
     )
-
-
-async def _refresh_loaded(db: AsyncSession, device_ids: Sequence[int]) -> None:
-    """Re-read devices this session holds as objects (the SQL above changed their rows)."""
-    wanted = set(device_ids)
-    held = [
-        obj.id
-        for obj in list(db.sync_session.identity_map.values())
-        if isinstance(obj, Device) and obj.id in wanted
-    ]
-    if held:
-        await load_devices(db, ids=held)

@@ -100,6 +100,18 @@ async def load_devices(db: AsyncSession, *, ids: Sequence[int]) -> list[Device]:
     return list(result.scalars())
 
 
+async def refresh_loaded(db: AsyncSession, device_ids: Sequence[int]) -> None:
+    """Re-read devices this session holds as objects (set-based SQL changed their rows)."""
+    wanted = set(device_ids)
+    held = [
+        obj.id
+        for obj in list(db.sync_session.identity_map.values())
+        if isinstance(obj, Device) and obj.id in wanted
+    ]
+    if held:
+        await load_devices(db, ids=held)
+
+
 # Below this many rows the checks cost less than the statements that would skip them (a lock, a
 # savepoint, two SETs): a single device added or assigned keeps them.
 SKIP_CHECKS_FROM = 1000

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..clock import service as clock
 from ..core.errors import ControlError, not_found
 from ..orgs.models import MdmServer, Org
-from . import bulk, deadlines, importing, locking
+from . import bulk, bulk_release, deadlines, importing, locking
 from .assignments import (
     ServerGone,
     assign_devices,
@@ -228,11 +228,11 @@ async def release_serials(
     serial → `released`, or `not_found` for a serial the org does not have."""
     wanted = locking.unique(serials)
     ids = await locking.lock_devices_by_serial(db, serials=wanted, org_id=org.id)
-    done: set[str] = set()
-    for chunk in locking.chunks(ids):
-        devices = await locking.load_devices(db, ids=chunk)
-        await release_devices(db, devices=devices, actor=actor, source=source)
-        done.update(d.serial_number for d in devices)
+    done = set(
+        await bulk_release.release_set(
+            db, device_ids=ids, action="released", actor=actor, now=await clock.now(db), source=source
+        )
+    )
     return {serial: "released" if serial in done else "not_found" for serial in wanted}
 
 

@@ -76,8 +76,8 @@ async def test_every_bulk_path_writes_complete_rows_with_or_without_the_checks(
     pg: asyncpg.Connection,
 ) -> None:
     """Generate into a server (several chunks), a CSV onto it, a move of them all, an unassignment
-    (the CSV and the unassignment below SKIP_CHECKS_FROM: checked as usual): the feeds, history and
-    audit trail as the op_type rules say, and no row refers to nothing."""
+    (the CSV and the unassignment below SKIP_CHECKS_FROM: checked as usual), a release of 1,000:
+    the feeds, history and audit trail as the op_type rules say, and no row refers to nothing."""
     other = await create_server(client, org["id"], server_name="Other MDM")
     _, cursor = await fetch_all(mdm)
     await generate(client, org["id"], 3000, seed=3, order_number="REF", server_uuid=server["server_uuid"])
@@ -91,6 +91,13 @@ async def test_every_bulk_path_writes_complete_rows_with_or_without_the_checks(
     assert moved.json()["summary"] == {"moved": 3000}
     csv_serials = [f"REFCSV{i:05d}" for i in range(50)]
     assert set((await assign(client, org["id"], None, *csv_serials)).values()) == {"unassigned"}
+    churn = await client.post(
+        f"/emulator/v1/orgs/{org['id']}/churn",
+        json={"name": "release", "kind": "delete", "devices_per_event": 1000, "interval_in_seconds": 3600,
+              "server_uuid": other["server_uuid"], "action": "release"},
+    )  # fmt: skip
+    released = await client.post(f"/emulator/v1/churn/{churn.json()['id']}/run")
+    assert released.status_code == 200, released.text
 
     events, _ = await sync_all(mdm, cursor)
     first = await pg.fetchval("SELECT min(serial_number) FROM device WHERE order_number = 'REF'")
@@ -104,15 +111,17 @@ async def test_every_bulk_path_writes_complete_rows_with_or_without_the_checks(
         " (SELECT count(*) FROM device_assignment) AS history,"
         " (SELECT count(*) FROM audit_event) AS audit"
     )
-    # events: 3,050 added, 3,000 deleted + added on the move, 50 deleted; audit: added and assigned
-    # for each, unassigned + assigned for each move, unassigned for each of the 50.
+    # events: 3,050 added, 3,000 deleted + added on the move, 50 deleted, 1,000 deleted by the
+    # release; audit: added and assigned for each, unassigned + assigned for each move, unassigned
+    # for each of the 50, removed for each released.
     assert dict(counts) == {
         "devices": 3050,
-        "assigned": 3000,
-        "events": 3050 + 2 * 3000 + 50,
-        "history": 3050 + 3000 + 50,
-        "audit": 2 * 3050 + 2 * 3000 + 50,
+        "assigned": 2000,
+        "events": 3050 + 2 * 3000 + 50 + 1000,
+        "history": 3050 + 3000 + 50 + 1000,
+        "audit": 2 * 3050 + 2 * 3000 + 50 + 1000,
     }
+    assert await pg.fetchval("SELECT count(*) FROM device WHERE org_id IS NULL") == 1000
     for key, sql in ORPHANS.items():
         assert await pg.fetchval(sql) == 0, key
 

@@ -46,6 +46,10 @@ ALLOWED = {
     # Set-based assignment: the snapshot expression from dep_emulator.devices.wire_sql (column names in
     # code) and a constant `fresh` predicate; every value is bound.
     ("devices/bulk_assign.py", "_write"),
+    # Set-based release: the constant plan and seq-range sub-selects (_PLAN, _FIRSTS) and a
+    # constant jsonb literal for a replacement; every value is bound.
+    ("devices/bulk_release.py", "release_set"),
+    ("devices/bulk_release.py", "_audit"),
 }
 
 
