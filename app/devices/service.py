@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..clock import service as clock
@@ -36,6 +36,8 @@ __all__ = [
     "add_devices",
     "assign_devices",
     "devices_by_serial",
+    "lock_by_serial",
+    "LockedDevice",
     "disown_devices",
     "generate_devices",
     "get_device_for_server",
@@ -212,12 +214,14 @@ async def release_device(db: AsyncSession, *, serial: str, actor: str | None = N
 async def release_devices(
     db: AsyncSession,
     *,
-    devices: Sequence[Device],
+    device_ids: Sequence[int],
     actor: str | None = None,
     source: str | None = None,
 ) -> None:
-    """Release devices this transaction has locked (`devices_by_serial(for_update=True)`), in one go."""
-    await release_locked(db, devices=devices, action="released", actor=actor, source=source)
+    """Release devices this transaction has locked (`lock_by_serial`), in one go, in the order given."""
+    await bulk_release.release_set(
+        db, device_ids=device_ids, action="released", actor=actor, now=await clock.now(db), source=source
+    )
 
 
 async def release_serials(
@@ -287,6 +291,29 @@ async def get_device_for_server(db: AsyncSession, *, server: MdmServer, serial: 
     return await db.scalar(
         select(Device).where(Device.serial_number == serial, Device.server_id == server.id)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LockedDevice:
+    """What deciding a bulk operation needs of a device, without building its object."""
+
+    id: int
+    org_id: int | None
+    server_id: int | None
+    mdm_migration_deadline: datetime | None
+
+
+async def lock_by_serial(db: AsyncSession, *, serials: Sequence[str]) -> dict[str, LockedDevice]:
+    """Lock the devices with these serials (in id order, as `devices_by_serial(for_update=True)`)."""
+    wanted = [s for s in locking.unique(serials) if locking.usable_serial(s)]
+    rows = await db.execute(
+        text(
+            "SELECT serial_number, id, org_id, server_id, mdm_migration_deadline FROM device "
+            "WHERE serial_number = ANY(:serials) ORDER BY id FOR UPDATE"
+        ),
+        {"serials": wanted},
+    )
+    return {row[0]: LockedDevice(*row[1:]) for row in rows}
 
 
 async def devices_by_serial(
