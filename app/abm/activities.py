@@ -25,7 +25,6 @@ from ..clock.service import isoformat
 from ..core.errors import JsonApiError
 from ..devices import service as devices
 from ..devices.assignments import ServerGone
-from ..devices.models import Device
 from ..orgs.models import MdmServer, Org
 from . import servers
 from .jsonapi import Links, conflict, not_found, sparse, unprocessable
@@ -158,7 +157,7 @@ async def _apply(
         }
         await devices.assign_devices(db, org=caller.org, server=None, serials=on_server, assigned_by=actor)
     elif kind == ASSIGN_WITH_DEADLINE:
-        listed = await _objects(db, request.serials)
+        listed = [mine[s] for s in request.serials]
         await devices.set_migration_deadline(db, devices=listed, deadline=request.deadline)
         await devices.assign_devices(
             db, org=caller.org, server=server, serials=request.serials, assigned_by=actor
@@ -170,18 +169,12 @@ async def _apply(
             if mine[serial].mdm_migration_deadline is None:
                 failures[serial] = "The device has no MDM migration in progress"
             else:
-                migrating.append(serial)
+                migrating.append(mine[serial])
         deadline = request.deadline if kind == UPDATE_DEADLINE else None
-        await devices.set_migration_deadline(db, devices=await _objects(db, migrating), deadline=deadline)
+        await devices.set_migration_deadline(db, devices=migrating, deadline=deadline)
     else:  # RELEASE_DEVICES: out of the org, `deleted` on its server (all at once: locked above)
         await devices.release_devices(db, device_ids=[mine[s].id for s in request.serials], actor=actor)
     return failures
-
-
-async def _objects(db: AsyncSession, serials: list[str]) -> list[Device]:
-    """The (locked) devices of these serials as objects, in the order given."""
-    held = await devices.devices_by_serial(db, serials=serials, for_update=True)
-    return [held[s] for s in serials]
 
 
 async def create_activity(

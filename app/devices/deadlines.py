@@ -13,13 +13,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import feed
-from .locking import load_devices
-from .models import Device
+from .locking import refresh_loaded
+
+
+class Placed(Protocol):
+    """A locked device's id and server: a `Device`, or the lighter `service.LockedDevice`."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def server_id(self) -> int | None: ...
 
 UPDATE = """
 UPDATE device d
@@ -44,7 +53,7 @@ ORDER BY d.server_id, d.feed_seq
 
 
 async def set_migration_deadline(
-    db: AsyncSession, *, devices: Sequence[Device], deadline: datetime | None, now: datetime
+    db: AsyncSession, *, devices: Sequence[Placed], deadline: datetime | None, now: datetime
 ) -> None:
     """Set (None: clear) the deadline of these devices, which this transaction has locked."""
     if not devices:
@@ -65,4 +74,4 @@ async def set_migration_deadline(
         },
     )
     await db.execute(text(EVENTS), {"ids": ids, "op_type": feed.MODIFIED, "now": now})
-    await load_devices(db, ids=ids)  # the objects the caller holds, as the rows now are
+    await refresh_loaded(db, ids)  # objects the session holds, as the rows now are

@@ -195,12 +195,12 @@ async def modify_device(db: AsyncSession, *, serial: str, changes: DeviceAttribu
 
 
 async def set_migration_deadline(
-    db: AsyncSession, *, devices: Sequence[Device], deadline: datetime | None
+    db: AsyncSession, *, devices: Sequence[deadlines.Placed], deadline: datetime | None
 ) -> None:
     """`modify_device(mdm_migration_deadline=...)` of many devices, in three statements.
 
-    The devices must be locked (`devices_by_serial(for_update=True)`); the same rows result, and a
-    `modified` event for each assigned device on its server, in the order given."""
+    The devices must be locked (`lock_by_serial` or `devices_by_serial(for_update=True)`); the same
+    rows result, and a `modified` event for each assigned device on its server, in the order given."""
     await deadlines.set_migration_deadline(db, devices=devices, deadline=deadline, now=await clock.now(db))
 
 
