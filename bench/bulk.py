@@ -330,6 +330,17 @@ async def run(
             ))  # fmt: skip
             await timed("ABM activity: release", len(few), activity("RELEASE_DEVICES", None))
 
+        # The next devices of the list are still on B: its MDM disowns them (DEP /devices/disown).
+        disowned = serials[args.activity : 2 * args.activity]
+        b_creds = await call("POST", f"/mdm-servers/{srv_b['server_uuid']}/oauth-credentials")
+        async with dep_client(OAuthCredentials.from_json(b_creds), base_url=base_url) as mdm_b:
+
+            async def disown() -> None:
+                r = await mdm_b.post("/devices/disown", json={"devices": disowned}, timeout=3600)
+                assert r.status_code == 200 and set(r.json()["devices"].values()) == {"SUCCESS"}, r.text[:500]
+
+            await timed("DEP disown", len(disowned), disown)
+
         churn = await call("POST", f"/orgs/{oid}/churn", 201, json={
             "name": "bench", "kind": "insert", "devices_per_event": 1000, "interval_in_seconds": 3600,
             "server_uuid": srv_a["server_uuid"],
