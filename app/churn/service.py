@@ -254,7 +254,7 @@ async def _delete(
     if schedule.action == "unassign":
         await devices.assign_devices(db, org=org, server=None, serials=serials, assigned_by=actor)
     else:
-        await release_locked(db, devices=victims, action="released", actor=actor)
+        await release_locked(db, device_ids=[d.id for d in victims], action="released", actor=actor)
     return EventResult(affected=len(victims), serials=serials)
 
 

@@ -103,20 +103,21 @@ async def assign_locked(
 async def release_locked(
     db: AsyncSession,
     *,
-    devices: Sequence[Device],
+    device_ids: Sequence[int],
     action: str,
     actor: str | None,
     replaced: bool = False,
     source: str | None = None,
-) -> None:
-    """Take (locked) devices out of their org: `deleted` on their server, then no org and no server.
+) -> list[str]:
+    """Take (locked) devices out of their org: `deleted` on their server, then no org and no server;
+    returns their serials, in the order given.
 
     The row stays (history, replacement details, and a later re-add of the same serial revive it).
     Set-based (dep_emulator.devices.bulk_release): a large set takes a few statements.
     """
-    await bulk_release.release_set(
+    return await bulk_release.release_set(
         db,
-        device_ids=[d.id for d in devices],
+        device_ids=device_ids,
         action=action,
         actor=actor,
         now=await clock.now(db),
@@ -133,12 +134,6 @@ async def disown_devices(db: AsyncSession, *, server: MdmServer, serials: Sequen
         text("SELECT id FROM device WHERE id = ANY(:ids) AND server_id = :server ORDER BY id"),
         {"ids": ids, "server": server.id},
     )
-    released = await bulk_release.release_set(
-        db,
-        device_ids=[row[0] for row in mine],
-        action="disowned",
-        actor=server.server_uuid,
-        now=await clock.now(db),
-    )
-    done = set(released)
+    on_server = [row[0] for row in mine]
+    done = set(await release_locked(db, device_ids=on_server, action="disowned", actor=server.server_uuid))
     return {serial: SUCCESS if serial in done else NOT_ACCESSIBLE for serial in wanted}

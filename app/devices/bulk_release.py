@@ -1,7 +1,8 @@
 """Set-based release: many devices out of their org in a handful of statements (issue 14).
 
-The same rows the per-device rules of `dep_emulator.devices.assignments.release_locked` describe,
-as SQL over the (already locked) device ids in the order given, instead of Python objects:
+The rows the rules in `dep_emulator.devices.assignments` describe for a device leaving its org
+(`deleted` on its server, recorded before the change), as SQL over the (already locked) device
+ids in the order given, instead of Python objects:
 
 1. lock the servers the devices are on, in id order (after the devices: the feed's lock order);
 2. `feed.allocate` reserves each server's seq range under its row lock;

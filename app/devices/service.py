@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..clock import service as clock
 from ..core.errors import ControlError, not_found
 from ..orgs.models import MdmServer, Org
-from . import bulk, bulk_release, deadlines, importing, locking
+from . import bulk, deadlines, importing, locking
 from .assignments import (
     ServerGone,
     assign_devices,
@@ -207,7 +207,7 @@ async def set_migration_deadline(
 async def release_device(db: AsyncSession, *, serial: str, actor: str | None = None) -> Device:
     """Release the device from its org (portal "Release"): `deleted` on its server."""
     device = await _locked_device(db, serial=serial)
-    await release_locked(db, devices=[device], action="released", actor=actor)
+    await release_locked(db, device_ids=[device.id], action="released", actor=actor)
     return device
 
 
@@ -217,11 +217,10 @@ async def release_devices(
     device_ids: Sequence[int],
     actor: str | None = None,
     source: str | None = None,
-) -> None:
-    """Release devices this transaction has locked (`lock_by_serial`), in one go, in the order given."""
-    await bulk_release.release_set(
-        db, device_ids=device_ids, action="released", actor=actor, now=await clock.now(db), source=source
-    )
+) -> list[str]:
+    """Release devices this transaction has locked (`lock_by_serial`), in one go, in the order given;
+    their serials."""
+    return await release_locked(db, device_ids=device_ids, action="released", actor=actor, source=source)
 
 
 async def release_serials(
@@ -232,11 +231,7 @@ async def release_serials(
     serial → `released`, or `not_found` for a serial the org does not have."""
     wanted = locking.unique(serials)
     ids = await locking.lock_devices_by_serial(db, serials=wanted, org_id=org.id)
-    done = set(
-        await bulk_release.release_set(
-            db, device_ids=ids, action="released", actor=actor, now=await clock.now(db), source=source
-        )
-    )
+    done = set(await release_devices(db, device_ids=ids, actor=actor, source=source))
     return {serial: "released" if serial in done else "not_found" for serial in wanted}
 
 
@@ -271,7 +266,7 @@ async def replace_device(
         meid=list(ids.meid) if original.meid else None,
         eid=ids.eid if original.eid else None,
     )
-    await release_locked(db, devices=[original], action="replaced", actor=actor, replaced=True)
+    await release_locked(db, device_ids=[original.id], action="replaced", actor=actor, replaced=True)
     (replacement,) = await add_devices(db, org=org, devices=[spec], actor=actor)
     replacement.is_replacement_device = True
     replacement.replaces_serial_number = original.serial_number
