@@ -4,6 +4,7 @@
     python bench/http.py [--workers 1,2] [--duration 10] [--warmup 3] [--save a.json] [--compare b.json]
     python bench/http.py --workers 1 --profile /tmp/prof   # py-spy flame graphs (perturbs the figures)
     python bench/http.py --workers 1 --only "orgs/{id}/devices"  # one endpoint (names contain the text)
+    python bench/http.py --workers 1 --only sync --floor  # the empty sync's floor (bench/floor_app.py)
 
 Starts an embedded PostgreSQL (or uses `--database-url`, a scratch database), `dep-emulator serve
 --workers N` on it for each N, and a bare Starlette app returning the service's own /account JSON
@@ -21,6 +22,11 @@ Prints requests/s, p50 and p99 latency, the CPU time the server's processes spen
 the ratio of /account to the bare endpoint, N workers to one, and each figure against the
 `--before-python` checkout run first (or a file an earlier run wrote with `--save`: `--compare`).
 Every answer must be a 200: a run whose responses were errors is refused, not reported.
+
+`--floor` also drives the empty sync on bench/floor_app.py, a bare Starlette app on the same
+database: the service's own functions and statements without its framework layers, the two
+statements alone with a fixed answer, and `SELECT 1` plus the journal row. What the contract's
+statements cost on this machine, whatever is built around them.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ from dep_emulator.testing.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 USER_AGENT = "dep-emulator-bench/1"
+FLOOR_PATH = "/devices/sync"
+FLOOR_MODES = ("service", "statements", "roundtrip")
 DONE_LUA = """
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -223,6 +231,31 @@ def bare(account_json: str) -> tuple[subprocess.Popen[bytes], str]:
     return process, url
 
 
+def floor(database_url: str, mode: str) -> tuple[subprocess.Popen[bytes], str]:
+    """bench/floor_app.py (BENCH_FLOOR=`mode`) under uvicorn as `serve` runs it, on the service's database."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPEMU_")}
+    env.update(
+        BENCH_FLOOR=mode,
+        DEPEMU_DATABASE_URL=database_url,
+        DEPEMU_SESSION_TTL_SECONDS="86400",
+        DEPEMU_SESSION_ROTATION_SECONDS="86400",
+    )
+    command = [sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "bench"), "floor_app:app"]
+    command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:  # the floor has no /readyz: any answer means it listens
+        try:
+            httpx.post(url + FLOOR_PATH, content=b"{}", timeout=2)
+            return process, url
+        except httpx.HTTPError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{url} (bench/floor_app.py) did not start") from None
+            time.sleep(0.2)
+
+
 async def seed(base_url: str) -> tuple[list[Endpoint], str]:
     """An org with 1,000 devices on one MDM server, a session; the endpoints and /account's JSON."""
     async with httpx.AsyncClient(base_url=base_url, timeout=600) as admin:
@@ -301,7 +334,7 @@ def profiled(pid: int, output: Path, duration: int) -> subprocess.Popen[bytes]:
 
 def report(results: dict[str, dict[str, Figures]], before: dict[str, Any] | None) -> str:
     head = f"{'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>7} {'PG ms':>6} {'wrk ms':>6}"
-    lines = [f"{'configuration':<14} {'endpoint':<46} {head}  ratios"]
+    lines = [f"{'configuration':<16} {'endpoint':<46} {head}  ratios"]
     bare_rps = results.get("bare", {}).get("GET /account")
     one = results.get("workers=1", {})
     for config, by_endpoint in results.items():
@@ -320,7 +353,7 @@ def report(results: dict[str, dict[str, Figures]], before: dict[str, Any] | None
                     ratios.append(f"CPU/request {f.cpu_ms / then['cpu_ms']:.2f}x before")
             figures = f"{f.rps:>9.0f} {f.p50_ms:>8.2f} {f.p99_ms:>8.2f} {f.cpu_ms:>7.2f}"
             figures += f" {f.pg_ms:>6.2f} {f.wrk_ms:>6.2f}"
-            lines.append(f"{config:<14} {name:<46} {figures}  {', '.join(ratios)}")
+            lines.append(f"{config:<16} {name:<46} {figures}  {', '.join(ratios)}")
     return "\n".join(lines)
 
 
@@ -355,6 +388,12 @@ def main() -> None:
         "--profile",
         type=Path,
         help="py-spy raw profiles of the 1-worker runs (DIR/before, DIR/workers1)",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run the empty sync on bench/floor_app.py: the service's functions and statements"
+        " without its framework layers, then the statements alone",
     )
     parser.add_argument(
         "--only",
@@ -416,6 +455,16 @@ def main() -> None:
                 results[label] = figures
             finally:
                 stop(process)
+        sync = next((e for e in seeded.get(url, []) if e.path == FLOOR_PATH), None)
+        if args.floor and sync is not None:
+            for mode in FLOOR_MODES:
+                floor_process, floor_url = floor(url, mode)
+                try:
+                    warm_up(floor_url, sync, args.warmup)
+                    figures = wrk(floor_url, sync, args.duration, floor_process.pid)
+                    results[f"floor:{mode}"] = {sync.name: figures}
+                finally:
+                    stop(floor_process)
     finally:
         if embedded is not None:
             embedded.stop()
