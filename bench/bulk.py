@@ -5,6 +5,8 @@ service call over HTTP. It prints the rate (devices/s) of each bulk path next to
 of the same rows (generated before the clock starts) into a bare table with the device columns
 and into a copy of the service's own `device` table (its indexes, its stored columns), as ratios
 to the bare COPY: the target is ≥ 0.5 for generate + assign, ≥ 0.25 (within 2×) for the others.
+`--floor` also times the least rows a generated and assigned device could be written as in any
+design (`FLOOR_DESIGNS`), against the same bare COPY.
 
 While the `--devices` generate + assign runs, another org's MDM calls `GET /account` and a sync
 page every 50 ms; their p99 is printed (target < 200 ms), and the service's peak RSS is sampled
@@ -100,8 +102,11 @@ def records(count: int, seed: int, org_id: int) -> list[tuple[Any, ...]]:
     ]  # fmt: skip
 
 
-async def raw_copy_rates(dsn: str, count: int, org_id: int) -> tuple[float, float]:
-    """devices/s of asyncpg COPY into a bare table, and into a copy of `device` (LIKE ... INCLUDING ALL)."""
+async def raw_copy_rates(
+    dsn: str, count: int, org_id: int, floor: bool = False
+) -> tuple[float, float, list[tuple[str, float]]]:
+    """devices/s of asyncpg COPY into a bare table, and into a copy of `device` (LIKE ... INCLUDING ALL);
+    with `floor`, also (label, devices/s) of the least a device could cost (`FLOOR_DESIGNS`)."""
     rows = records(count, 99, org_id)
     conn = await asyncpg.connect(dsn)
     try:
@@ -115,9 +120,64 @@ async def raw_copy_rates(dsn: str, count: int, org_id: int) -> tuple[float, floa
                     await conn.copy_records_to_table(table, records=rows[i : i + 20_000], columns=COLUMNS)
             rates.append(count / (time.perf_counter() - start))
         await conn.execute("DROP TABLE bench_bare; DROP TABLE bench_device")
+        floors = (
+            [(label, await floor_rate(conn, rows, *design)) for label, *design in FLOOR_DESIGNS]
+            if floor
+            else []
+        )
     finally:
         await conn.close()
-    return rates[0], rates[1]
+    return rates[0], rates[1], floors
+
+
+# `--floor`: the least a generated and assigned device could cost the database in any design, as raw
+# writes in one transaction (no generation, no request, no other statement): a device row with
+# only its key and unique serial and no stored wire; then one slim feed event each (no snapshot);
+# then also the indexes its reads need (fetch by server and feed position, assignment by order;
+# `org_id` stands in for `server_id`, same shape). Where even these are under 0.5 of the bare COPY,
+# the issue's 0.5x cannot be met by writing those rows.
+FLOOR_DEVICE = (
+    BARE_TABLE.replace("bench_bare", "bench_floor")
+    .replace("id bigserial,", "id bigserial PRIMARY KEY,")
+    .rstrip()[:-1]
+    + ",\n    UNIQUE (serial_number)\n)"
+)
+FLOOR_EVENT = (
+    "CREATE TABLE bench_floor_event (server_id bigint, seq bigint, device_id bigint,"
+    " op_type varchar(16), op_at timestamptz, PRIMARY KEY (server_id, seq))"
+)
+FLOOR_INDEXES = (
+    "CREATE INDEX ON bench_floor (org_id, feed_seq)",
+    "CREATE INDEX ON bench_floor (org_id, order_number)",
+)
+FLOOR_DESIGNS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    ("device row: key + unique serial, no wire", (), False),
+    ("  + a slim event row each", (), True),
+    ("  + the feed's and the order's indexes", FLOOR_INDEXES, True),
+)
+
+
+async def floor_rate(
+    conn: asyncpg.Connection, rows: list[tuple[Any, ...]], indexes: tuple[str, ...], events: bool
+) -> float:
+    """devices/s of one `FLOOR_DESIGNS` entry: the device rows by COPY, their events by INSERT ... SELECT."""
+    await conn.execute(FLOOR_DEVICE)
+    await conn.execute(FLOOR_EVENT)
+    for statement in indexes:
+        await conn.execute(statement)
+    try:
+        start = time.perf_counter()
+        async with conn.transaction():
+            for i in range(0, len(rows), 20_000):
+                await conn.copy_records_to_table("bench_floor", records=rows[i : i + 20_000], columns=COLUMNS)
+            if events:
+                await conn.execute(
+                    "INSERT INTO bench_floor_event"
+                    " SELECT 1, row_number() OVER (ORDER BY id), id, 'added', now() FROM bench_floor"
+                )
+        return len(rows) / (time.perf_counter() - start)
+    finally:
+        await conn.execute("DROP TABLE bench_floor; DROP TABLE bench_floor_event")
 
 
 class Probe:
@@ -246,7 +306,7 @@ async def run(
                    json={"server_uuid": srv_o["server_uuid"], "serials": made["serials"]})  # fmt: skip
         creds = await call("POST", f"/mdm-servers/{srv_o['server_uuid']}/oauth-credentials")
 
-        bare, table = await raw_copy_rates(dsn, n, int(oid))
+        bare, table, floors = await raw_copy_rates(dsn, n, int(oid), floor=args.floor)
         print(f"  raw COPY: bare {bare:,.0f}/s, device copy {table:,.0f}/s", file=sys.stderr)  # noqa: T201
 
         async with dep_client(OAuthCredentials.from_json(creds), base_url=base_url) as mdm:
@@ -358,6 +418,8 @@ async def run(
 
     print(f"raw COPY, {n:,} rows: bare table {bare:,.0f}/s; copy of `device` {table:,.0f}/s"  # noqa: T201
           f" ({table / bare:.2f} of bare)")  # fmt: skip
+    for label, rate in floors:
+        print(f"floor, {label:<44} {rate:>8,.0f}/s {rate / bare:>6.2f} of bare")  # noqa: T201
     print(f"{'path':<34} {'devices':>9} {'s':>7} {'dev/s':>8} {'/bare':>6} {'/device':>7} {'RSS MiB':>8}")  # noqa: T201
     for name, count, seconds, peak in results:
         rate = count / seconds
@@ -377,6 +439,11 @@ def main() -> None:
     parser.add_argument("--activity", type=int, default=10_000, help="devices per Business Manager activity")
     parser.add_argument(
         "--paths", help='only these paths (comma-separated name prefixes, e.g. "generate + assign,CSV")'
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time the least a device could cost (raw writes, FLOOR_DESIGNS)",
     )
     parser.add_argument("--pg-profile", action="store_true", help="sample the statements each path runs")
     args = parser.parse_args()
