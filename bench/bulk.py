@@ -137,10 +137,8 @@ async def raw_copy_rates(
 # `org_id` stands in for `server_id`, same shape). Where even these are under 0.5 of the bare COPY,
 # the issue's 0.5x cannot be met by writing those rows.
 FLOOR_DEVICE = (
-    BARE_TABLE.replace("bench_bare", "bench_floor")
-    .replace("id bigserial,", "id bigserial PRIMARY KEY,")
-    .rstrip()[:-1]
-    + ",\n    UNIQUE (serial_number)\n)"
+    BARE_TABLE.replace("bench_bare", "bench_floor"),
+    "ALTER TABLE bench_floor ADD PRIMARY KEY (id), ADD UNIQUE (serial_number)",
 )
 FLOOR_EVENT = (
     "CREATE TABLE bench_floor_event (server_id bigint, seq bigint, device_id bigint,"
@@ -161,9 +159,7 @@ async def floor_rate(
     conn: asyncpg.Connection, rows: list[tuple[Any, ...]], indexes: tuple[str, ...], events: bool
 ) -> float:
     """devices/s of one `FLOOR_DESIGNS` entry: the device rows by COPY, their events by INSERT ... SELECT."""
-    await conn.execute(FLOOR_DEVICE)
-    await conn.execute(FLOOR_EVENT)
-    for statement in indexes:
+    for statement in (*FLOOR_DEVICE, FLOOR_EVENT, *indexes):
         await conn.execute(statement)
     try:
         start = time.perf_counter()

@@ -26,7 +26,6 @@ from contextlib import asynccontextmanager
 from dep_emulator.clock import service as clock
 from dep_emulator.core import driver
 from dep_emulator.core.config import Settings
-from dep_emulator.core.errors import DepError
 from dep_emulator.core.security import hash_secret
 from dep_emulator.devices import feed_read
 from dep_emulator.journal.service import JournalEntry
@@ -80,12 +79,12 @@ async def sync(request: Request) -> Response:
     data = json.loads(await request.body())
     token = request.headers.get("x-adm-auth-session")
     version = int(request.headers.get("x-server-protocol-version") or 3)
-    ahead = feed_read.sync_read_ahead(data.get("cursor"), data.get("limit"), version, settings)
     if MODE == "roundtrip":
         async with driver.connection(state) as conn:
             await conn.fetchval("SELECT 1")
         await state.journal_writer.write(_entry(wall, started, request, 200, None))
         return Response(FIXED_BODY, media_type=JSON_UTF8, headers={"X-ADM-Auth-Session": token or ""})
+    ahead = feed_read.sync_read_ahead(data.get("cursor"), data.get("limit"), version, settings)
     async with driver.connection(state) as conn:
         resolved = await traffic_service.resolve(
             conn,
@@ -100,12 +99,9 @@ async def sync(request: Request) -> Response:
             body = FIXED_BODY
             token_out = token or ""
         else:
-            try:
-                caller = await session_service.resolve_feed_caller(
-                    conn, settings=settings, presented=token, prefetched=resolved.session, state=state
-                )
-            except DepError as exc:  # bench/http.py's probe of whether the floor listens
-                return Response(exc.code, status_code=exc.status_code)
+            caller = await session_service.resolve_feed_caller(
+                conn, settings=settings, presented=token, prefetched=resolved.session, state=state
+            )
             page = await feed_read.sync(
                 conn,
                 caller=caller,
@@ -135,4 +131,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await app.state.driver_pool.close()
 
 
-app = Starlette(routes=[Route(PATH, sync, methods=["POST"])], lifespan=lifespan)
+async def ready(request: Request) -> Response:
+    """For bench/http.py's `wait_ready`, as the service's /readyz."""
+    return Response(b"ok")
+
+
+app = Starlette(routes=[Route(PATH, sync, methods=["POST"]), Route("/readyz", ready)], lifespan=lifespan)

@@ -64,7 +64,6 @@ from dep_emulator.testing.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 USER_AGENT = "dep-emulator-bench/1"
-FLOOR_PATH = "/devices/sync"
 FLOOR_MODES = ("service", "statements", "roundtrip")
 DONE_LUA = """
 done = function(summary, latency, requests)
@@ -196,23 +195,28 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-def serve(
-    database_url: str, workers: int, python: str = sys.executable
-) -> tuple[subprocess.Popen[bytes], str]:
-    """`dep-emulator serve --workers N` with the defaults an operator gets (logs to /dev/null)."""
-    port = free_port()
+def service_env(database_url: str) -> dict[str, str]:
+    """The environment of the service (and of the floor app) on `database_url`: none of ours but that,
+    and no session rotation during the run, so every request presents the same token."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPEMU_")}
-    # No session rotation during the run: every request presents the same token.
     env.update(
         DEPEMU_DATABASE_URL=database_url,
         DEPEMU_SESSION_TTL_SECONDS="86400",
         DEPEMU_SESSION_ROTATION_SECONDS="86400",
     )
+    return env
+
+
+def serve(
+    database_url: str, workers: int, python: str = sys.executable
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`dep-emulator serve --workers N` with the defaults an operator gets (logs to /dev/null)."""
+    port = free_port()
     command = [python, "-m", "dep_emulator.cli", "serve", "--port", str(port)]
     if workers != 1:
         command += ["--workers", str(workers)]
     process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, cwd=ROOT, env=service_env(database_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, process)
@@ -232,28 +236,15 @@ def bare(account_json: str) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def floor(database_url: str, mode: str) -> tuple[subprocess.Popen[bytes], str]:
-    """bench/floor_app.py (BENCH_FLOOR=`mode`) under uvicorn as `serve` runs it, on the service's database."""
+    """bench/floor_app.py (BENCH_FLOOR=`mode`) under uvicorn as `bare` runs it, on the service's database."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPEMU_")}
-    env.update(
-        BENCH_FLOOR=mode,
-        DEPEMU_DATABASE_URL=database_url,
-        DEPEMU_SESSION_TTL_SECONDS="86400",
-        DEPEMU_SESSION_ROTATION_SECONDS="86400",
-    )
+    env = dict(service_env(database_url), BENCH_FLOOR=mode)
     command = [sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "bench"), "floor_app:app"]
     command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:  # the floor has no /readyz: any answer means it listens
-        try:
-            httpx.post(url + FLOOR_PATH, content=b"{}", timeout=2)
-            return process, url
-        except httpx.HTTPError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{url} (bench/floor_app.py) did not start") from None
-            time.sleep(0.2)
+    wait_ready(url, process)
+    return process, url
 
 
 async def seed(base_url: str) -> tuple[list[Endpoint], str]:
@@ -455,7 +446,7 @@ def main() -> None:
                 results[label] = figures
             finally:
                 stop(process)
-        sync = next((e for e in seeded.get(url, []) if e.path == FLOOR_PATH), None)
+        sync = next((e for e in seeded.get(url, []) if e.path == "/devices/sync"), None)
         if args.floor and sync is not None:
             for mode in FLOOR_MODES:
                 floor_process, floor_url = floor(url, mode)
