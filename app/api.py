@@ -24,9 +24,9 @@ from .core.control import require_admin
 from .core.dep import DepJSONResponse, check_user_agent
 from .device_mdm.router import router as device_mdm_router
 from .device_setup.router import router as device_setup_router
-from .devices.control_router import router as devices_control_router
-from .devices.router import router as devices_router
 from .faults.router import router as faults_router
+from .feed.router import router as feed_router
+from .inventory.router import router as inventory_router
 from .journal.router import router as journal_router
 from .observability.router import router as metrics_router
 from .orgs.router import router as orgs_router
@@ -44,7 +44,7 @@ session_api.include_router(session_router)
 # Every other Apple endpoint checks the User-Agent first, then the session (in each handler).
 dep_api = APIRouter(dependencies=[Depends(check_user_agent)], default_response_class=DepJSONResponse)
 dep_api.include_router(account_router)
-dep_api.include_router(devices_router)
+dep_api.include_router(feed_router)
 dep_api.include_router(profiles_router)
 dep_api.include_router(activation_lock_router)
 dep_api.include_router(beta_router)
@@ -62,7 +62,7 @@ control_api.include_router(admin_router)
 control_api.include_router(clock_router)
 control_api.include_router(orgs_router)
 control_api.include_router(tokens_router)
-control_api.include_router(devices_control_router)
+control_api.include_router(inventory_router)
 control_api.include_router(faults_router)
 control_api.include_router(journal_router)
 control_api.include_router(traffic_router)
@@ -77,9 +77,9 @@ control_api.include_router(seed_router)
 # Dispatched straight to their handlers, past FastAPI's routing (dep_emulator.core.fast_lane).
 FAST_LANE_HANDLERS = {
     ("GET", "/account"): account_router,
-    ("POST", "/server/devices"): devices_router,
-    ("POST", "/devices/sync"): devices_router,
-    ("POST", "/devices"): devices_router,
+    ("POST", "/server/devices"): feed_router,
+    ("POST", "/devices/sync"): feed_router,
+    ("POST", "/devices"): feed_router,
 }
 
 

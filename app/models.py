@@ -6,9 +6,10 @@ from .activation_lock.models import ActivationLock
 from .churn.models import ChurnSchedule
 from .clock.models import EmulatorClock
 from .core.db import Base
+from .core.signing_key import EmulatorSecret
 from .device_mdm.models import DeviceEnrollment, MdmExchange
 from .device_setup.models import DeviceCA, DeviceSetup
-from .devices.models import AuditEvent, Device, DeviceAssignment, DeviceEvent, EmulatorSecret
+from .devices.models import AuditEvent, Device, DeviceAssignment, DeviceEvent
 from .faults.models import FaultScript
 from .journal.models import RequestJournal
 from .orgs.models import MdmServer, Org

@@ -27,7 +27,7 @@ from dep_emulator.clock import service as clock
 from dep_emulator.core import driver
 from dep_emulator.core.config import Settings
 from dep_emulator.core.security import hash_secret
-from dep_emulator.devices import feed_read
+from dep_emulator.feed import read as feed_read
 from dep_emulator.journal.service import JournalEntry
 from dep_emulator.journal.writer import JournalWriter
 from dep_emulator.session import service as session_service

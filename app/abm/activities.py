@@ -1,6 +1,6 @@
 """orgDeviceActivities (abm-api.md §1.4–§1.6): assign, unassign, migrate and release devices.
 
-Effects are applied when the activity is created, through `dep_emulator.devices.service` (the one
+Effects are applied when the activity is created, through `dep_emulator.inventory.service` (the one
 writer of devices), so the DEP fetch/sync feed shows them at once, exactly as for an
 assignment made any other way. What the client sees of the activity is derived on every read
 from `completes_at` against the emulator clock: IN_PROGRESS with moving sub-statuses until the
@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..clock import service as clock
 from ..clock.service import isoformat
 from ..core.errors import JsonApiError
-from ..devices import service as devices
-from ..devices.assignments import ServerGone
+from ..inventory import service as devices
+from ..inventory.assignments import ServerGone
 from ..orgs.models import MdmServer, Org
 from . import servers
 from .jsonapi import Links, conflict, not_found, sparse, unprocessable

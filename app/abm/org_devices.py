@@ -1,6 +1,6 @@
 """orgDevices (abm-api.md §1.5): the org's devices as the portal API shows them.
 
-Reads only; every change to a device goes through `dep_emulator.devices.service` (see activities.py).
+Reads only; every change to a device goes through `dep_emulator.inventory.service` (see activities.py).
 Every documented attribute is always present, because strict clients (applebusiness, pyaxm)
 reject a missing one (§2.2): strings the emulator does not model are `""`, lists `[]`, and
 dates and optional values null. Values DEP does not carry are derived, deterministically:

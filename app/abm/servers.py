@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..clock import service as clock
 from ..clock.service import isoformat
 from ..core.errors import ControlError
+from ..devices import locking
 from ..devices.models import Device
 from ..orgs import service as orgs_service
 from ..orgs.models import MdmServer, Org
@@ -274,7 +275,7 @@ async def delete_server(db: AsyncSession, *, org: Org, server_id: str) -> None:
     """`DELETE /v1/mdmServers/{id}`: refused (409) while devices are assigned to it."""
     server = await get_server(db, org=org, server_id=server_id)
     try:
-        await orgs_service.delete_server(db, server=server)
+        await orgs_service.delete_server(db, server=server, assigned_count=locking.assigned_count)
     except ControlError as exc:
         if exc.status_code != 409:
             raise

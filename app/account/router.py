@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from ..core import driver
-from ..core.dep import ProtocolVersion, feed_caller, feed_json
+from ..core.dep import ProtocolVersion
 from ..core.openapi import dep_errors
+from ..session.dependencies import feed_caller, feed_json
 from . import service
 from .schemas import AccountDetail, Url
 

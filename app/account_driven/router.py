@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from ..core import dep_body
 from ..core.db import DbSession
-from ..core.dep import CurrentServer
 from ..core.openapi import dep_errors, json_request
-from ..devices import dep_body
+from ..session.dependencies import CurrentServer
 from . import service
 from .schemas import AccountDrivenEnrollmentProfile, EmptyObject
 

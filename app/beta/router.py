@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from ..core.db import DbSession
-from ..core.dep import CurrentServer
 from ..core.openapi import dep_errors
+from ..session.dependencies import CurrentServer
 from . import service
 from .schemas import BetaEnrollmentTokens
 

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..clock import service as clock
 from ..core.errors import ControlError, not_found
-from ..devices import service as devices
-from ..devices.assignments import release_locked
+from ..inventory import service as devices
+from ..inventory.assignments import release_locked
 from ..orgs.models import MdmServer, Org
 from .models import ChurnSchedule
 from .schemas import ChurnOut, ChurnSpec

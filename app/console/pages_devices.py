@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from ..bulk import importing
 from ..core import driver
 from ..core.db import DbSession
 from ..core.dep import SettingsDep
@@ -18,10 +19,11 @@ from ..device_mdm import service as device_mdm
 from ..device_mdm import state as mdm_state
 from ..device_setup import service as device_setup
 from ..device_setup.schemas import ActivateIn
-from ..devices import history, importing, inventory, listing
-from ..devices import service as devices_service
 from ..devices.generator import FAMILIES
 from ..devices.schemas import GenerateIn
+from ..inventory import history, listing
+from ..inventory import service as devices_service
+from ..inventory import views as inventory
 from ..orgs import service as orgs_service
 from ..orgs.models import Org
 from ..profiles import service as profiles_service
@@ -185,7 +187,7 @@ async def _inventory_page(
     serial: str | None,
     cursor: str | None,
 ) -> listing.DevicePage:
-    """The control API's inventory list, on the hot pool as that route reads it (devices.listing)."""
+    """The control API's inventory list, on the hot pool as that route reads it (inventory.listing)."""
     async with driver.connection(request.app.state) as conn:
         return await listing.list_devices(
             conn,

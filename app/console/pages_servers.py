@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from ..core.db import DbSession
 from ..core.dep import SettingsDep
 from ..core.errors import ControlError
-from ..devices import inventory
+from ..inventory import views as inventory
 from ..journal import service as journal
 from ..orgs import service as orgs_service
 from ..orgs.models import MdmServer, Org

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..device_setup.schemas import ActivationOut
+from ..device_setup.schemas import SetupOut
 from ..devices.models import Device
 
 # SkipKey → the pane's title, in the order Setup Assistant shows them (iOS and macOS together).
@@ -73,7 +73,7 @@ class Screen:
     unknown_skips: list[str] = field(default_factory=list)
 
 
-def screen(result: ActivationOut, device: Device) -> Screen:
+def screen(result: SetupOut, device: Device) -> Screen:
     kind = "mac" if device.device_family == "Mac" else "phone"
     config = result.cloud_configuration
     if not config:

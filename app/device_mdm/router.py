@@ -14,8 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ..core.db import DbSession
 from ..core.dep import SettingsDep
 from ..core.openapi import control_errors
+from ..device_setup.schemas import ActivateIn
 from . import service, state
-from .schemas import CheckOutOut, EnrollmentOut, ExchangesOut, ManagedOut, NotNowIn, PollOut, ScheduleIn
+from .schemas import (
+    ActivationOut,
+    CheckOutOut,
+    EnrollmentOut,
+    EraseOut,
+    ExchangesOut,
+    ManagedOut,
+    NotNowIn,
+    PollOut,
+    ScheduleIn,
+)
 
 router = APIRouter(tags=["managed device"])
 
@@ -26,6 +37,31 @@ def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
 
 
 Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+
+
+# Switching on and erasing span Apple's side (dep_emulator.device_setup) and the MDM's, so they
+# live here, where both are known; they keep the "device setup" tag of the console's guide.
+@router.post(
+    "/devices/{serial}/activate",
+    response_model=ActivationOut,
+    response_model_exclude_none=True,
+    responses=control_errors(409),  # not_activated: with enroll, erased while the MDM answered
+    tags=["device setup"],
+)
+async def activate(
+    serial: str, db: DbSession, sessions: Sessions, settings: SettingsDep, body: ActivateIn | None = None
+) -> ActivationOut:
+    """Switch the device on: what it gets from Apple, with `contact_mdm` what the MDM answers,
+    with `enroll` the enrollment that follows."""
+    return await service.switch_on(
+        db, sessions, serial=serial, options=body or ActivateIn(), settings=settings
+    )
+
+
+@router.post("/devices/{serial}/erase", response_model=EraseOut, tags=["device setup"])
+async def erase(serial: str, db: DbSession) -> EraseOut:
+    """Erase the device: its next activation asks Apple again."""
+    return await state.erase(db, serial=serial)
 
 
 @router.post(

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..device_setup.schemas import SetupOut
+
 
 class StepOut(BaseModel):
     """One step of the device's conversation with its MDM or SCEP server."""
@@ -98,3 +100,13 @@ class CheckOutOut(BaseModel):
     serial_number: str
     sent_check_out: bool = Field(description="CheckOut was sent (the payload's CheckOutWhenRemoved).")
     steps: list[StepOut]
+
+
+class ActivationOut(SetupOut):
+    enrollment: EnrollmentOut | None = None
+
+
+class EraseOut(BaseModel):
+    serial_number: str
+    had_configuration: bool
+    was_enrolled: bool = Field(description="It was enrolled in an MDM (enrollment and its profiles gone).")

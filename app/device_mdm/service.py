@@ -24,15 +24,15 @@ from ..core.errors import ControlError, not_found
 from ..device_setup import machine_info
 from ..device_setup import service as setup_service
 from ..device_setup.models import DeviceSetup
-from ..device_setup.schemas import ActivateIn, ActivationOut, MdmContactOut
+from ..device_setup.schemas import ActivateIn, MdmContactOut
 from ..devices import locking
 from ..devices.models import Device
 from . import enrollment as flow
-from . import transport
+from . import state, transport
 from .commands import Effect, Facts, Managed
 from .models import DeviceEnrollment, MdmExchange
 from .poll import converse
-from .schemas import CheckOutOut, EnrollmentOut, PollOut, ProfileCheckOut, StepOut
+from .schemas import ActivationOut, CheckOutOut, EnrollmentOut, PollOut, ProfileCheckOut, StepOut
 
 LEASE_SECONDS = 300  # a poll that crashed frees its device after this long
 
@@ -114,7 +114,8 @@ async def switch_on(
 
     Apple's side is committed (and its locks released) before the device calls the MDM, so the MDM
     may call the DEP API about this device while it answers."""
-    result, mdm_request = await setup_service.activate(db, serial=serial, options=options)
+    setup, mdm_request = await setup_service.activate(db, serial=serial, options=options)
+    result = ActivationOut(**dict(setup))
     if mdm_request is not None:
         await db.commit()
         result.mdm, answer = await setup_service.send_to_mdm(mdm_request, settings=settings)
@@ -332,7 +333,7 @@ async def run_poll(
     )
     async with sessionmaker() as db, db.begin():
         if talk.effect is Effect.ERASE:
-            await setup_service.erase(db, serial=serial)
+            await state.erase(db, serial=serial)
         elif talk.effect is Effect.UNENROLL:
             await db.execute(delete(DeviceEnrollment).where(DeviceEnrollment.device_id == lease.device_id))
         else:

@@ -12,10 +12,11 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.errors import ControlError, not_found
+from ..device_setup import service as setup_service
 from ..devices import locking
 from ..devices.models import Device
 from .models import DeviceEnrollment, MdmExchange
-from .schemas import ExchangeOut, ExchangesOut, ManagedOut
+from .schemas import EraseOut, ExchangeOut, ExchangesOut, ManagedOut
 
 
 async def _device_id(db: AsyncSession, serial: str) -> int:
@@ -108,3 +109,19 @@ async def not_now(db: AsyncSession, *, serial: str, count: int) -> ManagedOut:
     row.not_now_remaining = count
     await db.flush()
     return await managed(db, serial=serial)
+
+
+async def erase(db: AsyncSession, *, serial: str) -> EraseOut:
+    """Erase all content and settings: the installed configuration and the MDM enrollment are
+    gone (the exchange log stays); Apple's record stays. The control API and the MDM's
+    EraseDevice command both end here."""
+    device, had_configuration = await setup_service.erase(db, serial=serial)
+    enrollment = await db.get(DeviceEnrollment, device.id)
+    if enrollment is not None:
+        await db.delete(enrollment)
+        await db.flush()
+    return EraseOut(
+        serial_number=device.serial_number,
+        had_configuration=had_configuration,
+        was_enrolled=enrollment is not None,
+    )

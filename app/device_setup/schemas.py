@@ -6,8 +6,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..device_mdm.schemas import EnrollmentOut
-
 
 class ActivateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -43,7 +41,10 @@ class MdmContactOut(BaseModel):
     error: str | None = Field(default=None, description="Why no answer came (connection, TLS, timeout).")
 
 
-class ActivationOut(BaseModel):
+class SetupOut(BaseModel):
+    """What switching the device on gives before enrollment (dep_emulator.device_mdm.schemas.ActivationOut
+    adds the enrollment that may follow)."""
+
     serial_number: str
     outcome: Literal["no_profile", "downloaded", "already_configured"] = Field(
         description="no_profile: set up without MDM; downloaded: got the cloud configuration from Apple now; "
@@ -59,10 +60,3 @@ class ActivationOut(BaseModel):
         default=None, description="What the device got, in its own keys."
     )
     mdm: MdmContactOut | None = None
-    enrollment: EnrollmentOut | None = None
-
-
-class EraseOut(BaseModel):
-    serial_number: str
-    had_configuration: bool
-    was_enrolled: bool = Field(description="It was enrolled in an MDM (enrollment and its profiles gone).")

@@ -24,9 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..clock import service as clock
 from ..core.config import Settings
 from ..core.errors import not_found
-from ..device_mdm.models import DeviceEnrollment
 from ..devices import locking
-from ..devices.feed import MODIFIED, FeedEvent, record_events
+from ..devices.events import MODIFIED, FeedEvent, record_events
 from ..devices.models import Device
 from ..orgs.models import Org
 from ..profiles.models import Profile
@@ -34,7 +33,7 @@ from . import ca, machine_info
 from .cloud_config import cloud_configuration
 from .mdm_contact import contact_mdm
 from .models import DeviceSetup
-from .schemas import ActivateIn, ActivationOut, EraseOut, MdmContactOut
+from .schemas import ActivateIn, MdmContactOut, SetupOut
 
 
 async def _locked_device(db: AsyncSession, serial: str) -> Device:
@@ -58,7 +57,7 @@ class MdmRequest:
 
 async def activate(
     db: AsyncSession, *, serial: str, options: ActivateIn
-) -> tuple[ActivationOut, MdmRequest | None]:
+) -> tuple[SetupOut, MdmRequest | None]:
     """Switch the device on in Setup Assistant (scenario 15); with `contact_mdm`, also the
     request to send to the MDM (`send_to_mdm`) once this transaction is committed."""
     device = await _locked_device(db, serial)
@@ -77,7 +76,7 @@ async def activate(
             outcome, profile_uuid, profile_body = "downloaded", profile.profile_uuid, dict(profile.body)
             config = cloud_configuration(profile_body, org)
             await _pushed(db, device, profile, config)
-    result = ActivationOut(
+    result = SetupOut(
         serial_number=device.serial_number,
         outcome=outcome,
         profile_status=device.profile_status,
@@ -154,19 +153,14 @@ async def send_to_mdm(request: MdmRequest, *, settings: Settings) -> tuple[MdmCo
     )
 
 
-async def erase(db: AsyncSession, *, serial: str) -> EraseOut:
-    """Erase all content and settings: the installed configuration and the MDM enrollment are
-    gone (the exchange log stays); Apple's record stays. The control API and the MDM's
-    EraseDevice command both end here."""
+async def erase(db: AsyncSession, *, serial: str) -> tuple[Device, bool]:
+    """Erase all content and settings, Apple's side of it: the installed configuration is gone, so
+    the next activation asks Apple again; Apple's record stays. Returns the (locked) device and
+    whether it had a configuration. The MDM enrollment goes too: dep_emulator.device_mdm.state.erase,
+    where the control API and the MDM's EraseDevice command both end."""
     device = await _locked_device(db, serial)
     setup = await db.get(DeviceSetup, device.id)
-    enrollment = await db.get(DeviceEnrollment, device.id)
-    for row in (setup, enrollment):
-        if row is not None:
-            await db.delete(row)
-    await db.flush()
-    return EraseOut(
-        serial_number=device.serial_number,
-        had_configuration=setup is not None,
-        was_enrolled=enrollment is not None,
-    )
+    if setup is not None:
+        await db.delete(setup)
+        await db.flush()
+    return device, setup is not None

@@ -1,6 +1,6 @@
 """Row locks in the one order every feed writer uses: devices (by id), then servers (by id).
 
-`dep_emulator.devices.feed.record_events` takes server row locks as it allocates sequence numbers. A
+`dep_emulator.devices.events.record_events` takes server row locks as it allocates sequence numbers. A
 writer that touches several servers (a move: `deleted` on A, `modified` on B) must hold all
 of them before the first `record_events` call, or two opposite moves deadlock. These helpers
 take the locks up front; the row locks then last until the request's transaction commits.
@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import asyncpg
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Device
@@ -157,3 +157,9 @@ async def _replica_role(conn: Any) -> bool:
         return False
     await conn.execute("RELEASE SAVEPOINT replica_role")
     return True
+
+
+async def assigned_count(db: AsyncSession, server_id: int) -> int:
+    """How many devices are assigned to the server (a server with any cannot be deleted)."""
+    count = await db.scalar(select(func.count()).select_from(Device).where(Device.server_id == server_id))
+    return int(count or 0)

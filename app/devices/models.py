@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Computed, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Boolean, Computed, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -78,7 +78,7 @@ class DeviceEvent(Base):
     """One entry of an MDM server's sync feed (spec §8.3–§8.4); append-only.
 
     `seq` is allocated per server while holding that server's row lock (see
-    `dep_emulator.devices.feed`), so a reader that sees seq N has already seen every seq < N:
+    `dep_emulator.devices.events`), so a reader that sees seq N has already seen every seq < N:
     sequence numbers of one server commit in order and sync never skips an event.
     """
 
@@ -122,20 +122,8 @@ class DeviceAssignment(Base):
     at: Mapped[datetime]
     # The org the device was in at the change: its history outlives a release or a disown.
     org_id: Mapped[int | None] = mapped_column(BigInteger)
-    # portal | control_api | abm_api | mdm; null: derived (dep_emulator.devices.history.source_of)
+    # portal | control_api | abm_api | mdm; null: derived (dep_emulator.inventory.history.source_of)
     source: Mapped[str | None] = mapped_column(String(16))
-
-
-class EmulatorSecret(Base):
-    """The key that signs cursors: one row shared by every replica (never per-process memory).
-
-    Created by migration 0002 and recreated on first use if the row is missing.
-    """
-
-    __tablename__ = "emulator_secret"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuditEvent(Base):

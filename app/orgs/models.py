@@ -50,6 +50,6 @@ class MdmServer(Base):
     certificate_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
     consumer_key: Mapped[str] = mapped_column(String(128), unique=True)
     consumer_secret: Mapped[str] = mapped_column(String(64))
-    # Last sequence number allocated on this server's device feed (see dep_emulator.devices.feed).
+    # Last sequence number allocated on this server's device feed (see dep_emulator.devices.events).
     feed_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime]

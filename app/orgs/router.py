@@ -8,7 +8,6 @@ from fastapi import APIRouter, Body, Request, status
 
 from ..core.db import DbSession
 from ..core.openapi import control_errors
-from ..tokens import service as tokens_service
 from . import service
 from . import settings as org_settings
 from .models import MdmServer, Org
@@ -48,7 +47,7 @@ async def server_out(db: DbSession, server: MdmServer) -> MdmServerOut:
         admin_id=server.admin_id,
         consumer_key=server.consumer_key,
         has_certificate=server.certificate_pem is not None,
-        token_issued=await tokens_service.current_token(db, server=server) is not None,
+        token_issued=await service.token_issued(db, server=server),
         created_at=server.created_at,
     )
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..clock import service as clock
+from ..core import certificates
 from ..core.errors import ControlError, not_found
 from ..core.security import random_hex
-from ..devices.models import Device
-from ..tokens import smime
 from .models import MdmServer, Org
 from .schemas import MdmServerIn, OrgIn
 
@@ -65,8 +65,8 @@ async def set_terms(db: AsyncSession, *, org: Org, accepted: bool) -> Org:
 
 def _checked_certificate(pem: str) -> str:
     try:
-        smime.load_certificate(pem)
-    except smime.InvalidCertificate as exc:
+        certificates.load_certificate(pem)
+    except certificates.InvalidCertificate as exc:
         raise ControlError(400, "invalid_certificate", str(exc)) from exc
     return pem.strip() + "\n"
 
@@ -116,20 +116,36 @@ async def rename_server(db: AsyncSession, *, server: MdmServer, server_name: str
     return server
 
 
-async def delete_server(db: AsyncSession, *, server: MdmServer) -> None:
+async def delete_server(
+    db: AsyncSession, *, server: MdmServer, assigned_count: Callable[[AsyncSession, int], Awaitable[int]]
+) -> None:
     """Delete a server with its tokens, sessions and feed; 409 while devices are assigned to it.
 
     The server row is locked first: an assignment to it takes that lock before it moves any
     device (dep_emulator.devices.locking), so no device can arrive between the count and the delete.
+    `assigned_count` is the device inventory's count (dep_emulator.devices.locking.assigned_count),
+    passed in because the inventory builds on orgs, not the other way round.
     """
     await db.execute(select(MdmServer.id).where(MdmServer.id == server.id).with_for_update())
-    assigned = await db.scalar(select(func.count()).select_from(Device).where(Device.server_id == server.id))
+    assigned = await assigned_count(db, server.id)
     if assigned:
         raise ControlError(
             409, "server_has_devices", f"{assigned} device(s) are still assigned; unassign them first"
         )
     await db.execute(delete(MdmServer).where(MdmServer.id == server.id))
     db.expunge(server)
+
+
+# The tokens domain (dep_emulator.tokens) builds on orgs and owns `oauth_token`; the server's own
+# view reads this one fact of it by name instead of importing upward.
+_TOKEN_ISSUED = text(
+    "SELECT EXISTS (SELECT 1 FROM oauth_token WHERE server_id = :id AND superseded_at IS NULL)"
+)
+
+
+async def token_issued(db: AsyncSession, *, server: MdmServer) -> bool:
+    """Whether the server has a current OAuth token (the portal shows it on the server's page)."""
+    return bool(await db.scalar(_TOKEN_ISSUED, {"id": server.id}))
 
 
 def _duplicate_name(name: str) -> ControlError:

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.exceptions import HTTPException
 
+from ..core import dep_body
 from ..core.db import DbSession
-from ..core.dep import CurrentServer, ProtocolVersion, SettingsDep
+from ..core.dep import ProtocolVersion, SettingsDep
 from ..core.openapi import dep_errors, json_request
-from ..devices import dep_body
+from ..session.dependencies import CurrentServer
 from . import service
 from .schemas import (
     AssignProfileResponse,

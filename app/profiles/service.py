@@ -1,7 +1,7 @@
 """Profiles and their assignment: define, read, assign, remove (spec §6.9–§6.12).
 
 Every change to a device's profile fields goes through `_apply`, which locks the device rows
-(by id, as `dep_emulator.devices.feed` requires) before touching them, and records one `modified`
+(by id, as `dep_emulator.devices.events` requires) before touching them, and records one `modified`
 event per changed device on its server's feed (§8.4).
 """
 
@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..clock import service as clock
 from ..core.config import Settings
+from ..core.dep_body import serial_list
 from ..core.errors import DepError
 from ..core.security import random_hex
 from ..devices import locking
-from ..devices.dep_body import serial_list
-from ..devices.feed import MODIFIED, FeedEvent, record_events
+from ..devices.events import MODIFIED, FeedEvent, record_events
 from ..devices.models import Device
 from ..faults import service as faults_service
 from ..faults.service import DeviceStatusFault
@@ -197,7 +197,7 @@ async def _apply(
             .with_for_update()
         )
     )
-    # Lock order: devices, then the server (dep_emulator.devices.feed). The clock is read only now, with
+    # Lock order: devices, then the server (dep_emulator.devices.events). The clock is read only now, with
     # the server's feed locked, so this event is never dated before one committed ahead of it.
     await locking.lock_servers(db, server_ids={server.id} if devices else set())
     now = await clock.now(db)

@@ -22,12 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..churn import service as churn_service
 from ..churn.schemas import ChurnSpec
 from ..core.config import Settings
-from ..devices import service as devices_service
 from ..devices.models import Device
 from ..devices.schemas import DeviceIn
 from ..faults import service as faults_service
 from ..faults.models import FaultScript
 from ..faults.schemas import FaultScriptIn
+from ..inventory import service as devices_service
 from ..orgs import service as orgs_service
 from ..orgs import settings as org_settings
 from ..orgs.models import MdmServer, Org

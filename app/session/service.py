@@ -19,7 +19,7 @@ from ..core import driver
 from ..core.config import OAuthErrorStyle, Settings
 from ..core.errors import DepError
 from ..core.security import hash_secret
-from ..devices import cursors
+from ..core.signing_key import KEY_SCALAR_SQL
 from ..orgs.models import MdmServer, Org
 from ..tokens.models import OAuthToken
 from . import oauth1
@@ -159,7 +159,7 @@ _FEED_SESSION_VALUES = (
     ("expires_at", "a.expires_at"),
     ("replaced_at", "a.replaced_at"),
     ("offset_seconds", clock.OFFSET_SCALAR_SQL),
-    ("cursor_key", cursors.KEY_SCALAR_SQL),
+    ("cursor_key", KEY_SCALAR_SQL),
     # GET /account's answer (dep_emulator.account.service), so it needs no statement of its own.
     ("server_name", "s.server_name"),
     ("admin_id", "s.admin_id"),

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..clock import service as clock
+from ..core import certificates
 from ..core.errors import ControlError
 from ..core.security import random_hex
 from ..orgs.models import MdmServer
@@ -77,7 +78,7 @@ async def download_token_file(db: AsyncSession, *, server: MdmServer, lifetime_d
             f"MDM server {server.server_uuid} has no public key certificate; upload one with "
             f"PUT /emulator/v1/mdm-servers/{server.server_uuid}/certificate first",
         )
-    smime.load_certificate(server.certificate_pem)  # refuse before a token is issued
+    certificates.load_certificate(server.certificate_pem)  # refuse before a token is issued
     token = await issue_token(db, server=server, lifetime_days=lifetime_days)
     return token_file(server, token)
 
@@ -87,7 +88,7 @@ def token_file(server: MdmServer, token: OAuthToken) -> TokenFile:
 
     The console's "Your Server Token" link downloads the token just issued this way again."""
     assert server.certificate_pem is not None
-    certificate = smime.load_certificate(server.certificate_pem)
+    certificate = certificates.load_certificate(server.certificate_pem)
     content = smime.envelope_server_token(certificate, smime.build_token_inner(credentials(server, token)))
     stamp = token.issued_at.strftime("%Y-%m-%dT%H-%M-%SZ")
     return TokenFile(filename=f"{server.server_name}_Token_{stamp}_smime.p7m", content=content)

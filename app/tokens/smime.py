@@ -2,7 +2,7 @@
 
 Pure functions, no I/O:
 
-* :func:`load_certificate` parses the PEM certificate an MDM vendor uploads;
+* the PEM certificate an MDM vendor uploads is parsed by dep_emulator.core.certificates;
 * :func:`build_token_inner` builds the decrypted content (MIME part + JSON between markers);
 * :func:`envelope_server_token` wraps it into the S/MIME ``.p7m`` file.
 
@@ -26,12 +26,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from ..core import certificates
+
 __all__ = [
-    "InvalidCertificate",
     "TOKEN_KEYS",
     "build_token_inner",
     "envelope_server_token",
-    "load_certificate",
 ]
 
 TOKEN_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_secret", "access_token_expiry")
@@ -51,37 +51,6 @@ _OID_AES128_CBC = "2.16.840.1.101.3.4.1.2"
 _CHUNK = 1024  # encryptedContent OCTET STRING chunk size when streamed (as openssl does)
 
 
-class InvalidCertificate(ValueError):
-    """The uploaded data is not a single PEM X.509 certificate with an RSA public key."""
-
-
-def load_certificate(pem: bytes | str) -> x509.Certificate:
-    """Parse a PEM certificate; raise InvalidCertificate unless it is exactly one RSA X.509 certificate."""
-    data = pem.encode() if isinstance(pem, str) else bytes(pem)
-    if b"PRIVATE KEY-----" in data:  # the commonest mistake: the key kept by the MDM, not its certificate
-        raise InvalidCertificate(
-            "This is a private key: upload the public key certificate "
-            "('-----BEGIN CERTIFICATE-----'), and keep the private key on your MDM server."
-        )
-    try:
-        certs = x509.load_pem_x509_certificates(data)
-    except ValueError:
-        raise InvalidCertificate(
-            "Not a PEM X.509 certificate (expected a '-----BEGIN CERTIFICATE-----' block)."
-        ) from None
-    if len(certs) != 1:
-        raise InvalidCertificate(f"Expected exactly one certificate, found {len(certs)}.")
-    try:
-        key = certs[0].public_key()
-    except ValueError:
-        key = None
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise InvalidCertificate(
-            "The certificate's public key must be RSA (Apple encrypts the token with RSA)."
-        )
-    return certs[0]
-
-
 def build_token_inner(credentials: dict[str, str]) -> bytes:
     """The decrypted token content byte-for-byte as in Apple's real tokens (spec §3.3)."""
     missing = [k for k in TOKEN_KEYS if k not in credentials]
@@ -96,7 +65,7 @@ def envelope_server_token(certificate: x509.Certificate, inner: bytes) -> bytes:
     """The whole ``.p7m`` file: S/MIME headers, blank line, base64 (76 columns) of BER EnvelopedData."""
     public_key = certificate.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
-        raise InvalidCertificate("The certificate's public key must be RSA.")
+        raise certificates.InvalidCertificate("The certificate's public key must be RSA.")
 
     key, iv = os.urandom(16), os.urandom(16)
     padder = padding.PKCS7(128).padder()

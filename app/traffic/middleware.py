@@ -46,8 +46,8 @@ from ..core.config import Settings
 from ..core.db import ENDPOINT_FAULT
 from ..core.dep import version_of
 from ..core.security import hash_secret
-from ..devices import feed_read
 from ..faults.respond import PLAIN_TEXT, FaultAction, action_for, error_body
+from ..feed import read as feed_read
 from ..journal.service import JournalEntry, redact_query
 from ..session import oauth1
 from ..session.service import PREFETCHED_SESSION
@@ -65,7 +65,7 @@ NOT_APPLE = ("/emulator", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.js
 SYNC_PATH = "/devices/sync"
 FEED_PATHS = ("/server/devices", SYNC_PATH)
 MAX_CAPTURE = 16 * 1024 * 1024
-# A fetch or sync page is rendered `cursor` first and `more_to_follow` third (dep_emulator.devices.feed_read):
+# A fetch or sync page is rendered `cursor` first and `more_to_follow` third (dep_emulator.feed.read):
 # the journal needs only its head, not the whole page (up to 1000 devices, ~500 KB).
 FEED_HEAD = 4096
 _CURSOR = re.compile(rb'"cursor"\s*:\s*"([^"]{0,1000})"')
@@ -148,7 +148,7 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
         )
         if caller.session is not None:  # the feed pages read it from here (dep_emulator.session.service)
             scope.setdefault("state", {})[PREFETCHED_SESSION] = caller.session
-        if caller.sync_page is not None:  # and the sync page (dep_emulator.devices.feed_read.sync)
+        if caller.sync_page is not None:  # and the sync page (dep_emulator.feed.read.sync)
             scope.setdefault("state", {})[feed_read.PREFETCHED_SYNC_PAGE] = caller.sync_page
         if caller.fault_response is not None:
             action = action_for(caller.fault_response, settings)

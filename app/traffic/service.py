@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..clock import service as clock
 from ..core import driver
 from ..core.config import Settings
-from ..devices.feed_read import SYNC_PAGE_NAMES, PrefetchedSyncPage, SyncReadAhead, sync_page_select
 from ..faults.service import consume_sql, pending_sql
+from ..feed.read import SYNC_PAGE_NAMES, PrefetchedSyncPage, SyncReadAhead, sync_page_select
 from ..journal import service as journal_service
 from ..journal.service import JournalEntry, insert_journal_sql, prune, prune_due
 from ..orgs.models import MdmServer, Org
@@ -49,7 +49,7 @@ class CallerContext:
     # The X-ADM-Auth-Session's own row (dep_emulator.session.service.FEED_SESSION_COLUMNS, with server_id and
     # server_uuid), for the feed pages to use instead of reading it again.
     session: dict[str, Any] | None = None
-    # The sync page read ahead with the session (dep_emulator.devices.feed_read.PREFETCHED_SYNC_PAGE).
+    # The sync page read ahead with the session (dep_emulator.feed.read.PREFETCHED_SYNC_PAGE).
     sync_page: PrefetchedSyncPage | None = None
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from dep_emulator.devices import bulk
+from dep_emulator.bulk import generation as bulk
 
 from tests.conftest import create_org, create_server, snapshot
 from tests.devices.conftest import OtherServer

@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 from dep_emulator.core.security import hash_secret
-from dep_emulator.devices.feed_read import fetch_page_sql, sync_page_sql
+from dep_emulator.feed.read import fetch_page_sql, sync_page_sql
 from dep_emulator.testing.dep_client import OAuthCredentials
 from dep_emulator.traffic.service import resolve_with_sync_page_sql
 from fastapi import FastAPI

@@ -1,4 +1,4 @@
-"""Fetch and sync pages built by PostgreSQL say what the Python wire code says (devices.wire_sql).
+"""Fetch and sync pages built by PostgreSQL say what the Python wire code says (feed.wire_sql).
 
 Also: the rotated session header survives the pre-encoded response, and the `echo_cursor`
 fault (micromdm#1016 / nanodep#73, spec §8.4) plays out on POST /devices/sync and is journaled.
@@ -16,8 +16,9 @@ import httpx
 import pytest
 from dep_emulator.clock.service import isoformat
 from dep_emulator.core.config import MAX_PROTOCOL_VERSION
-from dep_emulator.devices import wire, wire_sql
+from dep_emulator.devices import wire
 from dep_emulator.devices.models import DEVICE_WIRE_ARGUMENTS
+from dep_emulator.feed import wire_sql
 from dep_emulator.testing.dep_client import OAuthCredentials
 
 from tests.devices.helpers import SERVER_DEVICES, SYNC, add, assign, generate

@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from dep_emulator.devices import importing
+from dep_emulator.bulk import importing
 
 from tests.conftest import snapshot
 from tests.devices.helpers import add, assign, fetch_all, ops, sync_all, upload

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from dep_emulator.devices.listing import list_page_sql
+from dep_emulator.inventory.listing import list_page_sql
 from fastapi import FastAPI
 
 from tests.conftest import create_org, create_server

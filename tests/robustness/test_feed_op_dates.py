@@ -1,6 +1,6 @@
 """A feed's op_dates never go backwards (issue 8 §2, found by the 50-client test).
 
-Events of one server commit in sequence order (dep_emulator.devices.feed); their op_date must follow,
+Events of one server commit in sequence order (dep_emulator.devices.events); their op_date must follow,
 or a client that keeps the latest op_date per device (and `fetched_until`) goes back in time.
 Here a profile assignment waits on a device lock while another change to the same feed
 commits a second later; the assignment's event comes later in the feed,

@@ -2,7 +2,7 @@
 
 A request is one transaction (dep_emulator.core.db.get_db), so a process that dies before COMMIT
 leaves nothing: PostgreSQL rolls the transaction back when the connection drops. Feed
-sequence numbers are allocated by an UPDATE in that same transaction (dep_emulator.devices.feed),
+sequence numbers are allocated by an UPDATE in that same transaction (dep_emulator.devices.events),
 so a rolled-back write leaves no gap for a syncing client. SIGTERM is uvicorn's graceful
 shutdown (`serve` gives it 30 s): no new connections, in-flight requests finish.
 """

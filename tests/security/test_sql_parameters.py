@@ -43,7 +43,7 @@ ALLOWED = {
     ("journal/service.py", "<module>"),
     # `scope` is one of two constant predicates (server or org); values are bound.
     ("churn/service.py", "_delete"),
-    # Set-based assignment: the snapshot expression from dep_emulator.devices.wire_sql (column names in
+    # Set-based assignment: the snapshot expression from dep_emulator.feed.wire_sql (column names in
     # code) and a constant `fresh` predicate; every value is bound.
     ("devices/bulk_assign.py", "_write"),
     # Set-based release: the constant plan and seq-range sub-selects (_PLAN, _FIRSTS) and a

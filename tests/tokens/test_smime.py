@@ -16,12 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
-from dep_emulator.tokens.smime import (
-    InvalidCertificate,
-    build_token_inner,
-    envelope_server_token,
-    load_certificate,
-)
+from dep_emulator.core.certificates import InvalidCertificate, load_certificate
+from dep_emulator.tokens.smime import build_token_inner, envelope_server_token
 
 HEADERS = (
     b'Content-Type: application/pkcs7-mime; name="smime.p7m"; smime-type=enveloped-data\n'

@@ -16,21 +16,17 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..bulk import deadlines, importing
+from ..bulk import generation as bulk
 from ..clock import service as clock
 from ..core.errors import ControlError, not_found
+from ..devices import locking
+from ..devices.events import MODIFIED, FeedEvent, record_events
+from ..devices.generator import generate_devices as generate_specs
+from ..devices.models import Device, DeviceAssignment
+from ..devices.schemas import DeviceAttributes, DeviceIn
 from ..orgs.models import MdmServer, Org
-from . import bulk, deadlines, importing, locking
-from .assignments import (
-    ServerGone,
-    assign_devices,
-    assign_locked,
-    disown_devices,
-    release_locked,
-)
-from .feed import MODIFIED, FeedEvent, record_events
-from .generator import generate_devices as generate_specs
-from .models import Device, DeviceAssignment
-from .schemas import DeviceAttributes, DeviceIn
+from .assignments import ServerGone, assign_devices, assign_locked, disown_devices, release_locked
 
 __all__ = [
     "add_devices",

@@ -13,7 +13,7 @@ tests/devices/test_feed_sql.py compares the two for every protocol version.
 
 from __future__ import annotations
 
-from .wire import IPADOS_SINCE, SINCE_VERSION
+from ..devices.wire import IPADOS_SINCE, SINCE_VERSION
 
 _TIME = "to_char(({col}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 

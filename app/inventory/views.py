@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.errors import ControlError, not_found
+from ..devices import locking
+from ..devices.models import Device, DeviceAssignment
 from ..orgs.models import MdmServer, Org
-from . import locking
 from .assignments import assign_locked
-from .models import Device, DeviceAssignment
 
 
 @dataclass(frozen=True, slots=True)

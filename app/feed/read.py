@@ -24,17 +24,18 @@ from sqlalchemy import TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..clock.service import isoformat
-from ..core import driver
+from ..core import driver, signing_key
 from ..core.config import Settings
 from ..core.errors import DepError
+from ..devices import locking
+from ..devices.models import DEVICE_WIRE_ARGUMENTS, Device
 from ..faults import service as faults
 from ..orgs.models import MdmServer, Org
 from ..orgs.settings import org_setting
 from ..profiles.throttle import visible_in_sync_sql
 from ..session.service import FeedCaller
-from . import cursors, locking, wire_sql
+from . import cursors, wire_sql
 from .cursors import Cursor
-from .models import DEVICE_WIRE_ARGUMENTS, Device
 
 DAY_MS = 86_400_000
 SYNC_ENDPOINT = "POST /devices/sync"
@@ -49,7 +50,7 @@ AFTER_POSITION = "(SELECT CAST(:position AS bigint))"
 def fetch_page_sql(version: int) -> TextClause:
     """One keyset page of the fetch snapshot, as JSON text built by PostgreSQL (one row back).
 
-    `committed` is the server's feed sequence (dep_emulator.devices.feed), `horizon` the snapshot's
+    `committed` is the server's feed sequence (dep_emulator.devices.events), `horizon` the snapshot's
     (`:horizon`, or `committed` when a fetch starts); `devices` is the comma-joined JSON objects
     of the first `:n` devices in feed order, `last_seq` the last one's position, and `more`
     whether the snapshot holds another after it (more_to_follow).
@@ -105,7 +106,7 @@ def sync_page_select(version: int, *, server: str, now: str) -> str:
         column = event = "e.wire"
     visible = visible_in_sync_sql(now)
     # The server's committed feed sequence is read in the same snapshot as the page: every event up
-    # to it is visible (dep_emulator.devices.feed). As in fetch: one ordered aggregate in arrival
+    # to it is visible (dep_emulator.devices.events). As in fetch: one ordered aggregate in arrival
     # order and an ordered probe for one more event.
     return f"""
     SELECT (SELECT feed_seq FROM mdm_server WHERE id = {server}) AS committed,
@@ -226,7 +227,7 @@ def _within(position: int, committed: int | None) -> int:
 
 
 async def _encode(conn: asyncpg.Connection, caller: FeedCaller, cursor: Cursor) -> str:
-    key = caller.cursor_key or await cursors.ensure_key(conn)
+    key = caller.cursor_key or await signing_key.ensure_key(conn)
     return cursors.encode(key, cursor)
 
 

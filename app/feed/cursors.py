@@ -7,8 +7,9 @@ On the wire a cursor looks like Apple's: unpadded base64url of colon-separated n
 - fetching=false: a sync position; events with `seq > position` are still to be read. The last
   fetch page hands out such a cursor at `position = horizon`, so sync picks up every change
   made while the fetch was running.
-The key lives in the `emulator_secret` row, never in process memory, so any replica verifies
-any cursor; the mac covers every field, so a tampered or foreign cursor is INVALID_CURSOR.
+The key lives in the `emulator_secret` row (dep_emulator.core.signing_key), never in process
+memory, so any replica verifies any cursor; the mac covers every field, so a tampered or foreign
+cursor is INVALID_CURSOR.
 """
 
 from __future__ import annotations
@@ -17,14 +18,8 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import asyncpg
-from sqlalchemy import text
-
-from ..core import driver
 
 MAX_LENGTH = 1000  # spec §6.2
 MAC_BYTES = 12
@@ -64,23 +59,6 @@ def to_ms(moment: datetime) -> int:
 
 def from_ms(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, UTC)
-
-
-_KEY = "SELECT key FROM emulator_secret WHERE id = 1"
-# For a statement that reads the key along with other rows (dep_emulator.session.service, one round trip).
-KEY_SCALAR_SQL = f"({_KEY})"
-# The key, made on first use if the row is missing (racing replicas agree on the first one written).
-ENSURE_KEY = text(
-    "WITH made AS (INSERT INTO emulator_secret (id, key) VALUES (1, :key) ON CONFLICT (id) DO NOTHING "
-    "RETURNING key) SELECT key FROM made UNION ALL SELECT key FROM emulator_secret WHERE id = 1 LIMIT 1"
-)
-
-
-async def ensure_key(conn: asyncpg.Connection) -> bytes:
-    row = await driver.fetchrow(conn, ENSURE_KEY, {"key": os.urandom(32)})
-    if row is None:  # another replica made it while this statement waited: the next statement sees it
-        row = await driver.fetchrow(conn, _KEY, {})
-    return bytes(row[0])
 
 
 def _mac(key: bytes, payload: str) -> int:
@@ -138,6 +116,6 @@ def decode(key: bytes | None, value: object) -> Cursor:
 
 def peek(value: object) -> Cursor | None:
     """The cursor's fields, NOT verified: only to read ahead what a verified cursor would ask for
-    (the traffic middleware's sync page, dep_emulator.devices.feed_read); `decode` decides."""
+    (the traffic middleware's sync page, dep_emulator.feed.read); `decode` decides."""
     parsed = _parse(value)
     return _cursor(parsed[1]) if parsed is not None else None

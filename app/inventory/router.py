@@ -8,16 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import ValidationError
 
+from ..bulk import importing
 from ..core import driver
 from ..core.body_limit import CSV_CONTENT_TYPES, content_type
 from ..core.db import DbSession
 from ..core.errors import ControlError
 from ..core.openapi import control_errors
-from ..orgs import service as orgs_service
-from ..orgs.models import MdmServer, Org
-from . import importing, inventory, listing, service, wire
-from .inventory import DeviceView
-from .schemas import (
+from ..devices import wire
+from ..devices.schemas import (
     AddDevicesIn,
     AddDevicesOut,
     AssignmentIn,
@@ -28,6 +26,11 @@ from .schemas import (
     HistoryOut,
     ReplaceIn,
 )
+from ..orgs import service as orgs_service
+from ..orgs.models import MdmServer, Org
+from . import listing, service
+from . import views as inventory
+from .views import DeviceView
 
 router = APIRouter(tags=["devices"])
 RESULTS_SHOWN = 10_000

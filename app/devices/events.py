@@ -9,7 +9,7 @@ commit strictly in sequence order and "seq > cursor" never misses one.
 Lock order, to stay free of deadlocks: device rows first (by id), then server rows (by id).
 
 Two writers use this allocation: `record_events` (events built in Python, for a few devices)
-and set-based writers (`dep_emulator.devices.bulk_assign`: a million devices in a few statements),
+and set-based writers (`dep_emulator.bulk.assign`: a million devices in a few statements),
 which call `allocate` once and then `INSERT ... SELECT` the events with seqs in the ranges
 it returned, snapshots from the devices' stored wire text (`wire_sql.device_object`).
 """

@@ -1,6 +1,6 @@
 """Set-based assignment: a million devices to one MDM server in a handful of statements (issue 3).
 
-Same outcome and events as the op_type rules in `dep_emulator.devices.assignments` (read them there),
+Same outcome and events as the op_type rules in `dep_emulator.inventory.assignments` (read them there),
 written as SQL over a temporary plan table instead of per-device Python objects:
 
 1. `assign_plan`: each (already locked) device, its old server and its outcome;
@@ -24,10 +24,11 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..devices import audit
+from ..devices import events as feed
+from ..devices.locking import lock_servers, references_held, refresh_loaded
 from ..orgs.models import MdmServer
-from . import audit, feed
-from .bulk import raw_connection
-from .locking import lock_servers, references_held, refresh_loaded
+from .generation import raw_connection
 
 # The event snapshot: the device's stored wire text (migration 0010: exactly `wire_sql.device_object`,
 # see tests/devices/test_feed_sql.py), parsed once instead of built again field by field.

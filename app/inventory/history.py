@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.errors import ControlError
+from ..devices import locking
+from ..devices.audit import API_CLIENT_PREFIXES
+from ..devices.models import Device, DeviceAssignment, DeviceEvent
 from ..orgs.models import MdmServer, Org
-from . import locking
-from .audit import API_CLIENT_PREFIXES
-from .models import Device, DeviceAssignment, DeviceEvent
 
 PORTAL, CONTROL_API, ABM_API, MDM = "portal", "control_api", "abm_api", "mdm"
 SOURCE_WORDS = {

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import Request
 
-from ..core.errors import DepError
+from .errors import DepError
 
 MAX_BODY = 8 * 1024 * 1024  # 8 MiB: room for ~400k serials; more is not a DEP client
 

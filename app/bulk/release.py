@@ -1,6 +1,6 @@
 """Set-based release: many devices out of their org in a handful of statements (issue 14).
 
-The rows the rules in `dep_emulator.devices.assignments` describe for a device leaving its org
+The rows the rules in `dep_emulator.inventory.assignments` describe for a device leaving its org
 (`deleted` on its server, recorded before the change), as SQL over the (already locked) device
 ids in the order given, instead of Python objects:
 
@@ -24,9 +24,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import audit, feed
-from .bulk import raw_connection
-from .locking import lock_servers, references_held, refresh_loaded
+from ..devices import audit
+from ..devices import events as feed
+from ..devices.locking import lock_servers, references_held, refresh_loaded
+from .generation import raw_connection
 
 # The devices to release, in the order given, each with its rank on its server's feed.
 _PLAN = """

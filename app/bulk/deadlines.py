@@ -4,7 +4,7 @@ ASSIGN_WITH_DEADLINE, UPDATE_DEADLINE and CANCEL_MIGRATION change one attribute 
 of devices. Per device that was a `modify_device` call (an ORM load, a seq allocation, an event
 built in Python); here it is three statements whatever the count, with the same outcome: the
 deadline and `updated_at` set, and on the server of each assigned device a `modified` event whose
-snapshot is the device after the change (its stored `wire`, as `bulk_assign` takes it), in the
+snapshot is the device after the change (its stored `wire`, as `bulk.assign` takes it), in the
 order the devices were given, `feed_seq` moved to it (spec §8.4, as `feed.record_events` does).
 """
 
@@ -18,8 +18,8 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import feed
-from .locking import refresh_loaded
+from ..devices import events as feed
+from ..devices.locking import refresh_loaded
 
 
 class Placed(Protocol):

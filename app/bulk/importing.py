@@ -6,7 +6,7 @@ for a million-row CSV. Then a handful of statements decide and write everything 
 serials repeated in the list or owned by an org → 409 naming them, nothing written; serials
 released earlier are revived (the row keeps its history); the rest are inserted, each with a
 DEVICE_ADDED_TO_ORG audit row. With a server they arrive assigned to it, written as generated
-devices are (`dep_emulator.devices.bulk`: `added` events and history rows from the devices).
+devices are (`dep_emulator.bulk.generation`: `added` events and history rows from the devices).
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.errors import ControlError
+from ..devices import audit
+from ..devices import events as feed
+from ..devices.locking import lock_servers, references_held
+from ..devices.schemas import DeviceIn
 from ..orgs.models import MdmServer, Org
-from . import audit, bulk, feed
-from .locking import lock_servers, references_held
-from .schemas import DeviceIn
+from . import generation as bulk
 
 BATCH = 5000
 CSV_LIST_SEPARATOR = ";"  # imei/meid cells hold several values: "35 123456 789012 3;35 ..."

@@ -5,7 +5,7 @@ a worker process (a thread for small requests: `copy_rows.generated_chunk`), a c
 the COPY, so the event loop only moves bytes and other clients keep being served. Generated
 into a server, each device is written already assigned (feed_seq from one allocation under the
 server's row lock) and its `added` event and history row are `INSERT ... SELECT`ed from it: the
-same rows the op_type rules of `dep_emulator.devices.assignments` give a new assignment, without
+same rows the op_type rules of `dep_emulator.inventory.assignments` give a new assignment, without
 updating a million rows a second time. A serial that exists already fails its chunk's COPY on
 the unique index (inside a savepoint); every remaining chunk is then only checked, so the 409
 names every duplicate, and the caller's exception rolls the whole transaction back.
@@ -25,9 +25,11 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..devices import audit
+from ..devices import events as feed
+from ..devices.locking import lock_servers, references_held
 from ..orgs.models import MdmServer
-from . import audit, copy_rows, feed
-from .locking import lock_servers, references_held
+from . import copy_rows
 
 COPY_CHUNK = 20_000
 # The first chunk is small: nothing overlaps its generation (about 50 µs a device), so the COPY

@@ -19,12 +19,14 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..bulk import assign as bulk_assign
+from ..bulk import release as bulk_release
 from ..clock import service as clock
 from ..core.errors import ControlError
+from ..devices import audit, locking
+from ..devices.models import Device
 from ..orgs.models import MdmServer, Org
 from ..orgs.settings import org_setting
-from . import audit, bulk_assign, bulk_release, locking
-from .models import Device
 
 # Per-serial results of assign_devices.
 ASSIGNED, MOVED, REASSIGNED, UNASSIGNED = "assigned", "moved", "reassigned", "unassigned"
@@ -59,7 +61,7 @@ async def assign_devices(
 ) -> dict[str, str]:
     """Assign (`server`), move or unassign (`None`) the org's devices; a result for every serial given.
 
-    `source` labels the history rows (dep_emulator.devices.history); None: derived from the actor."""
+    `source` labels the history rows (dep_emulator.inventory.history); None: derived from the actor."""
     wanted = locking.unique(serials)
     ids = await locking.lock_devices_by_serial(db, serials=wanted, org_id=org.id)
     results = await assign_locked(
@@ -79,7 +81,7 @@ async def assign_locked(
 ) -> dict[str, str]:
     """`assign_devices` for devices already locked (by id order) in this transaction.
 
-    Set-based (dep_emulator.devices.bulk_assign), so a million devices take minutes at most, not an hour:
+    Set-based (dep_emulator.bulk.assign), so a million devices take minutes at most, not an hour:
     same events, history and audit trail as one device at a time would write.
     """
     if server is not None and server.org_id != org.id:
@@ -113,7 +115,7 @@ async def release_locked(
     returns their serials, in the order given.
 
     The row stays (history, replacement details, and a later re-add of the same serial revive it).
-    Set-based (dep_emulator.devices.bulk_release): a large set takes a few statements.
+    Set-based (dep_emulator.bulk.release): a large set takes a few statements.
     """
     return await bulk_release.release_set(
         db,

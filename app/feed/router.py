@@ -1,4 +1,4 @@
-"""Apple's device endpoints (spec §6.2–§6.5, §6.7); thin handlers over `feed_read` and `service`."""
+"""Apple's device endpoints (spec §6.2–§6.5, §6.7): thin handlers over `read` and the inventory."""
 
 from __future__ import annotations
 
@@ -8,20 +8,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from ..core import driver
+from ..core import dep_body, driver
 from ..core.config import Settings
 from ..core.db import ENDPOINT_FAULT, DbSession
-from ..core.dep import (
-    CurrentServer,
-    ProtocolVersion,
-    feed_caller,
-    feed_json,
-)
+from ..core.dep import ProtocolVersion
 from ..core.errors import DepError
 from ..core.openapi import dep_errors, json_request
+from ..inventory import service
+from ..session.dependencies import CurrentServer, feed_caller, feed_json
 from ..session.service import FeedCaller
-from . import dep_body, feed_read, service
-from .dep_schemas import (
+from . import read as feed_read
+from .read import FeedPage
+from .schemas import (
     DeviceListRequest,
     DeviceListResponse,
     DeviceStatusResponse,
@@ -30,7 +28,6 @@ from .dep_schemas import (
     ReplacementDetails,
     SyncDeviceRequest,
 )
-from .feed_read import FeedPage
 
 router = APIRouter(tags=["dep"])
 REPLACEMENT_DETAILS_SINCE = 10  # spec §2
