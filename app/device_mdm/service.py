@@ -149,7 +149,7 @@ async def complete_enrollment(
         serial = device.serial_number
         now = await clock.now(db)
     attempt = flow.Attempt()
-    fetch = {"step": "profile.fetch", "url": contact.url, "status": contact.status, "ok": False}
+    fetch = {"url": contact.url, "status": contact.status}  # the step's fields besides step, ok, detail
     out = EnrollmentOut(serial_number=serial, outcome="failed", steps=[])
     enrolled = None
     if contact.error is not None:
@@ -164,7 +164,7 @@ async def complete_enrollment(
             **fetch,
         )
     else:
-        attempt.add(fetch | {"ok": True, "answered": contact.content_type})
+        attempt.add({"step": "profile.fetch", "ok": True, "answered": contact.content_type} | fetch)
         try:
             enrolled = await flow.enroll(
                 attempt,

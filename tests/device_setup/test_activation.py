@@ -277,3 +277,39 @@ async def test_unknown_device(client: httpx.AsyncClient) -> None:
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
     response = await client.post("/emulator/v1/devices/NOPE/activate", json={"contact_mdm": "yes please"})
     assert response.status_code == 422
+
+
+async def test_enroll_reports_a_refused_profile_fetch_in_words(
+    client: httpx.AsyncClient, mdm: httpx.AsyncClient, iphone: str, endpoint: MdmEndpoint
+) -> None:
+    """The first step real MDMs refuse (an untrusted device CA, a minimum OS, web authentication):
+    with `enroll`, each refusal is a failed enrollment named in words, never a 500 (issue 28)."""
+    from dep_emulator.testing.server import free_port
+
+    web = endpoint.base_url + "/web"
+    cases = [
+        # CA not trusted by the endpoint: refused, as MicroMDM refuses a device not signed by Apple's CA.
+        (endpoint.base_url + "/enroll", None, "the MDM answered HTTP 403 instead of a profile", 403),
+        (endpoint.base_url + "/broken", None, "the MDM answered HTTP 500 instead of a profile", 500),
+        (f"http://127.0.0.1:{free_port()}/enroll", None, "the MDM did not answer: ", None),
+        (endpoint.base_url + "/enroll", web, "ConfigurationWebURL opens a web view", 200),
+    ]
+    for url, web_url, reason, status in cases:
+        await client.post(f"/emulator/v1/devices/{iphone}/erase")
+        uuid = (await define(mdm, url=url, **({"configuration_web_url": web_url} if web_url else {})))[
+            "profile_uuid"
+        ]
+        await assign(mdm, uuid, [iphone])
+        result = await activate(client, iphone, enroll=True)
+        enrollment = result["enrollment"]
+        assert enrollment["outcome"] == "failed", enrollment
+        assert enrollment["failure"].startswith(reason), enrollment["failure"]
+        [step] = enrollment["steps"]
+        assert (step["step"], step["ok"], step.get("status")) == ("profile.fetch", False, status)
+        assert step["detail"] == enrollment["failure"]
+        assert step["url"] == (web_url or url)
+        # Nothing was enrolled; the exchange is on record, and the next request still works.
+        managed = await client.get(f"/emulator/v1/devices/{iphone}/mdm")
+        assert managed.status_code == 409, managed.text
+        exchanges = (await client.get(f"/emulator/v1/devices/{iphone}/mdm/exchanges")).json()
+        assert exchanges["exchanges"][-1]["step"] == "profile.fetch"
