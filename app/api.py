@@ -23,6 +23,7 @@ from .clock.router import router as clock_router
 from .core.control import require_admin
 from .core.dep import DepJSONResponse, check_user_agent
 from .device_mdm.router import router as device_mdm_router
+from .device_mdm.router import setup_router as switch_on_router
 from .device_setup.router import router as device_setup_router
 from .faults.router import router as faults_router
 from .feed.router import router as feed_router
@@ -69,6 +70,7 @@ control_api.include_router(traffic_router)
 control_api.include_router(abm_control_router)
 control_api.include_router(profiles_control_router)
 control_api.include_router(activation_lock_control_router)
+control_api.include_router(switch_on_router)
 control_api.include_router(device_setup_router)
 control_api.include_router(device_mdm_router)
 control_api.include_router(churn_router)

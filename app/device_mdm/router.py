@@ -40,13 +40,16 @@ Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)
 
 
 # Switching on and erasing span Apple's side (dep_emulator.device_setup) and the MDM's, so they
-# live here, where both are known; they keep the "device setup" tag of the console's guide.
-@router.post(
+# live here, where both are known; they keep their "device setup" tag (a router of their own, since
+# route tags add to a router's).
+setup_router = APIRouter(tags=["device setup"])
+
+
+@setup_router.post(
     "/devices/{serial}/activate",
     response_model=ActivationOut,
     response_model_exclude_none=True,
     responses=control_errors(409),  # not_activated: with enroll, erased while the MDM answered
-    tags=["device setup"],
 )
 async def activate(
     serial: str, db: DbSession, sessions: Sessions, settings: SettingsDep, body: ActivateIn | None = None
@@ -58,7 +61,7 @@ async def activate(
     )
 
 
-@router.post("/devices/{serial}/erase", response_model=EraseOut, tags=["device setup"])
+@setup_router.post("/devices/{serial}/erase", response_model=EraseOut)
 async def erase(serial: str, db: DbSession) -> EraseOut:
     """Erase the device: its next activation asks Apple again."""
     return await state.erase(db, serial=serial)

@@ -26,18 +26,18 @@ ALLOWED = {
     ("traffic/service.py", "finish"),
     # Page statements built once per protocol version from wire_sql's constant column expressions,
     # the constant VISIBLE_IN_SYNC_SQL (dep_emulator.profiles.throttle) and faults.consume_sql fragments.
-    ("devices/feed_read.py", "fetch_page_sql"),
-    ("devices/feed_read.py", "sync_page_sql"),
+    ("feed/read.py", "fetch_page_sql"),
+    ("feed/read.py", "sync_page_sql"),
     # The inventory list page, built once per combination of filters from constant column
     # expressions and constant predicates; every value (org, filters, cursor, limit) is bound (issue 15).
-    ("devices/listing.py", "list_page_sql"),
+    ("inventory/listing.py", "list_page_sql"),
     # The resolve statements, built once at import from constant fragments (faults.consume_sql).
     ("traffic/service.py", "<module>"),
     # The feed's session lookup, built once at import from constant scalar sub-selects (clock, cursor key).
     ("session/service.py", "<module>"),
     # POST /devices on the hot pool: built once per protocol version from wire_sql's constant
     # column expressions (issue 15); the server and serials are bound.
-    ("devices/feed_read.py", "details_sql"),
+    ("feed/read.py", "details_sql"),
     # The journal's group-commit INSERT, built once at import from the table's column names and
     # types; every value is bound, one array per column (issue 15).
     ("journal/service.py", "<module>"),
@@ -45,11 +45,11 @@ ALLOWED = {
     ("churn/service.py", "_delete"),
     # Set-based assignment: the snapshot expression from dep_emulator.feed.wire_sql (column names in
     # code) and a constant `fresh` predicate; every value is bound.
-    ("devices/bulk_assign.py", "_write"),
+    ("bulk/assign.py", "_write"),
     # Set-based release: the constant plan and seq-range sub-selects (_PLAN, _FIRSTS) and a
     # constant jsonb literal for a replacement; every value is bound.
-    ("devices/bulk_release.py", "release_set"),
-    ("devices/bulk_release.py", "_audit"),
+    ("bulk/release.py", "release_set"),
+    ("bulk/release.py", "_audit"),
 }
 
 
