@@ -38,6 +38,8 @@ def test_compose_settings_are_real_settings() -> None:
     assert set(environment) <= known
     assert environment["DEPEMU_DATABASE_URL"].startswith("postgresql+asyncpg://depemu:depemu@db:5432/")
     assert "DEPEMU_PUBLIC_BASE_URL" in environment and "DEPEMU_ADMIN_TOKEN" in environment
+    # a container's output is not a terminal, so JSON would be chosen anyway; the file says so (issue 33)
+    assert environment["DEPEMU_LOG_FORMAT"] == "json"
 
 
 def test_proxy_balances_over_both_replicas() -> None:

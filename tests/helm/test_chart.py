@@ -112,25 +112,30 @@ def test_the_database_url_is_required_without_cloudnativepg_or_an_existing_secre
 
 
 @pytest.mark.parametrize(
-    ("values", "pods", "available"),
+    ("values", "processes", "available"),
     [
         (DEFAULTS, 2 + 1, 100 - 10),  # replicaCount + surge; max_connections - reserved
         ([*DEFAULTS, "--set", "replicaCount=5"], 5 + 1, 100 - 10),
         (["-f", str(ALL_OPTIONS)], 8 + 1, 200 - 20),  # the autoscaler's maximum + surge
         ([*DEFAULTS, "--set", "database.maxConnections=500,autoscaling.enabled=true"], 6 + 1, 500 - 10),
+        ([*DEFAULTS, "--set", "workers=2"], (2 + 1) * 2, 100 - 10),  # every worker has its pools
     ],
 )
-def test_pools_are_derived_to_fit_the_database(values: list[str], pods: int, available: int) -> None:
-    """Every pod that can exist at once, each up to 5x DEPEMU_DB_POOL_SIZE connections (the ORM pool
-    3x, the fast-path pool 2x), stays within max_connections less the reserved ones; as large as fits."""
+def test_pools_are_derived_to_fit_the_database(values: list[str], processes: int, available: int) -> None:
+    """Every worker process of every pod that can exist at once, each up to 5x DEPEMU_DB_POOL_SIZE
+    connections (the ORM pool 3x, the fast-path pool 2x), stays within max_connections less the
+    reserved ones; the pools as large as fits."""
     pool = int(env(render(*values))["DEPEMU_DB_POOL_SIZE"])
-    assert pods * 5 * pool <= available < pods * 5 * (pool + 1)
+    assert processes * 5 * pool <= available < processes * 5 * (pool + 1)
 
 
 def test_an_explicit_pool_too_large_for_the_database_is_refused() -> None:
     assert int(env(render(*DEFAULTS, "--set", "database.poolSize=6"))["DEPEMU_DB_POOL_SIZE"]) == 6
     message = render_error(*DEFAULTS, "--set", "database.poolSize=7")
-    assert "3 pods x 5 x 7 = 105 connections, more than maxConnections - reservedConnections = 90" in message
+    assert (
+        "3 worker processes x 5 x 7 = 105 connections, more than maxConnections - reservedConnections = 90"
+        in message
+    )
     assert "PgBouncer" in render_error(*DEFAULTS, "--set", "replicaCount=30")
 
 

@@ -69,8 +69,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/*
-DEPEMU_DB_POOL_SIZE. Every replica that can exist at once (the autoscaler's maximum, or
-replicaCount, plus the rolling update's surge) opens up to 5x the pool size (the ORM pool up to
+DEPEMU_DB_POOL_SIZE. Every worker of every pod that can exist at once (the autoscaler's maximum,
+or replicaCount, plus the rolling update's surge) opens up to 5x the pool size (the ORM pool up to
 3x, the asyncpg fast-path pool up to 2x: dep_emulator.core.config). Together they must stay within
 the database's maxConnections less reservedConnections.
 */}}
@@ -83,18 +83,18 @@ the database's maxConnections less reservedConnections.
 {{- end }}
 
 {{- define "dep-emulator.poolSize" -}}
-{{- $pods := int (include "dep-emulator.pods" .) }}
+{{- $pods := mul (int (include "dep-emulator.pods" .)) (int .Values.workers) }}
 {{- $available := sub (int .Values.database.maxConnections) (int .Values.database.reservedConnections) }}
 {{- $size := int .Values.database.poolSize }}
 {{- if gt $size 0 }}
 {{- if gt (mul $size 5 $pods) $available }}
-{{- fail (printf "database.poolSize %d: %d pods x 5 x %d = %d connections, more than maxConnections - reservedConnections = %d" $size $pods $size (mul $size 5 $pods) $available) }}
+{{- fail (printf "database.poolSize %d: %d worker processes x 5 x %d = %d connections, more than maxConnections - reservedConnections = %d" $size $pods $size (mul $size 5 $pods) $available) }}
 {{- end }}
 {{- $size }}
 {{- else }}
 {{- $derived := div $available (mul 5 $pods) }}
 {{- if lt $derived 1 }}
-{{- fail (printf "%d pods x 5 connections at least exceed maxConnections - reservedConnections = %d: raise database.maxConnections, lower the replicas, or put PgBouncer in front (docs/deploy.md)" $pods $available) }}
+{{- fail (printf "%d worker processes x 5 connections at least exceed maxConnections - reservedConnections = %d: raise database.maxConnections, lower the replicas, or put PgBouncer in front (docs/deploy.md)" $pods $available) }}
 {{- end }}
 {{- $derived }}
 {{- end }}
