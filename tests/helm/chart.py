@@ -2,15 +2,18 @@
 
 No Kubernetes cluster is available to the test suite: the chart is linted, rendered with
 `helm template` and its manifests validated offline against the Kubernetes schemas that
-kubernetes-validate ships, for the oldest and the newest Kubernetes the chart supports.
+kubernetes-validate ships, for the oldest and the newest Kubernetes the chart supports, and its
+custom resources against their operators' schemas (tests/helm/schemas/).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -24,6 +27,31 @@ OLDEST, NEWEST = "1.29.0", "1.37.0"
 # The one value without a default (an external PostgreSQL's URL); everything else as shipped.
 DEFAULTS = ["--set", "database.url=postgresql://depemu:secret@postgres.staging.svc:5432/depemu"]
 VALUE_SETS = {"defaults": DEFAULTS, "all-options": ["-f", str(ALL_OPTIONS)]}
+
+
+# The operators' own schemas for the custom resources the chart can render (kubernetes-validate
+# ships only Kubernetes's): each CRD's openAPIV3Schema, from the operator's release named inside.
+SCHEMAS = Path(__file__).parent / "schemas"
+
+
+def _strict(schema: Any) -> Any:
+    """Unknown fields refused, as `kubectl apply --validate=strict` does, except where the CRD keeps them."""
+    if isinstance(schema, list):
+        return [_strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    strict = {k: _strict(v) for k, v in schema.items()}
+    if "properties" in schema and "additionalProperties" not in schema:
+        if not schema.get("x-kubernetes-preserve-unknown-fields"):
+            strict["additionalProperties"] = False
+    return strict
+
+
+def validate_custom(manifest: dict[str, Any]) -> None:
+    """A custom resource against its operator's schema; jsonschema.ValidationError when it does not fit."""
+    group_version = manifest["apiVersion"].replace("/", "_")
+    schema = json.loads((SCHEMAS / f"{group_version}_{manifest['kind']}.json").read_text())
+    jsonschema.validate(manifest, _strict(schema))
 
 
 def helm() -> Path:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import pytest
 from dep_emulator.core.config import Settings
@@ -24,9 +25,10 @@ from tests.helm.chart import (
     render,
     render_error,
     run_helm,
+    validate_custom,
 )
 
-# Custom resources of operators the chart can use; kubernetes-validate ships only Kubernetes's own.
+# Custom resources of operators the chart can use, validated against the operators' schemas.
 CUSTOM = {("postgresql.cnpg.io/v1", "Cluster"), ("monitoring.coreos.com/v1", "ServiceMonitor")}
 # `serve` drains for this long after SIGTERM (uvicorn's timeout_graceful_shutdown in dep_emulator.cli).
 DRAIN_SECONDS = 30
@@ -47,7 +49,9 @@ def validate(manifest: dict[str, Any], version: str) -> None:
 def test_every_manifest_validates_against_the_kubernetes_schemas(values: list[str], version: str) -> None:
     manifests = render(*values, kube_version=version)
     for manifest in manifests:
-        if (manifest["apiVersion"], manifest["kind"]) not in CUSTOM:
+        if (manifest["apiVersion"], manifest["kind"]) in CUSTOM:
+            validate_custom(manifest)  # CloudNativePG's and the Prometheus Operator's schemas
+        else:
             validate(manifest, version)  # strict: an unknown field is an error too
     kinds = {m["kind"] for m in manifests}
     assert {"Deployment", "Service", "Secret", "PodDisruptionBudget", "ServiceAccount"} <= kinds
@@ -73,6 +77,27 @@ def test_the_validation_fails_on_a_manifest_that_breaks_the_schema(path: tuple[A
     target[path[-1]] = value
     with pytest.raises(kubernetes_validate.ValidationError):
         validate(deployment, OLDEST)
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "value"),
+    [
+        ("Cluster", ("spec", "instances"), "three"),
+        ("Cluster", ("spec", "storage", "sizes"), "10Gi"),  # misspelt
+        ("ServiceMonitor", ("spec", "endpoints", 0, "paths"), "/metrics"),
+    ],
+)
+def test_the_validation_fails_on_a_custom_resource_that_breaks_its_schema(
+    kind: str, path: tuple[Any, ...], value: Any
+) -> None:
+    manifest = copy.deepcopy(one(render("-f", str(ALL_OPTIONS)), kind))
+    validate_custom(manifest)
+    target: Any = manifest
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(jsonschema.ValidationError):
+        validate_custom(manifest)
 
 
 def test_the_deployment_probes_drains_and_runs_unprivileged() -> None:
