@@ -189,6 +189,7 @@ async def test_a_csv_larger_than_the_body_limit_streams_through_the_proxy(
         params={"server_uuid": server["server_uuid"]},
         content=body(),
         headers={"Content-Type": "text/csv"},
+        timeout=600,  # 62,000 rows on a shared 2-core machine: a bound, not a measure
     )
     assert response.status_code == 201, response.text[:500]
     assert response.json()["count"] == 62_000
