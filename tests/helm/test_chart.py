@@ -115,6 +115,8 @@ def test_the_deployment_probes_drains_and_runs_unprivileged() -> None:
     assert main["securityContext"]["capabilities"]["drop"] == ["ALL"]
     assert [m["mountPath"] for m in main["volumeMounts"]] == ["/tmp"]  # the only writable path
     assert pod["automountServiceAccountToken"] is False
+    cli = (CHART.parents[2] / "app" / "cli" / "__init__.py").read_text()
+    assert f"timeout_graceful_shutdown={DRAIN_SECONDS}," in cli  # the drain the chart counts on
     pre_stop = int(main["lifecycle"]["preStop"]["exec"]["command"][1])
     assert pod["terminationGracePeriodSeconds"] > pre_stop + DRAIN_SECONDS
     variables = env(manifests)
@@ -127,6 +129,17 @@ def test_the_deployment_probes_drains_and_runs_unprivileged() -> None:
     assert one(manifests, "PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
 
 
+def test_the_pod_matches_the_image_the_dockerfile_builds() -> None:
+    """The chart runs the image `docker build .` makes: its user, its command, its port."""
+    dockerfile = (CHART.parents[2] / "Dockerfile").read_text()
+    manifests = render(*DEFAULTS)
+    pod = one(manifests, "Deployment")["spec"]["template"]["spec"]
+    assert f"--uid {pod['securityContext']['runAsUser']} depemu" in dockerfile
+    assert 'CMD ["dep-emulator", "serve"]' in dockerfile
+    (port,) = container(manifests)["ports"]
+    assert f"DEPEMU_PORT={port['containerPort']}" in dockerfile
+
+
 def test_a_grace_period_shorter_than_the_drain_is_refused() -> None:
     message = render_error(*DEFAULTS, "--set", "terminationGracePeriodSeconds=30")
     assert "terminationGracePeriodSeconds (30) must exceed" in message
@@ -137,6 +150,20 @@ def test_the_database_url_is_required_without_cloudnativepg_or_an_existing_secre
 
 
 @pytest.mark.parametrize(
+    ("value", "complaint"),
+    [
+        ("replicaCount=two", "at '/replicaCount': got string, want integer"),
+        ("rollingUpdate.maxSurge=25%", "at '/rollingUpdate/maxSurge': got string, want integer"),
+        ("database.url=mysql://u:p@db/dep", "at '/database/url'"),
+        ("env.LOG_LEVEL=DEBUG", "'LOG_LEVEL' does not match pattern"),  # settings are DEPEMU_*
+    ],
+)
+def test_values_of_the_wrong_kind_are_refused_before_rendering(value: str, complaint: str) -> None:
+    """values.schema.json: helm checks the values the templates compute with."""
+    assert complaint in render_error(*DEFAULTS, "--set", value)
+
+
+@pytest.mark.parametrize(
     ("values", "processes", "available"),
     [
         (DEFAULTS, 2 + 1, 100 - 10),  # replicaCount + surge; max_connections - reserved
@@ -144,6 +171,7 @@ def test_the_database_url_is_required_without_cloudnativepg_or_an_existing_secre
         (["-f", str(ALL_OPTIONS)], 8 + 1, 200 - 20),  # the autoscaler's maximum + surge
         ([*DEFAULTS, "--set", "database.maxConnections=500,autoscaling.enabled=true"], 6 + 1, 500 - 10),
         ([*DEFAULTS, "--set", "workers=2"], (2 + 1) * 2, 100 - 10),  # every worker has its pools
+        ([*DEFAULTS, "--set", "rollingUpdate.maxSurge=3"], 2 + 3, 100 - 10),
     ],
 )
 def test_pools_are_derived_to_fit_the_database(values: list[str], processes: int, available: int) -> None:

@@ -76,9 +76,7 @@ the database's maxConnections less reservedConnections.
 */}}
 {{- define "dep-emulator.pods" -}}
 {{- $replicas := ternary .Values.autoscaling.maxReplicas .Values.replicaCount .Values.autoscaling.enabled }}
-{{- if not (kindIs "float64" .Values.rollingUpdate.maxSurge) }}
-{{- fail "rollingUpdate.maxSurge must be a number of pods (it is counted in the pool sizing)" }}
-{{- end }}
+{{- /* rollingUpdate.maxSurge is a number of pods, not a percentage (values.schema.json) */}}
 {{- add (int $replicas) (int .Values.rollingUpdate.maxSurge) }}
 {{- end }}
 
