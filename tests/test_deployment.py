@@ -38,6 +38,11 @@ def test_compose_settings_are_real_settings() -> None:
     assert set(environment) <= known
     assert environment["DEPEMU_DATABASE_URL"].startswith("postgresql+asyncpg://depemu:depemu@db:5432/")
     assert "DEPEMU_PUBLIC_BASE_URL" in environment and "DEPEMU_ADMIN_TOKEN" in environment
+    # a container's output is not a terminal, so JSON would be chosen anyway; the file says so (issue 33)
+    assert environment["DEPEMU_LOG_FORMAT"] == "json"
+    # every replica at its burst (5x the pool) within postgres's default 100 connections, 10 to spare
+    replicas = [s for s in compose()["services"] if s.startswith("emulator-")]
+    assert len(replicas) * 5 * int(environment["DEPEMU_DB_POOL_SIZE"]) <= 100 - 10
 
 
 def test_proxy_balances_over_both_replicas() -> None:

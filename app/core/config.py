@@ -91,8 +91,12 @@ class Settings(BaseSettings):
         description="Bearer token for /emulator/v1. Unset: only loopback clients may call it.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
-    log_format: Literal["json", "text"] = Field(
-        default="json", description="json (one object per line) or text (for a terminal)."
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description=(
+            "auto: readable lines (time, level, message, request id) when the output is a terminal,"
+            " JSON lines (one object per line) otherwise; json or text to choose either anywhere."
+        ),
     )
 
     max_body_bytes: int = Field(

@@ -1,7 +1,8 @@
-"""The real servers the enrollment tests talk to, built from the Go module proxy with `go install`.
+"""The real servers and tools the tests run, built from the Go module proxy with `go install`.
 
 micromdm/scep's `scepserver` (a SCEP CA) and micromdm's NanoMDM (an MDM: check-in, command
-queue, an API to enqueue raw command plists, Mdm-Signature verification). Binaries go to
+queue, an API to enqueue raw command plists, Mdm-Signature verification) for the enrollment
+tests; Helm for tests/helm (lint and render deploy/helm/dep-emulator). Binaries go to
 `.go-tools/bin` in the repository (git-ignored) and are built once; `.ci/run` builds them with
 `python tests/device_setup/go_tools.py`. Locally without Go the tests that need them skip,
 saying why. The versions are pinned here and nowhere else.
@@ -20,6 +21,7 @@ BIN = ROOT / ".go-tools" / "bin"
 TOOLS = {
     "scepserver": "github.com/micromdm/scep/v2/cmd/scepserver@v2.3.0",
     "nanomdm": "github.com/micromdm/nanomdm/cmd/nanomdm@v0.9.0",
+    "helm": "helm.sh/helm/v3/cmd/helm@v3.22.1",
 }
 
 
