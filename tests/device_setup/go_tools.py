@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".go-tools" / "bin"
@@ -27,6 +28,16 @@ TOOLS = {
 
 class GoMissing(Exception):
     pass
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A real counterpart is missing: the test skips locally, saying why, and fails in CI (`CI` set),
+    where .ci/run must have installed it."""
+    import pytest
+
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail(f"{reason} (CI must run every real counterpart: see .ci/run)")
+    pytest.skip(reason)
 
 
 def go_binary() -> str | None:

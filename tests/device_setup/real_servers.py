@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from dep_emulator.testing.server import free_port
 
 from tests.device_setup import go_tools
@@ -25,7 +24,7 @@ def _binary(name: str) -> Path:
     try:
         return go_tools.tool(name)
     except go_tools.GoMissing as exc:
-        pytest.skip(str(exc))
+        go_tools.unavailable(str(exc))
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:

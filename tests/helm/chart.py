@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import pytest
 import yaml
 
-from tests.device_setup.go_tools import GoMissing, tool
+from tests.device_setup.go_tools import GoMissing, tool, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "dep-emulator"
@@ -58,7 +57,7 @@ def helm() -> Path:
     try:
         return tool("helm")
     except GoMissing as exc:
-        pytest.skip(str(exc))
+        unavailable(str(exc))
 
 
 def run_helm(*args: str) -> subprocess.CompletedProcess[str]:

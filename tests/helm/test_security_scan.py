@@ -14,8 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
+from tests.device_setup.go_tools import unavailable
 from tests.helm.chart import CHART, NEWEST, ROOT, VALUE_SETS, run_helm
 
 CHECKOV = os.environ.get("DEPEMU_CHECKOV") or next(
@@ -25,7 +24,7 @@ CHECKOV = os.environ.get("DEPEMU_CHECKOV") or next(
 
 def test_the_rendered_manifests_pass_the_security_scan(tmp_path: Path) -> None:
     if CHECKOV is None:
-        pytest.skip("checkov is not installed (.ci/run installs it into .ci-checkov)")
+        unavailable("checkov is not installed (.ci/run installs it into .ci-checkov)")
     for name, values in VALUE_SETS.items():
         rendered = run_helm(
             "template", "staging", str(CHART), "--namespace", "dep", "--kube-version", NEWEST, *values

@@ -11,6 +11,7 @@ import pytest
 from dep_emulator.testing.replicas import Replica, replicas
 from dep_emulator.testing.server import free_port
 
+from tests.device_setup.go_tools import unavailable
 from tests.proxy.nginx import NGINX, Nginx, nginx
 
 ADMIN_TOKEN = "staging-admin-token-33"
@@ -30,7 +31,7 @@ class Topology:
 def topology(database_url: str, *, admin_token: str | None = ADMIN_TOKEN) -> Iterator[Topology]:
     """As compose runs it: every replica told the proxy's address as DEPEMU_PUBLIC_BASE_URL."""
     if NGINX is None:
-        pytest.skip("Debian's nginx is not installed (apt-get install nginx; .ci/run does)")
+        unavailable("Debian's nginx is not installed (apt-get install nginx; .ci/run does)")
     port = free_port()
     env = {"DEPEMU_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "DEPEMU_LOG_LEVEL": "INFO"}
     if admin_token is not None:
