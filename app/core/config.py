@@ -188,7 +188,23 @@ class Settings(BaseSettings):
     )
     strict_org_magic: bool = Field(default=False, description='Treat org_magic "" as MAGIC_INVALID.')
     mdm_contact_timeout_seconds: float = Field(
-        default=10.0, gt=0, le=120, description="Timeout of a simulated device's request to the MDM."
+        default=10.0,
+        gt=0,
+        le=120,
+        description="The most a simulated device's request to the MDM or its SCEP server may take, "
+        "start to end; then the device reports that the MDM did not answer.",
+    )
+    mdm_max_redirects: int = Field(
+        default=10, ge=0, le=50, description="Redirects a device follows to its enrollment profile."
+    )
+    mdm_profile_max_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=1024, description="The largest enrollment profile a device reads."
+    )
+    mdm_max_commands_per_poll: int = Field(
+        default=200,
+        ge=1,
+        description="Commands a device runs in one connection to its MDM; then it stops and reports "
+        "it (an MDM that hands out the same command forever must not hold a device).",
     )
     mdm_poll_loop_seconds: float = Field(
         default=1.0,

@@ -140,6 +140,9 @@ def _error(code: int, domain: str, description: str) -> dict[str, Any]:
     }
 
 
+error_result = _error  # for a command the device could not run at all (device_mdm.poll)
+
+
 def answer(command: dict[str, Any], facts: Facts, managed: Managed) -> tuple[dict[str, Any], Effect]:
     """The result the device sends for `command` (without UDID/CommandUUID), and its effect."""
     body = command.get("Command")

@@ -9,6 +9,7 @@ enrollment with its reason in words, and nothing about the device changes.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import uuid
@@ -189,19 +190,27 @@ async def _identity(
         return _from_pkcs12(attempt, payload)
     exchanges: list[dict[str, Any]] = []
     try:
-        async with httpx.AsyncClient(timeout=timeout_seconds, verify=transport.trust(anchors)) as client:
+        async with (
+            asyncio.timeout(timeout_seconds),
+            httpx.AsyncClient(timeout=timeout_seconds, verify=transport.trust(anchors)) as client,
+        ):
             result = await scep.enroll(client, payload, now=now, exchanges=exchanges)
     except scep.ScepError as exc:
         attempt.steps.extend(exchanges)
         if not exchanges or exchanges[-1]["ok"]:
             raise attempt.fail("scep", str(exc)) from exc
         raise EnrollmentFailed(str(exc)) from exc
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, TimeoutError) as exc:
         attempt.steps.extend(exchanges)
         reason = f"the SCEP server could not be reached: {type(exc).__name__}: {exc}"
-        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
+            reason = f"the SCEP server did not answer within {timeout_seconds:g} seconds"
+        elif "CERTIFICATE_VERIFY_FAILED" in str(exc):
             reason = f"the SCEP server's certificate is not trusted: {exc}"
         raise attempt.fail("scep", reason) from exc
+    except (ValueError, TypeError) as exc:  # the payload's Keysize, Subject, ... are unusable
+        attempt.steps.extend(exchanges)
+        raise attempt.fail("scep", f"the SCEP payload cannot be used: {exc}") from exc
     attempt.steps.extend(exchanges)
     return transport.Identity(result.certificate, result.key)
 

@@ -9,6 +9,7 @@ reason in words; so do erase, restart and unenrollment, once acknowledged.
 
 from __future__ import annotations
 
+import logging
 import plistlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,10 +18,10 @@ import httpx
 
 from ..clock import service as clock
 from . import transport
-from .commands import Effect, Facts, Managed, answer
+from .commands import Effect, Facts, Managed, answer, error_result
 from .enrollment import user_agent
 
-MAX_COMMANDS = 200  # per connection: a server that never runs dry must not keep a device forever
+logger = logging.getLogger("dep_emulator.device_mdm")
 
 
 @dataclass
@@ -40,10 +41,14 @@ async def converse(
     sign: bool,
     facts: Facts,
     managed: Managed,
+    max_commands: int,
 ) -> Conversation:
+    """Talk until the MDM runs dry, something ends the talk, or `max_commands` commands were run
+    (a server that hands out commands forever must not keep a device: setting
+    `mdm_max_commands_per_poll`)."""
     talk = Conversation()
     message: dict[str, Any] = {"Status": "Idle", "UDID": facts.udid}
-    step, command_uuid = "connect.Idle", None
+    step, command_uuid, note = "connect.Idle", None, None
     while True:
         sent, reply = await transport.put_plist(
             client,
@@ -60,7 +65,7 @@ async def converse(
             "url": server_url,
             "status": reply.status,
             "ok": True,
-            "detail": None,
+            "detail": note,
             "command_uuid": command_uuid,
             "sent": sent.decode(),
             "answered": transport.printable(reply.body),
@@ -68,6 +73,8 @@ async def converse(
         talk.steps.append(record)
         if reply.error is not None or reply.status != 200:
             talk.problem = reply.error or transport.status_reason(reply)
+            if reply.error is not None and command_uuid is not None:
+                talk.problem += f" (after the device sent its result for {command_uuid})"
             record |= {"ok": False, "detail": talk.problem}
             return talk
         if talk.effect is not Effect.NONE:
@@ -79,21 +86,35 @@ async def converse(
             talk.problem = command
             record |= {"ok": False, "detail": command}
             return talk
-        if talk.commands >= MAX_COMMANDS:
+        if talk.commands >= max_commands:
             talk.problem = (
-                f"the MDM sent more than {MAX_COMMANDS} commands in one connection; the device stopped"
+                f"the MDM sent more than {max_commands} commands in one connection (the same one "
+                "again?); the device stopped and leaves the rest for its next connection"
             )
             record |= {"ok": False, "detail": talk.problem}
             return talk
         talk.commands += 1
         before = managed.not_now_remaining
-        result, talk.effect = answer(command, facts, managed)
+        try:
+            result, talk.effect = answer(command, facts, managed)
+        except Exception as exc:  # a command no branch foresaw: reported, never a 500
+            logger.exception("the device could not answer a command")
+            result = error_result(12021, "MCMDMErrorDomain", f"The device could not run the command ({exc}).")
         talk.not_now_used += before - managed.not_now_remaining
         command_uuid = str(command["CommandUUID"])
         body = command.get("Command")
         request_type = body.get("RequestType") if isinstance(body, dict) else None
-        step = f"command.{request_type or 'unknown'}"
+        step = f"command.{str(request_type or 'unknown')[:40]}"
         message = {"UDID": facts.udid, "CommandUUID": command_uuid} | result
+        note = _error_note(result)
+
+
+def _error_note(result: dict[str, Any]) -> str | None:
+    """What the device said when it could not run a command (its ErrorChain), in words."""
+    if result.get("Status") != "Error":
+        return None
+    chain = result.get("ErrorChain") or [{}]
+    return f"the device answered Error: {chain[0].get('USEnglishDescription', 'no description')}"
 
 
 def _command(body: bytes) -> dict[str, Any] | str:
@@ -106,4 +127,6 @@ def _command(body: bytes) -> dict[str, Any] | str:
         return "the MDM's answer is a property list but not a command (no CommandUUID)"
     if not isinstance(command.get("Command"), dict):
         return "the MDM's command has no Command dictionary"
+    if not command["CommandUUID"].strip():
+        return "the MDM's command has an empty CommandUUID"
     return command

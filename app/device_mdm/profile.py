@@ -57,7 +57,7 @@ class Profile:
             "PayloadIdentifier": self.identifier,
             "PayloadUUID": str(self.document.get("PayloadUUID") or ""),
             "PayloadDisplayName": str(self.document.get("PayloadDisplayName") or self.identifier),
-            "PayloadVersion": int(self.document.get("PayloadVersion") or 1),
+            "PayloadVersion": _version(self.document.get("PayloadVersion")),
             "PayloadRemovalDisallowed": bool(self.document.get("PayloadRemovalDisallowed", False)),
             "IsManaged": True,
             "IsEncrypted": False,
@@ -67,11 +67,16 @@ class Profile:
                     "PayloadType": str(p.get("PayloadType") or ""),
                     "PayloadIdentifier": str(p.get("PayloadIdentifier") or ""),
                     "PayloadUUID": str(p.get("PayloadUUID") or ""),
-                    "PayloadVersion": int(p.get("PayloadVersion") or 1),
+                    "PayloadVersion": _version(p.get("PayloadVersion")),
                 }
                 for p in self.payloads
             ],
         }
+
+
+def _version(value: Any) -> int:
+    """PayloadVersion as ProfileList reports it (1 when the MDM sent something else)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31 else 1
 
 
 def parse(raw: bytes) -> Profile:

@@ -15,7 +15,7 @@ from ..core.db import DbSession
 from ..core.dep import SettingsDep
 from ..core.openapi import control_errors
 from ..device_setup.schemas import ActivateIn
-from . import service, state
+from . import polls, service, state
 from .schemas import (
     ActivationOut,
     CheckOutOut,
@@ -86,7 +86,7 @@ async def enroll(serial: str, sessions: Sessions, settings: SettingsDep) -> Enro
 )
 async def poll(serial: str, sessions: Sessions, settings: SettingsDep) -> PollOut:
     """Wake the device as an APNs push would: Idle, then every command the MDM has, answered."""
-    return await service.poll(sessions, serial=serial, settings=settings)
+    return await polls.poll(sessions, serial=serial, settings=settings)
 
 
 @router.post(

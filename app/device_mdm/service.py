@@ -1,4 +1,4 @@
-"""A managed device: enrollment, polls, check-out, its state and its exchange log.
+"""A managed device: switching on into enrollment, enrollment, check-out (polls: `polls`).
 
 The device talks to servers outside the emulator (the MDM, its SCEP CA), which may call back
 into us (the DEP API) while they answer; so nothing is held open across a network call.
@@ -9,71 +9,25 @@ poll at a time per device, across replicas: a poll first takes `lease_until` in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..clock import service as clock
 from ..core.config import Settings
-from ..core.errors import ControlError, not_found
-from ..device_setup import machine_info
+from ..core.errors import ControlError
 from ..device_setup import service as setup_service
 from ..device_setup.models import DeviceSetup
 from ..device_setup.schemas import ActivateIn, MdmContactOut
-from ..devices import locking
 from ..devices.models import Device
 from . import enrollment as flow
-from . import state, transport
-from .commands import Effect, Facts, Managed
-from .models import DeviceEnrollment, MdmExchange
-from .poll import converse
-from .schemas import ActivationOut, CheckOutOut, EnrollmentOut, PollOut, ProfileCheckOut, StepOut
-
-LEASE_SECONDS = 300  # a poll that crashed frees its device after this long
-
-
-def facts_of(device: Device, config: dict[str, Any]) -> Facts:
-    info = machine_info.machine_info(device, language="en")
-    return Facts(
-        serial_number=device.serial_number,
-        udid=info["UDID"],
-        model=device.model,
-        product=info["PRODUCT"],
-        device_family=device.device_family,
-        os=device.os,
-        os_version=info["OS_VERSION"],
-        build=info["VERSION"],
-        imei=info.get("IMEI"),
-        meid=info.get("MEID"),
-        wifi_mac=device.wifi_mac_address,
-        bluetooth_mac=device.bluetooth_mac_address,
-        ethernet_mac=device.ethernet_mac_address,
-        is_supervised=bool(config.get("IsSupervised", False)),
-    )
-
-
-async def _device(db: AsyncSession, serial: str) -> Device:
-    device = None
-    if locking.usable_serial(serial):
-        device = await db.scalar(select(Device).where(Device.serial_number == serial))
-    if device is None:
-        raise not_found("device", serial)
-    return device
-
-
-async def _record(db: AsyncSession, device_id: int, steps: list[dict[str, Any]]) -> None:
-    """Store the steps, each at the emulator time it happened (its wall time plus the offset)."""
-    offset = timedelta(seconds=await clock.offset_seconds(db))
-    for step in steps:
-        at = step.get("wall_at", clock.wall_now()) + offset
-        db.add(MdmExchange(device_id=device_id, at=at, **StepOut(**step).model_dump()))
-    await db.flush()
-
+from . import polls, records, transport
+from .commands import Facts
+from .models import DeviceEnrollment
+from .schemas import ActivationOut, CheckOutOut, EnrollmentOut, ProfileCheckOut, StepOut
 
 # --- enrollment -------------------------------------------------------------------------
 
@@ -83,7 +37,7 @@ async def enroll(
 ) -> EnrollmentOut:
     """Enroll an activated device: ask the MDM for its enrollment profile again, then enroll."""
     async with sessionmaker() as db, db.begin():
-        device = await _device(db, serial)
+        device = await records.device(db, serial)
         setup = await db.get(DeviceSetup, device.id)
         if setup is None:
             raise ControlError(
@@ -145,17 +99,16 @@ async def complete_enrollment(
         if device is None or setup is None:
             raise ControlError(409, "not_activated", "the device was erased or deleted meanwhile")
         config = dict(setup.cloud_configuration)
-        facts = facts_of(device, config)
+        facts = records.facts_of(device, config)
         serial = device.serial_number
         now = await clock.now(db)
     attempt = flow.Attempt()
     fetch = {"url": contact.url, "status": contact.status}  # the step's fields besides step, ok, detail
     out = EnrollmentOut(serial_number=serial, outcome="failed", steps=[])
     enrolled = None
-    if contact.error is not None:
-        attempt.fail("profile.fetch", f"the MDM did not answer: {contact.error}", **fetch)
-    elif contact.status != 200 or body is None:
-        attempt.fail("profile.fetch", f"the MDM answered HTTP {contact.status} instead of a profile", **fetch)
+    problem = contact.error or contact.refusal
+    if problem is not None or body is None:
+        attempt.fail("profile.fetch", problem or "the MDM gave no profile", **fetch)
     elif contact.method == "GET":
         attempt.fail(
             "profile.fetch",
@@ -191,7 +144,7 @@ async def complete_enrollment(
             enrolled = None
             attempt.fail("store", "the device was enrolled by another request meanwhile")
             out.failure = attempt.steps[-1]["detail"]
-        await _record(db, device_id, attempt.steps)
+        await records.record(db, device_id, attempt.steps)
     out.steps = [StepOut(**s) for s in attempt.steps]
     if enrolled is not None:
         out.outcome = "enrolled"
@@ -238,130 +191,6 @@ async def _store(
     return inserted is not None
 
 
-# --- polls ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Lease:
-    device_id: int
-    until: datetime
-
-
-async def _take_lease(db: AsyncSession, device_id: int) -> datetime | None:
-    until: datetime | None = await db.scalar(
-        text(
-            "UPDATE device_enrollment SET lease_until = clock_timestamp() + make_interval(secs => :lease) "
-            "WHERE device_id = :id AND (lease_until IS NULL OR lease_until < clock_timestamp()) "
-            "RETURNING lease_until"
-        ),
-        {"id": device_id, "lease": LEASE_SECONDS},
-    )
-    return until
-
-
-async def claim_due(db: AsyncSession) -> _Lease | None:
-    """The next device whose poll loop is due, leased and rescheduled (SKIP LOCKED: one replica
-    gets each due poll)."""
-    row = (
-        await db.execute(
-            text(
-                "UPDATE device_enrollment SET "
-                "next_poll_at = clock_timestamp() + make_interval(secs => poll_every_seconds), "
-                "lease_until = clock_timestamp() + make_interval(secs => :lease) "
-                "WHERE device_id = (SELECT device_id FROM device_enrollment "
-                "  WHERE next_poll_at <= clock_timestamp() "
-                "  AND (lease_until IS NULL OR lease_until < clock_timestamp()) "
-                "  ORDER BY next_poll_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
-                "RETURNING device_id, lease_until"
-            ),
-            {"lease": LEASE_SECONDS},
-        )
-    ).first()
-    return _Lease(row[0], row[1]) if row is not None else None
-
-
-async def _enrolled(db: AsyncSession, serial: str) -> tuple[Device, DeviceEnrollment]:
-    device = await _device(db, serial)
-    enrollment = await db.get(DeviceEnrollment, device.id)
-    if enrollment is None:
-        raise ControlError(409, "not_enrolled", f"device {serial!r} is not enrolled in an MDM")
-    return device, enrollment
-
-
-async def poll(sessionmaker: async_sessionmaker[AsyncSession], *, serial: str, settings: Settings) -> PollOut:
-    """Wake the device: it connects to its MDM and runs every command the MDM has for it."""
-    async with sessionmaker() as db, db.begin():
-        device, _ = await _enrolled(db, serial)
-        until = await _take_lease(db, device.id)
-        if until is None:
-            raise ControlError(409, "poll_in_progress", f"device {serial!r} is talking to its MDM already")
-    return await run_poll(sessionmaker, _Lease(device.id, until), settings=settings)
-
-
-async def run_poll(
-    sessionmaker: async_sessionmaker[AsyncSession], lease: _Lease, *, settings: Settings
-) -> PollOut:
-    """The poll of a leased device; stores its outcome and frees the lease."""
-    async with sessionmaker() as db, db.begin():
-        device = await db.get(Device, lease.device_id)
-        row = await db.get(DeviceEnrollment, lease.device_id)
-        setup = await db.get(DeviceSetup, lease.device_id)
-        if device is None or row is None:  # erased (or deleted) since the lease was taken
-            raise ControlError(409, "not_enrolled", "the device was erased or deleted meanwhile")
-        facts = facts_of(device, setup.cloud_configuration if setup is not None else {})
-        serial = device.serial_number
-        identity = transport.Identity.from_pem(row.identity_certificate_pem, row.identity_key_pem)
-        anchors = [x509.load_pem_x509_certificate(p.encode()) for p in row.anchors_pem]
-        managed = Managed(
-            awaiting_configuration=row.awaiting_configuration,
-            profiles=list(row.profiles),
-            enrollment_profile_identifier=row.enrollment_profile_identifier,
-            identity_certificate_pem=row.identity_certificate_pem,
-            anchors_pem=list(row.anchors_pem),
-            lock=row.lock,
-            not_now_remaining=row.not_now_remaining,
-        )
-        server_url, sign = row.server_url, row.sign_message
-    async with transport.mdm_client(
-        identity, anchors, client_certificate=not sign, timeout_seconds=settings.mdm_contact_timeout_seconds
-    ) as client:
-        talk = await converse(
-            client, server_url=server_url, identity=identity, sign=sign, facts=facts, managed=managed
-        )
-    outcome = {Effect.ERASE: "erased", Effect.RESTART: "restarted", Effect.UNENROLL: "unenrolled"}.get(
-        talk.effect, "stopped" if talk.problem else "idle"
-    )
-    async with sessionmaker() as db, db.begin():
-        if talk.effect is Effect.ERASE:
-            await state.erase(db, serial=serial)
-        elif talk.effect is Effect.UNENROLL:
-            await db.execute(delete(DeviceEnrollment).where(DeviceEnrollment.device_id == lease.device_id))
-        else:
-            await db.execute(
-                update(DeviceEnrollment)
-                .where(
-                    DeviceEnrollment.device_id == lease.device_id, DeviceEnrollment.lease_until == lease.until
-                )
-                .values(
-                    awaiting_configuration=managed.awaiting_configuration,
-                    profiles=managed.profiles,
-                    lock=managed.lock,
-                    not_now_remaining=func.greatest(
-                        0, DeviceEnrollment.not_now_remaining - talk.not_now_used
-                    ),
-                    lease_until=None,
-                )
-            )
-        await _record(db, lease.device_id, talk.steps)
-    return PollOut(
-        serial_number=serial,
-        outcome=outcome,
-        commands=talk.commands,
-        problem=talk.problem,
-        steps=[StepOut(**s) for s in talk.steps],
-    )
-
-
 # --- check-out --------------------------------------------------------------------------
 
 
@@ -370,14 +199,14 @@ async def check_out(
 ) -> CheckOutOut:
     """The user removes the MDM profile (only when removable): CheckOut if the payload asks for it."""
     async with sessionmaker() as db, db.begin():
-        device, row = await _enrolled(db, serial)
+        device, row = await records.enrolled(db, serial)
         if not row.mdm_removable:
             raise ControlError(
                 409, "not_removable", f"device {serial!r}'s MDM profile cannot be removed (IsMDMUnremovable)"
             )
-        if await _take_lease(db, device.id) is None:
+        if await polls.take_lease(db, device.id) is None:
             raise ControlError(409, "poll_in_progress", f"device {serial!r} is talking to its MDM already")
-        facts = facts_of(device, {})
+        facts = records.facts_of(device, {})
         identity = transport.Identity.from_pem(row.identity_certificate_pem, row.identity_key_pem)
         anchors = [x509.load_pem_x509_certificate(p.encode()) for p in row.anchors_pem]
         url, sign, topic, send = row.check_in_url, row.sign_message, row.topic, row.check_out_when_removed
@@ -396,5 +225,5 @@ async def check_out(
                 pass  # the profile is removed either way; the failure is in the steps
     async with sessionmaker() as db, db.begin():
         await db.execute(delete(DeviceEnrollment).where(DeviceEnrollment.device_id == device.id))
-        await _record(db, device.id, attempt.steps)
+        await records.record(db, device.id, attempt.steps)
     return CheckOutOut(serial_number=serial, sent_check_out=send, steps=[StepOut(**s) for s in attempt.steps])

@@ -9,6 +9,7 @@ identity is the TLS client certificate. The profile's anchors are trusted for th
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import plistlib
@@ -24,6 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ..device_setup import refusal
 from ..device_setup.cms import detached_signature
 
 CHECKIN = "application/x-apple-aspen-mdm-checkin"
@@ -107,38 +109,46 @@ async def put_plist(
     if sign:
         signature = detached_signature(body, cert=identity.certificate, key=identity.key)
         headers["Mdm-Signature"] = base64.b64encode(signature).decode()
+    limit = client.timeout.read or 30.0
     try:
-        async with client.stream("PUT", url, content=body, headers=headers) as response:
+        async with (
+            asyncio.timeout(limit),
+            client.stream("PUT", url, content=body, headers=headers) as response,
+        ):
             received = b""
             async for chunk in response.aiter_bytes():
                 received += chunk
                 if len(received) > MAX_ANSWER:
                     return body, Answer(response.status_code, b"", "the answer is larger than 4 MiB")
-    except httpx.ConnectError as exc:
-        return body, Answer(None, b"", _connect_reason(exc))
-    except (httpx.HTTPError, ssl.SSLError, OSError) as exc:
-        return body, Answer(None, b"", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    except (TimeoutError, httpx.TimeoutException):
+        return body, Answer(None, b"", f"the MDM did not answer within {limit:g} seconds")
+    except httpx.RemoteProtocolError as exc:
+        return body, Answer(None, b"", f"the MDM closed the connection without a complete answer: {exc}")
+    except (httpx.HTTPError, httpx.InvalidURL, ssl.SSLError, OSError) as exc:
+        return body, Answer(None, b"", _reason(exc))
     return body, Answer(response.status_code, received, None)
 
 
-def _connect_reason(exc: httpx.ConnectError) -> str:
+def _reason(exc: Exception) -> str:
     text = str(exc)
-    if "CERTIFICATE_VERIFY_FAILED" in text:
-        return (
-            f"the MDM's server certificate is not trusted (not issued by an anchor or a system root): {text}"
-        )
-    return f"could not connect: {text}" if text else "could not connect"
+    if isinstance(exc, httpx.ConnectError):
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            return (
+                "the MDM's server certificate is not trusted (not issued by an anchor or a system root): "
+                + text
+            )
+        return f"could not connect: {text}" if text else "could not connect"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def status_reason(answer: Answer) -> str:
     """A refusal in words, as the device's log would put it (with the start of the body)."""
-    said = printable(answer.body, 200)
-    said = f": {said.strip()}" if said and said.strip() else ""
     if answer.status == 401:
         return "the MDM answered 401 Unauthorized: it does not accept the device's identity"
     if answer.status == 410:
-        return f"the MDM answered 410 Gone: the enrollment is no longer known{said}"
-    return f"the MDM answered HTTP {answer.status}{said}"
+        said = refusal.said(answer.body)
+        return "the MDM answered 410 Gone: the enrollment is no longer known" + (f": {said}" if said else "")
+    return refusal.in_words(answer.status or 0, {}, answer.body)
 
 
 def printable(body: bytes, limit: int = 8000) -> str | None:

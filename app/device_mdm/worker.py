@@ -1,6 +1,6 @@
 """The opt-in poll loop: each replica runs due device polls, each poll claimed once in Postgres.
 
-Every `mdm_poll_loop_seconds` a replica claims one due device at a time (`service.claim_due`:
+Every `mdm_poll_loop_seconds` a replica claims one due device at a time (`polls.claim_due`:
 `FOR UPDATE SKIP LOCKED`, rescheduled and leased in the same statement, committed before the
 device talks), runs its poll, and looks for the next. Two replicas never poll one device at
 once, and a due poll is run by exactly one of them. Errors are logged, never raised.
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..core.background import PeriodicTask
 from ..core.config import Settings
-from . import service
+from . import polls
 
 logger = logging.getLogger("dep_emulator.device_mdm")
 
@@ -27,11 +27,11 @@ async def run_due(
     ran = 0
     while ran < limit:
         async with sessionmaker() as db, db.begin():
-            lease = await service.claim_due(db)
+            lease = await polls.claim_due(db)
         if lease is None:
             break
         try:
-            await service.run_poll(sessionmaker, lease, settings=settings)
+            await polls.run_poll(sessionmaker, lease, settings=settings)
         except Exception:  # one device's failure must not stop the others' polls
             logger.exception("scheduled poll failed", extra={"device_id": lease.device_id})
         ran += 1

@@ -8,17 +8,27 @@ are trusted for that TLS connection, as on a device. Failures are reported, neve
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import plistlib
 import ssl
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from . import cms
+from . import cms, refusal
 from .schemas import EnrollmentProfileOut, MdmContactOut
 
-MAX_RESPONSE = 2 * 1024 * 1024
+
+@dataclass(frozen=True, slots=True)
+class ContactLimits:
+    """The bounds of one exchange with the MDM (settings `mdm_contact_timeout_seconds`,
+    `mdm_max_redirects`, `mdm_profile_max_bytes`)."""
+
+    timeout_seconds: float
+    max_redirects: int
+    max_bytes: int
 
 
 def _ssl_context(anchor_certs: list[str]) -> ssl.SSLContext:
@@ -29,9 +39,12 @@ def _ssl_context(anchor_certs: list[str]) -> ssl.SSLContext:
 
 
 async def contact_mdm(
-    config: dict[str, Any], *, signed_info: bytes, user_agent: str, timeout_seconds: float
+    config: dict[str, Any], *, signed_info: bytes, user_agent: str, limits: ContactLimits
 ) -> tuple[MdmContactOut, bytes | None]:
-    """What the MDM answered, and the body it answered with (None when no answer came)."""
+    """What the MDM answered, and the body it answered with (None when no usable answer came:
+    `error` or `refusal` says why, in words). Bounded: the whole exchange takes at most
+    `limits.timeout_seconds`, follows at most `limits.max_redirects` redirects and reads at most
+    `limits.max_bytes` of body."""
     web_url = config.get("ConfigurationWebURL")
     if web_url:
         method, url = "GET", str(web_url)
@@ -49,22 +62,57 @@ async def contact_mdm(
         result.error = f"unusable anchor certificate: {exc}"
         return result, None
     try:
-        async with httpx.AsyncClient(
-            timeout=timeout_seconds, verify=verify, follow_redirects=False
-        ) as client:
-            async with client.stream(method, url, headers=headers, content=content) as response:
-                body = b""
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_RESPONSE:
-                        break
-    except (httpx.HTTPError, ssl.SSLError, OSError, ValueError) as exc:
-        result.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        async with asyncio.timeout(limits.timeout_seconds):
+            async with httpx.AsyncClient(
+                timeout=limits.timeout_seconds,
+                verify=verify,
+                follow_redirects=True,
+                max_redirects=limits.max_redirects,
+            ) as client:
+                async with client.stream(method, url, headers=headers, content=content) as response:
+                    result.status = response.status_code
+                    result.content_type = response.headers.get("content-type")
+                    body = b""
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) > limits.max_bytes:
+                            result.refusal = (
+                                f"the MDM's answer is larger than {limits.max_bytes} bytes, the most a "
+                                "device reads for an enrollment profile"
+                            )
+                            return result, None
+    except (TimeoutError, httpx.TimeoutException):
+        result.status = result.content_type = None
+        result.error = f"the MDM did not answer within {limits.timeout_seconds:g} seconds"
         return result, None
-    result.status = response.status_code
-    result.content_type = response.headers.get("content-type")
+    except httpx.TooManyRedirects:
+        result.status = result.content_type = None
+        result.error = f"the MDM redirected more than {limits.max_redirects} times (a redirect loop?)"
+        return result, None
+    except (httpx.HTTPError, ssl.SSLError, OSError, ValueError) as exc:
+        result.status = result.content_type = None
+        result.error = f"the MDM did not answer: {network_reason(exc)}"
+        return result, None
+    if response.status_code != 200:
+        result.refusal = refusal.in_words(response.status_code, response.headers, body)
+        return result, body
+    if not body.strip():
+        result.refusal = "the MDM answered 200 with an empty body instead of a profile"
+        return result, body
     result.enrollment_profile = parse_enrollment_profile(body)
     return result, body
+
+
+def network_reason(exc: Exception) -> str:
+    """Why no (complete) answer came, in words, with the library's own message."""
+    text = str(exc)
+    if isinstance(exc, httpx.ConnectError):
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            return f"the server certificate is not trusted (not issued by an anchor or a system root): {text}"
+        return f"could not connect: {text}" if text else "could not connect"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"the server closed the connection before its answer was complete: {text}"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def parse_enrollment_profile(body: bytes) -> EnrollmentProfileOut | None:

@@ -38,7 +38,14 @@ class MdmContactOut(BaseModel):
     status: int | None = None
     content_type: str | None = None
     enrollment_profile: EnrollmentProfileOut | None = None
-    error: str | None = Field(default=None, description="Why no answer came (connection, TLS, timeout).")
+    error: str | None = Field(
+        default=None, description="Why no answer came (connection, TLS, timeout, a redirect loop), in words."
+    )
+    refusal: str | None = Field(
+        default=None,
+        description="Why the answer is not a profile, in words: the MDM's refusal (status, Apple's 403 "
+        "code and message, Retry-After), an empty answer, or one over the size limit.",
+    )
 
 
 class SetupOut(BaseModel):

@@ -31,7 +31,7 @@ from ..orgs.models import Org
 from ..profiles.models import Profile
 from . import ca, machine_info
 from .cloud_config import cloud_configuration
-from .mdm_contact import contact_mdm
+from .mdm_contact import ContactLimits, contact_mdm
 from .models import DeviceSetup
 from .schemas import ActivateIn, MdmContactOut, SetupOut
 
@@ -149,7 +149,11 @@ async def send_to_mdm(request: MdmRequest, *, settings: Settings) -> tuple[MdmCo
         request.config,
         signed_info=request.signed_info,
         user_agent=request.user_agent,
-        timeout_seconds=settings.mdm_contact_timeout_seconds,
+        limits=ContactLimits(
+            timeout_seconds=settings.mdm_contact_timeout_seconds,
+            max_redirects=settings.mdm_max_redirects,
+            max_bytes=settings.mdm_profile_max_bytes,
+        ),
     )
 
 

@@ -289,9 +289,9 @@ async def test_enroll_reports_a_refused_profile_fetch_in_words(
     web = endpoint.base_url + "/web"
     cases = [
         # CA not trusted by the endpoint: refused, as MicroMDM refuses a device not signed by Apple's CA.
-        (endpoint.base_url + "/enroll", None, "the MDM answered HTTP 403 instead of a profile", 403),
-        (endpoint.base_url + "/broken", None, "the MDM answered HTTP 500 instead of a profile", 500),
-        (f"http://127.0.0.1:{free_port()}/enroll", None, "the MDM did not answer: ", None),
+        (endpoint.base_url + "/enroll", None, "the MDM refused the device (HTTP 403)", 403),
+        (endpoint.base_url + "/broken", None, "the MDM answered HTTP 500: oops", 500),
+        (f"http://127.0.0.1:{free_port()}/enroll", None, "the MDM did not answer: could not connect", None),
         (endpoint.base_url + "/enroll", web, "ConfigurationWebURL opens a web view", 200),
     ]
     for url, web_url, reason, status in cases:
