@@ -22,6 +22,7 @@ import httpx
 from asn1crypto import cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -265,6 +266,13 @@ async def enroll(
                 ca = cert
         except x509.ExtensionNotFound:
             pass
+    try:
+        for cert in certs:
+            if cert is not ca:
+                _issued_by(cert, ca, "GetCACert's RA certificate")
+    except ScepError as exc:
+        exchanges.append(_step("scep.GetCACert", url, cert_response, str(exc)))
+        raise
     exchanges.append(_step("scep.GetCACert", url, cert_response) | {"answered": ca.subject.rfc4514_string()})
 
     key_size = int(content.get("Keysize") or 1024)
@@ -303,7 +311,7 @@ async def enroll(
             url, params={"operation": "PKIOperation", "message": base64.b64encode(message).decode()}
         )
     try:
-        issued = _cert_rep(response, key)
+        issued = _cert_rep(response, key, ca)
     except ScepError as exc:
         exchanges.append(_step("scep.PKIOperation", url, response, str(exc)))
         raise
@@ -314,34 +322,55 @@ async def enroll(
     return ScepResult(issued, key, caps, ca.subject.rfc4514_string())
 
 
-def _cert_rep(response: httpx.Response, key: rsa.RSAPrivateKey) -> x509.Certificate:
+def _cert_rep(response: httpx.Response, key: rsa.RSAPrivateKey, ca: x509.Certificate) -> x509.Certificate:
+    """The issued certificate in a CertRep; ScepError with the reason if there is none. The
+    status comes first: a FAILURE or PENDING CertRep carries no content (RFC 8894 §3.3.2)."""
     if response.status_code != 200:
         raise ScepError(f"PKIOperation answered HTTP {response.status_code}: {response.text[:200]}")
     try:
-        opened = open_signed(response.content)
-    except ValueError as exc:
-        raise ScepError(f"the SCEP answer is not a CertRep: {exc}") from exc
-    if not opened.signature_valid:
-        raise ScepError(f"the SCEP answer's signature does not hold: {opened.problem}")
-    signed = cms.ContentInfo.load(response.content)["content"]
-    attributes = {a["type"].native: a["values"][0].native for a in signed["signer_infos"][0]["signed_attrs"]}
+        signed = cms.ContentInfo.load(response.content)["content"]
+        signed_attrs = signed["signer_infos"][0]["signed_attrs"]
+        attributes = {a["type"].native: a["values"][0].native for a in signed_attrs}
+    except Exception as exc:  # asn1crypto raises many types on garbage
+        raise ScepError(f"the SCEP answer is not a CertRep ({type(exc).__name__})") from exc
     status = attributes.get("scep_pki_status")
     if status == "2":
         fail = attributes.get("scep_fail_info")
         reason = FAIL_INFO.get(str(fail), f"failInfo {fail}")
         raise ScepError(f"the SCEP server refused the request: {reason}")
     if status == "3":
-        raise ScepError("the SCEP server left the request pending (manual approval); a device would retry")
+        raise ScepError(
+            "the SCEP server left the request pending (PENDING: manual approval); the device "
+            "stops here instead of asking again and again"
+        )
     if status != "0":
         raise ScepError(f"the SCEP answer has an unknown pkiStatus {status!r}")
     try:
+        opened = open_signed(response.content)
+    except ValueError as exc:
+        raise ScepError(f"the SCEP answer is not a CertRep: {exc}") from exc
+    if not opened.signature_valid:
+        raise ScepError(f"the SCEP answer's signature does not hold: {opened.problem}")
+    try:
         degenerate = cms.ContentInfo.load(envelope.open_sealed(opened.content, key))["content"]
+        certs = [x509.load_der_x509_certificate(item.chosen.dump()) for item in degenerate["certificates"]]
     except Exception as exc:  # a wrong key, a bad padding, a malformed structure
         raise ScepError(f"the SCEP answer's certificate could not be opened: {exc}") from exc
     ours = key.public_key().public_numbers()
-    for item in degenerate["certificates"]:
-        cert = x509.load_der_x509_certificate(item.chosen.dump())
+    for cert in certs:
         public = cert.public_key()
         if isinstance(public, rsa.RSAPublicKey) and public.public_numbers() == ours:
+            _issued_by(cert, ca, "the issued certificate")
             return cert
     raise ScepError("the SCEP answer holds no certificate for the device's key")
+
+
+def _issued_by(cert: x509.Certificate, ca: x509.Certificate, what: str) -> None:
+    """ScepError unless `ca` signed `cert`: the chain from GetCACert must verify."""
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature) as exc:
+        raise ScepError(
+            f"{what} ({cert.subject.rfc4514_string()}) is not issued by the SCEP CA "
+            f"({ca.subject.rfc4514_string()}): the chain does not verify ({exc or type(exc).__name__})"
+        ) from exc
