@@ -1,0 +1,154 @@
+"""The misbehaving-MDM matrix: the SCEP server answers badly (issue 28).
+
+The enrollment profile's SCEP payload points at `fake_scep` (a route of the misbehaving MDM),
+at a closed port, or at micromdm/scep's scepserver (a wrong challenge). Each row enrolls through
+`matrix.reported`: the report names the step and the reason in words, the database is unchanged,
+the exchanges are on record, and the next request on the same keep-alive connection works.
+"""
+
+from __future__ import annotations
+
+import plistlib
+from collections.abc import Iterator
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.device_setup.fake_scep import ca, fake_scep, pending_cert_rep
+from tests.device_setup.matrix import activated, bad_mdm, iphone, live, reported, settings_overrides
+from tests.device_setup.mdm_endpoint import scep_enrollment_profile
+from tests.device_setup.misbehaving_mdm import HANG, MisbehavingMdm, Reply
+from tests.device_setup.real_servers import ScepServer, scep_server
+
+__all__ = ["bad_mdm", "iphone", "live", "settings_overrides"]  # fixtures used by every row
+
+
+@pytest.fixture
+def scep() -> Iterator[ScepServer]:
+    with scep_server() as running:
+        yield running
+
+
+async def _enroll_against(
+    client: httpx.AsyncClient, mdm: httpx.AsyncClient, iphone: str, bad: MisbehavingMdm
+) -> None:
+    await activated(client, mdm, iphone, bad.base_url + "/enroll")
+
+
+async def test_scep_unreachable(
+    client: httpx.AsyncClient,
+    mdm: httpx.AsyncClient,
+    live: httpx.AsyncClient,
+    pg: asyncpg.Connection,
+    iphone: str,
+    bad_mdm: MisbehavingMdm,
+) -> None:
+    from dep_emulator.testing.server import free_port
+
+    profile = scep_enrollment_profile(
+        scep_url=f"http://127.0.0.1:{free_port()}/scep", challenge="x", server_url=bad_mdm.base_url + "/mdm"
+    )
+    bad_mdm.routes["/enroll"] = lambda r: Reply(200, plistlib.dumps(profile))
+    await _enroll_against(client, mdm, iphone, bad_mdm)
+    await reported(live, pg, iphone, "enroll", step="scep", reason="the SCEP server could not be reached")
+
+
+async def test_scep_refusing_a_wrong_challenge(
+    client: httpx.AsyncClient,
+    mdm: httpx.AsyncClient,
+    live: httpx.AsyncClient,
+    pg: asyncpg.Connection,
+    iphone: str,
+    bad_mdm: MisbehavingMdm,
+    scep: ScepServer,
+) -> None:
+    """micromdm/scep's scepserver, which enforces its challenge."""
+    profile = scep_enrollment_profile(
+        scep_url=scep.url, challenge="not the secret", server_url=bad_mdm.base_url + "/mdm"
+    )
+    bad_mdm.routes["/enroll"] = lambda r: Reply(200, plistlib.dumps(profile))
+    await _enroll_against(client, mdm, iphone, bad_mdm)
+    await reported(
+        live,
+        pg,
+        iphone,
+        "enroll",
+        step="scep.PKIOperation",
+        reason="the SCEP server refused the request: badRequest",
+        status=200,
+    )
+
+
+async def test_scep_ca_chain_that_does_not_verify(
+    client: httpx.AsyncClient,
+    mdm: httpx.AsyncClient,
+    live: httpx.AsyncClient,
+    pg: asyncpg.Connection,
+    iphone: str,
+    bad_mdm: MisbehavingMdm,
+) -> None:
+    fake_scep(bad_mdm).broken_chain = True
+    await _enroll_against(client, mdm, iphone, bad_mdm)
+    report = await reported(
+        live,
+        pg,
+        iphone,
+        "enroll",
+        step="scep.GetCACert",
+        reason="GetCACert's RA certificate (CN=SCEP RA) is not issued by the SCEP CA",
+        status=200,
+    )
+    assert "the chain does not verify" in report["failure"]
+    assert [r.query.get("operation") for r in bad_mdm.received("/scep")] == ["GetCACaps", "GetCACert"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "step", "reason", "status"),
+    [
+        (
+            lambda r: Reply(200, b"\x00garbage\xff" * 10),
+            "scep.PKIOperation",
+            "the SCEP answer is not a CertRep",
+            200,
+        ),
+        (lambda r: Reply(500, b"oops"), "scep.PKIOperation", "PKIOperation answered HTTP 500: oops", 500),
+        (lambda r: HANG, "scep", "the SCEP server did not answer within 1.5 seconds", None),
+    ],
+    ids=["garbage", "500", "never answers"],
+)
+async def test_scep_pki_operation(
+    client: httpx.AsyncClient,
+    mdm: httpx.AsyncClient,
+    live: httpx.AsyncClient,
+    pg: asyncpg.Connection,
+    iphone: str,
+    bad_mdm: MisbehavingMdm,
+    answer: object,
+    step: str,
+    reason: str,
+    status: int | None,
+) -> None:
+    fake_scep(bad_mdm).pki_operation = answer  # type: ignore[assignment]
+    await _enroll_against(client, mdm, iphone, bad_mdm)
+    await reported(live, pg, iphone, "enroll", step=step, reason=reason, status=status)
+
+
+async def test_scep_pending_forever(
+    client: httpx.AsyncClient,
+    mdm: httpx.AsyncClient,
+    live: httpx.AsyncClient,
+    pg: asyncpg.Connection,
+    iphone: str,
+    bad_mdm: MisbehavingMdm,
+) -> None:
+    """A CertRep that stays PENDING: the device reports it once and stops (no endless polling)."""
+    server = fake_scep(bad_mdm)
+    server.pki_operation = lambda r: Reply(
+        200, pending_cert_rep(r, ca()), {"Content-Type": "application/x-pki-message"}
+    )
+    await _enroll_against(client, mdm, iphone, bad_mdm)
+    await reported(
+        live, pg, iphone, "enroll", step="scep.PKIOperation", reason="left the request pending", status=200
+    )
+    assert [r.query.get("operation") for r in bad_mdm.received("/scep")].count("PKIOperation") == 1
