@@ -37,6 +37,9 @@ SOFTWARE_UPDATE = {
     "details": {"OSVersion": "26.5", "BuildVersion": "23F75"},
 }
 
+NOT_APPLE = "unauthorized enrollment client: not signed by Apple Device CA"
+MICROMDM_REFUSAL = json.dumps({"error": NOT_APPLE}).encode()
+
 # (row, the answer to the device's MachineInfo, the step that fails, the reason in words, its status)
 ROWS: list[tuple[str, Any, str, str, int | None]] = [
     ("302 loop", _redirect("/enroll"), "profile.fetch", "redirected more than 3 times", None),
@@ -57,6 +60,14 @@ ROWS: list[tuple[str, Any, str, str, int | None]] = [
         "the MDM refused the device (HTTP 403, com.apple.softwareupdate.required): "
         "This iPhone needs iOS 26.5 before it can be set up. (OSVersion 26.5, BuildVersion 23F75)",
         403,
+    ),
+    (
+        # MicroMDM v1.13.1 checks the machine info's signer against Apple's device CA, compiled in.
+        "MicroMDM's refusal of a device not signed by Apple's device CA",
+        lambda r: Reply(500, MICROMDM_REFUSAL, {"Content-Type": "application/json; charset=utf-8"}),
+        "profile.fetch",
+        f'the MDM answered HTTP 500: {{"error": "{NOT_APPLE}"}}',
+        500,
     ),
     ("404", lambda r: Reply(404, b"no such page"), "profile.fetch", "HTTP 404: no such page", 404),
     ("500", lambda r: Reply(500, b"oops"), "profile.fetch", "HTTP 500: oops", 500),
