@@ -6,6 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# A language tag as a device reports it (en, fr-FR, zh-Hans-CN): it goes into a property list,
+# which cannot hold control characters.
+LANGUAGE_TAG = r"^[A-Za-z]{1,8}([_-][A-Za-z0-9]{1,8})*$"
+
 
 class ActivateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -19,6 +23,7 @@ class ActivateIn(BaseModel):
     language: str | None = Field(
         default=None,
         max_length=35,
+        pattern=LANGUAGE_TAG,
         description="LANGUAGE the device reports; default: the profile's, else en.",
     )
 

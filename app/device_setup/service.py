@@ -15,6 +15,7 @@ which must not wait on a row lock the activation still holds.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ from . import ca, machine_info
 from .cloud_config import cloud_configuration
 from .mdm_contact import ContactLimits, contact_mdm
 from .models import DeviceSetup
-from .schemas import ActivateIn, MdmContactOut, SetupOut
+from .schemas import LANGUAGE_TAG, ActivateIn, MdmContactOut, SetupOut
 
 
 async def _locked_device(db: AsyncSession, serial: str) -> Device:
@@ -135,6 +136,8 @@ async def first_mdm_request(
     db: AsyncSession, device: Device, config: dict[str, Any], *, language: str
 ) -> MdmRequest:
     """The signed machine info the device sends to the MDM, under a fresh device identity."""
+    if not re.fullmatch(LANGUAGE_TAG, language):
+        language = "en"  # the DEP profile's language is free text; a device reports a tag
     info = machine_info.machine_info(device, language=language)
     cert, key = await ca.issue_device_identity(db, udid=info["UDID"], serial=device.serial_number)
     signed = machine_info.signed_plist(info, cert=cert, key=key)
