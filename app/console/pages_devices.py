@@ -57,9 +57,7 @@ async def _manage_form(request: Request, db: DbSession, org: Org, **context: Any
     servers = await orgs_service.list_servers(db, org=org)
     return render(request, "manage_devices.html", org=org, servers=servers, **context)
 
-
 EXCHANGES = 200  # the device page shows its oldest 200 exchanges with the MDM, newest first
-
 
 @router.get("/orgs/{org_id}/manage-devices")
 async def manage_devices(org_id: str, request: Request, db: DbSession) -> Response:
