@@ -206,3 +206,41 @@ async def test_a_connection_dropped_after_the_answer_was_sent(
     assert bad_mdm.received("/mdm")[-1].plist()["Status"] == "Acknowledged"
     state = (await client.get(f"/emulator/v1/devices/{iphone}/mdm")).json()
     assert state["lock"] == {"Message": "Lost"}
+
+
+async def test_what_the_mdm_chooses_is_bounded_where_it_is_stored(
+    client: httpx.AsyncClient,
+    mdm: httpx.AsyncClient,
+    live: httpx.AsyncClient,
+    iphone: str,
+    bad_mdm: MisbehavingMdm,
+) -> None:
+    """A RequestType and a CommandUUID longer than the exchange log's columns, and an installed
+    profile whose PayloadVersion is not a number: answered and recorded, never a database error."""
+    await enrolled(client, mdm, iphone, bad_mdm)
+    profile = {
+        "PayloadType": "Configuration",
+        "PayloadIdentifier": "com.example.odd-version",
+        "PayloadUUID": "55555555-0000-4000-8000-000000000001",
+        "PayloadVersion": "one",
+        "PayloadContent": [],
+    }
+    bad_mdm.commands = [
+        command("R" * 300, "U" * 300),
+        command("InstallProfile", "odd", Payload=plistlib.dumps(profile)),
+        command("ProfileList", "list"),
+    ]
+    response = await live.post(f"/emulator/v1/devices/{iphone}/mdm/poll")
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["outcome"], report["commands"]) == ("idle", 3)
+    assert report["steps"][1]["step"] == "command." + "R" * 40
+    listed = bad_mdm.received("/mdm")[-1].plist()["ProfileList"]
+    assert [(p["PayloadIdentifier"], p["PayloadVersion"]) for p in listed][-1] == (
+        "com.example.odd-version",
+        1,
+    )
+    exchanges = await live.get(f"/emulator/v1/devices/{iphone}/mdm/exchanges")
+    assert exchanges.status_code == 200 and local_port(exchanges) == local_port(response)
+    [long] = [e for e in exchanges.json()["exchanges"] if e["step"].startswith("command.R")]
+    assert long["command_uuid"] == "U" * 100
