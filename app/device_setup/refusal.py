@@ -19,7 +19,7 @@ SAID = 200  # characters of a body quoted in a reason
 def said(body: bytes, limit: int = SAID) -> str | None:
     """The start of `body` as text, when it is text (None for binary or empty bodies)."""
     try:
-        text = body[:limit].decode("utf-8").strip()
+        text = " ".join(body[:limit].decode("utf-8").split())  # one line, as a log puts it
     except UnicodeDecodeError:
         return None
     return text if text and text.isprintable() else None
