@@ -22,6 +22,7 @@ from .churn.router import router as churn_router
 from .clock.router import router as clock_router
 from .core.control import require_admin
 from .core.dep import DepJSONResponse, check_user_agent
+from .device_mdm.ddm.router import router as device_ddm_router
 from .device_mdm.router import router as device_mdm_router
 from .device_mdm.router import setup_router as switch_on_router
 from .device_setup.router import router as device_setup_router
@@ -73,6 +74,7 @@ control_api.include_router(activation_lock_control_router)
 control_api.include_router(switch_on_router)
 control_api.include_router(device_setup_router)
 control_api.include_router(device_mdm_router)
+control_api.include_router(device_ddm_router)
 control_api.include_router(churn_router)
 control_api.include_router(seed_router)
 

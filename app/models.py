@@ -7,6 +7,7 @@ from .churn.models import ChurnSchedule
 from .clock.models import EmulatorClock
 from .core.db import Base
 from .core.signing_key import EmulatorSecret
+from .device_mdm.ddm.models import DeviceDdm
 from .device_mdm.models import DeviceEnrollment, MdmExchange
 from .device_setup.models import DeviceCA, DeviceSetup
 from .devices.models import AuditEvent, Device, DeviceAssignment, DeviceEvent
@@ -34,6 +35,7 @@ __all__ = [
     "Device",
     "DeviceAssignment",
     "DeviceCA",
+    "DeviceDdm",
     "DeviceEnrollment",
     "DeviceEvent",
     "DeviceSetup",

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from . import profile as profiles
+from .ddm.session import DdmSession
+from .ddm.session import answer as declarative_management
 
 
 class Effect(Enum):
@@ -60,6 +62,7 @@ class Managed:
     lock: dict[str, Any] | None = None
     not_now_remaining: int = 0
     notes: list[str] = field(default_factory=list)
+    ddm: DdmSession | None = None  # Declarative Device Management (ddm/), loaded for the poll
 
 
 def _model_number(facts: Facts) -> str:
@@ -149,6 +152,10 @@ def answer(command: dict[str, Any], facts: Facts, managed: Managed) -> tuple[dic
     if managed.not_now_remaining > 0:
         managed.not_now_remaining -= 1
         return {"Status": "NotNow"}, Effect.NONE
+    if request_type == "DeclarativeManagement" and managed.ddm is not None:
+        return declarative_management(
+            body, managed.ddm, awaiting_configuration=managed.awaiting_configuration
+        ), Effect.NONE
     if request_type == "DeviceInformation":
         available = device_information(facts, managed)
         queries = body.get("Queries")

@@ -30,6 +30,8 @@ from ..devices.models import Device
 from . import enrollment as flow
 from . import state, transport
 from .commands import Effect, Facts, Managed
+from .ddm import store as ddm_store
+from .ddm import sync as ddm_sync
 from .models import DeviceEnrollment, MdmExchange
 from .poll import converse
 from .schemas import ActivationOut, CheckOutOut, EnrollmentOut, PollOut, ProfileCheckOut, StepOut
@@ -320,14 +322,23 @@ async def run_poll(
             anchors_pem=list(row.anchors_pem),
             lock=row.lock,
             not_now_remaining=row.not_now_remaining,
+            ddm=await ddm_store.load(db, lease.device_id, os_version=facts.os_version),
         )
-        server_url, sign = row.server_url, row.sign_message
+        server_url, sign, check_in_url = row.server_url, row.sign_message, row.check_in_url
+    assert managed.ddm is not None
+    reports_before = managed.ddm.reports_sent
     async with transport.mdm_client(
         identity, anchors, client_certificate=not sign, timeout_seconds=settings.mdm_contact_timeout_seconds
     ) as client:
         talk = await converse(
             client, server_url=server_url, identity=identity, sign=sign, facts=facts, managed=managed
         )
+        if talk.effect is Effect.NONE and managed.ddm.requests:  # DeclarativeManagement: sync (ddm/sync.py)
+            channel = ddm_sync.Channel(
+                client, check_in_url, identity, sign, facts, anchors, settings.mdm_contact_timeout_seconds
+            )
+            await ddm_sync.run(channel, managed.ddm, managed.profiles)
+            talk.steps += channel.steps
     outcome = {Effect.ERASE: "erased", Effect.RESTART: "restarted", Effect.UNENROLL: "unenrolled"}.get(
         talk.effect, "stopped" if talk.problem else "idle"
     )
@@ -352,6 +363,7 @@ async def run_poll(
                     lease_until=None,
                 )
             )
+            await ddm_store.save(db, lease.device_id, managed.ddm, reports_before=reports_before)
         await _record(db, lease.device_id, talk.steps)
     return PollOut(
         serial_number=serial,
