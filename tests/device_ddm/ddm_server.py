@@ -211,3 +211,32 @@ async def enroll(
     enrolled: dict[str, Any] = response.json()["enrollment"]
     assert enrolled["outcome"] == "enrolled", enrolled
     return enrolled
+
+
+SIMPLE = "com.apple.activation.simple"
+TEST = "com.apple.configuration.management.test"
+SUBSCRIPTIONS = "com.apple.configuration.management.status-subscriptions"
+
+
+async def poll(client: httpx.AsyncClient, serial: str) -> dict[str, Any]:
+    response = await client.post(f"/emulator/v1/devices/{serial}/mdm/poll")
+    assert response.status_code == 200, response.text
+    polled: dict[str, Any] = response.json()
+    return polled
+
+
+async def state(client: httpx.AsyncClient, serial: str) -> dict[str, Any]:
+    """The device's DDM state through the control API."""
+    response = await client.get(f"/emulator/v1/devices/{serial}/mdm/ddm")
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def by_id(ddm_state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {d["identifier"]: d for d in ddm_state["declarations"]}
+
+
+def reported(report: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    entries = report["StatusItems"]["management"]["declarations"][kind]
+    return {e["identifier"]: e for e in entries}

@@ -5,66 +5,19 @@ through the control API and the device's exchanges."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
 import httpx
-import pytest
 
-from tests.device_ddm.ddm_server import DdmServer, ddm_server, enroll, pkcs12_profile
-from tests.device_helpers import add_devices
-from tests.device_setup import pki
-
-SIMPLE = "com.apple.activation.simple"
-TEST = "com.apple.configuration.management.test"
-SUBSCRIPTIONS = "com.apple.configuration.management.status-subscriptions"
-
-
-@pytest.fixture
-def ddm() -> Iterator[DdmServer]:
-    with ddm_server() as server:
-        yield server
-
-
-@pytest.fixture
-async def device(
-    client: httpx.AsyncClient,
-    mdm: httpx.AsyncClient,
-    org: dict[str, Any],
-    server: dict[str, Any],
-    ddm: DdmServer,
-) -> str:
-    serial = (
-        await add_devices(
-            client, org_id=org["id"], server_uuid=server["server_uuid"], count=1, families=["iPhone"]
-        )
-    )[0]
-    identity = pki.leaf(pki.ca("DDM test CA"), "ddm device", server=False)
-    await enroll(client, mdm, serial, profile=pkcs12_profile(identity, server_url=ddm.base_url + "/mdm"))
-    return serial
-
-
-async def poll(client: httpx.AsyncClient, serial: str) -> dict[str, Any]:
-    response = await client.post(f"/emulator/v1/devices/{serial}/mdm/poll")
-    assert response.status_code == 200, response.text
-    polled: dict[str, Any] = response.json()
-    return polled
-
-
-async def state(client: httpx.AsyncClient, serial: str) -> dict[str, Any]:
-    response = await client.get(f"/emulator/v1/devices/{serial}/mdm/ddm")
-    assert response.status_code == 200, response.text
-    data: dict[str, Any] = response.json()
-    return data
-
-
-def by_id(ddm_state: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {d["identifier"]: d for d in ddm_state["declarations"]}
-
-
-def reported(report: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    entries = report["StatusItems"]["management"]["declarations"][kind]
-    return {e["identifier"]: e for e in entries}
+from tests.device_ddm.ddm_server import (
+    SIMPLE,
+    SUBSCRIPTIONS,
+    TEST,
+    DdmServer,
+    by_id,
+    poll,
+    reported,
+    state,
+)
 
 
 async def test_first_sync_applies_and_reports_then_incremental_and_removal(
@@ -158,6 +111,13 @@ async def test_first_sync_applies_and_reports_then_incremental_and_removal(
     )
     after = await state(client, device)
     assert "cfg-idle" not in by_id(after) and after["last_sync"]["removed"] == 1
+
+    # The device's console page shows the same DDM state.
+    page = await client.get(f"/console/devices/{device}")
+    assert page.status_code == 200
+    part = page.text.split("<h2>Declarative management</h2>", 1)[1].split("<h2>MDM exchanges</h2>", 1)[0]
+    assert ddm.token in part and "<code>cfg-broken</code>" in part and "Error.ConfigurationFailed" in part
+    assert "cfg-idle" not in part
 
 
 async def test_404_removes_a_declaration_and_5xx_fails_the_sync(

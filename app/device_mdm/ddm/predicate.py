@@ -125,9 +125,8 @@ class _Parser:
             return True
         if self.keyword("FALSEPREDICATE"):
             return False
-        if self.keyword(*_UNMODELLED_OPS):
+        if self.keyword("ANY", "ALL", "SOME", "NONE"):
             self.unevaluable = "aggregate operators are not evaluated by this device"
-            self.operand()
         left = self.operand()
         kind, op = self.take()
         op = op.upper()
