@@ -23,7 +23,9 @@ TOOLS = {
     "scepserver": "github.com/micromdm/scep/v2/cmd/scepserver@v2.3.0",
     "nanomdm": "github.com/micromdm/nanomdm/cmd/nanomdm@v0.9.0",
     "helm": "helm.sh/helm/v3/cmd/helm@v3.22.1",
+    "nanohub": "github.com/micromdm/nanohub/cmd/nanohub@v0.2.0",  # NanoMDM + NanoCMD + KMFDDM (DDM)
 }
+ENV = {"step-ca": {"CGO_ENABLED": "0"}}  # with cgo step-ca wants libpcsclite
 
 
 class GoMissing(Exception):
@@ -53,7 +55,7 @@ def tool(name: str) -> Path:
     if go is None:
         raise GoMissing(f"`go` is not installed, so {name} ({TOOLS[name]}) cannot be built")
     BIN.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, GOBIN=str(BIN), GOFLAGS="-buildvcs=false")
+    env = dict(os.environ, GOBIN=str(BIN), GOFLAGS="-buildvcs=false") | ENV.get(name, {})
     subprocess.run([go, "install", TOOLS[name]], check=True, env=env, timeout=1200)
     return path
 
