@@ -17,6 +17,7 @@ from .account_driven.router import router as account_driven_router
 from .activation_lock.router import control_router as activation_lock_control_router
 from .activation_lock.router import router as activation_lock_router
 from .admin.router import router as admin_router
+from .attestation.router import router as attestation_router
 from .beta.router import router as beta_router
 from .churn.router import router as churn_router
 from .clock.router import router as clock_router
@@ -75,6 +76,7 @@ control_api.include_router(switch_on_router)
 control_api.include_router(device_setup_router)
 control_api.include_router(device_mdm_router)
 control_api.include_router(device_ddm_router)
+control_api.include_router(attestation_router)
 control_api.include_router(churn_router)
 control_api.include_router(seed_router)
 

@@ -3,6 +3,7 @@
 from .abm.models import AccessToken, Activity, ActivityDevice, ApiAccount, ServerSetting
 from .account_driven.models import AccountDrivenEnrollmentProfile
 from .activation_lock.models import ActivationLock
+from .attestation.models import AttestationCA, DeviceAttestation
 from .churn.models import ChurnSchedule
 from .clock.models import EmulatorClock
 from .core.db import Base
@@ -24,6 +25,7 @@ __all__ = [
     "AccountDrivenEnrollmentProfile",
     "ActivationLock",
     "Activity",
+    "AttestationCA",
     "ActivityDevice",
     "ApiAccount",
     "AssignmentAttempt",
@@ -34,6 +36,7 @@ __all__ = [
     "ChurnSchedule",
     "Device",
     "DeviceAssignment",
+    "DeviceAttestation",
     "DeviceCA",
     "DeviceDdm",
     "DeviceEnrollment",

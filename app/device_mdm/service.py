@@ -28,9 +28,9 @@ from ..device_setup.schemas import ActivateIn, MdmContactOut
 from ..devices import locking
 from ..devices.models import Device
 from . import enrollment as flow
-from . import state, transport
+from . import extras, state, transport
+from . import profile as profiles
 from .commands import Effect, Facts, Managed
-from .ddm import store as ddm_store
 from .ddm import sync as ddm_sync
 from .models import DeviceEnrollment, MdmExchange
 from .poll import converse
@@ -150,6 +150,8 @@ async def complete_enrollment(
         facts = facts_of(device, config)
         serial = device.serial_number
         now = await clock.now(db)
+        acme = body is not None and profiles.ACME.encode() in body  # an ACME identity asks "Apple"
+        attestor = await extras.attestor(db, device_id, facts, create=acme)
     attempt = flow.Attempt()
     fetch = {"url": contact.url, "status": contact.status}  # the step's fields besides step, ok, detail
     out = EnrollmentOut(serial_number=serial, outcome="failed", steps=[])
@@ -175,6 +177,7 @@ async def complete_enrollment(
                 config=config,
                 timeout_seconds=settings.mdm_contact_timeout_seconds,
                 now=now,
+                attestor=attestor,
             )
         except flow.EnrollmentFailed as exc:
             out.failure = str(exc)
@@ -322,18 +325,18 @@ async def run_poll(
             anchors_pem=list(row.anchors_pem),
             lock=row.lock,
             not_now_remaining=row.not_now_remaining,
-            ddm=await ddm_store.load(db, lease.device_id, os_version=facts.os_version),
         )
+        reports_before = await extras.load(db, lease.device_id, facts, managed)  # DDM, attestation cache
         server_url, sign, check_in_url = row.server_url, row.sign_message, row.check_in_url
-    assert managed.ddm is not None
-    reports_before = managed.ddm.reports_sent
     async with transport.mdm_client(
         identity, anchors, client_certificate=not sign, timeout_seconds=settings.mdm_contact_timeout_seconds
     ) as client:
         talk = await converse(
             client, server_url=server_url, identity=identity, sign=sign, facts=facts, managed=managed
         )
-        if talk.effect is Effect.NONE and managed.ddm.requests:  # DeclarativeManagement: sync (ddm/sync.py)
+        if (
+            talk.effect is Effect.NONE and managed.ddm and managed.ddm.requests
+        ):  # DeclarativeManagement: sync (ddm/sync.py)
             channel = ddm_sync.Channel(
                 client, check_in_url, identity, sign, facts, anchors, settings.mdm_contact_timeout_seconds
             )
@@ -363,7 +366,7 @@ async def run_poll(
                     lease_until=None,
                 )
             )
-            await ddm_store.save(db, lease.device_id, managed.ddm, reports_before=reports_before)
+            await extras.save(db, lease.device_id, managed, reports_before=reports_before)
         await _record(db, lease.device_id, talk.steps)
     return PollOut(
         serial_number=serial,

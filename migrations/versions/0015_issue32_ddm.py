@@ -1,4 +1,5 @@
-"""Declarative Device Management state of each managed device (device-2026.md §3)
+"""Declarative Device Management state of each managed device (device-2026.md §3); the emulated
+Apple attestation CA and each device's attestation switches and cache (§6, §7)
 
 Revision ID: 0015_issue32
 Revises: 0014
@@ -44,6 +45,35 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("device_id", name=op.f("pk_device_ddm")),
     )
 
+    op.create_table(
+        "attestation_ca",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("root_pem", sa.Text(), nullable=False),
+        sa.Column("root_key_pem", sa.Text(), nullable=False),
+        sa.Column("intermediate_pem", sa.Text(), nullable=False),
+        sa.Column("intermediate_key_pem", sa.Text(), nullable=False),
+        sa.Column("created_at", TZ, nullable=False),
+        sa.CheckConstraint("id = 1", name=op.f("ck_attestation_ca_single_row")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_attestation_ca")),
+    )
+    op.create_table(
+        "device_attestation",
+        sa.Column("device_id", sa.BigInteger(), nullable=False),
+        sa.Column("tamper", sa.String(40), nullable=True),
+        sa.Column("cached_chain", postgresql.JSONB(), nullable=True),
+        sa.Column("cached_nonce", sa.LargeBinary(), nullable=True),
+        sa.Column("minted_at", TZ, nullable=True),
+        sa.ForeignKeyConstraint(
+            ["device_id"],
+            ["device.id"],
+            name=op.f("fk_device_attestation_device_id_device"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("device_id", name=op.f("pk_device_attestation")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("device_attestation")
+    op.drop_table("attestation_ca")
     op.drop_table("device_ddm")

@@ -24,6 +24,7 @@ TOOLS = {
     "nanomdm": "github.com/micromdm/nanomdm/cmd/nanomdm@v0.9.0",
     "helm": "helm.sh/helm/v3/cmd/helm@v3.22.1",
     "nanohub": "github.com/micromdm/nanohub/cmd/nanohub@v0.2.0",  # NanoMDM + NanoCMD + KMFDDM (DDM)
+    "step-ca": "github.com/smallstep/certificates/cmd/step-ca@v0.30.2",  # ACME device-attest-01
 }
 ENV = {"step-ca": {"CGO_ENABLED": "0"}}  # with cgo step-ca wants libpcsclite
 
