@@ -60,6 +60,7 @@ class Server:
     def __init__(self) -> None:
         self.queues: dict[str, list[bytes]] = {}
         self.profile = b""
+        self.per_device: tuple[pki.Issued, str] | None = None  # (CA, ServerURL): one identity per device
         self.recorded: dict[str, list[bytes]] = {}  # UDID -> bodies the device PUT, in order
         self.declarations: dict[str, bytes] = {}
         items: dict[str, list[dict[str, str]]] = {
@@ -97,7 +98,12 @@ class Server:
     def app(self) -> Starlette:
         async def enroll(request: Request) -> Response:
             await request.body()
-            return Response(self.profile, media_type="application/x-apple-aspen-config")
+            profile = self.profile
+            if self.per_device is not None:  # NanoMDM ties each identity to one enrollment
+                ca, server_url = self.per_device
+                identity = pki.leaf(ca, "bench device", server=False)
+                profile = pkcs12_profile(identity, server_url=server_url)
+            return Response(profile, media_type="application/x-apple-aspen-config")
 
         async def mdm(request: Request) -> Response:
             body = await request.body()
@@ -205,7 +211,7 @@ async def run_nanohub(emulator: Any, devices: int) -> None:
         nanohub(ca.cert.public_bytes(serialization.Encoding.PEM)) as hub,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        ddm.profile = pkcs12_profile(pki.leaf(ca, "bench device", server=False), server_url=hub.mdm_url)
+        ddm.per_device = (ca, hub.mdm_url)
         for body in ddm.declarations.values():
             declaration = json.loads(body)
             declaration.pop("ServerToken")
