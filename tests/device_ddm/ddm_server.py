@@ -133,9 +133,10 @@ def build_app(server: DdmServer) -> Starlette:
 
 
 @contextmanager
-def serve(app: Starlette, port: int) -> Iterator[None]:
+def serve(app: Starlette, port: int, **tls: Any) -> Iterator[None]:
+    """`app` on a loopback port (uvicorn's ssl_* options in `tls` for HTTPS)."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **tls)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -159,8 +160,18 @@ def ddm_server() -> Iterator[DdmServer]:
         yield server
 
 
-def pkcs12_profile(identity: pki.Issued, *, server_url: str, password: str = "secret") -> bytes:
-    """An enrollment profile: a PKCS#12 identity, SignMessage (the identity in Mdm-Signature)."""
+def pkcs12_profile(
+    identity: pki.Issued, *, server_url: str, password: str = "secret", anchor: bytes | None = None
+) -> bytes:
+    """An enrollment profile: a PKCS#12 identity, SignMessage (the identity in Mdm-Signature),
+    and `anchor` (DER) as a root payload when given."""
+    root = {
+        "PayloadType": "com.apple.security.root",
+        "PayloadIdentifier": "com.example.root",
+        "PayloadUUID": "32323232-0000-4000-8000-000000000004",
+        "PayloadVersion": 1,
+        "PayloadContent": anchor,
+    }
     return plistlib.dumps(
         {
             "PayloadType": "Configuration",
@@ -186,6 +197,7 @@ def pkcs12_profile(identity: pki.Issued, *, server_url: str, password: str = "se
                     "IdentityCertificateUUID": "32323232-0000-4000-8000-000000000002",
                     "SignMessage": True,
                 },
+                *([root] if anchor else []),
             ],
         }
     )

@@ -5,18 +5,31 @@ from __future__ import annotations
 
 import hashlib
 import plistlib
+import ssl
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import httpx
+from dep_emulator.testing.server import free_port
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from tests.device_ddm.ddm_server import (
     SIMPLE,
     TEST,
     DdmServer,
     by_id,
+    enroll,
+    pkcs12_profile,
     poll,
+    serve,
     state,
 )
+from tests.device_helpers import add_devices
+from tests.device_setup import pki
 
 FILES = "com.apple.configuration.services.configuration-files"
 
@@ -181,3 +194,51 @@ async def test_legacy_profiles_install_and_go_with_their_configuration(
     managed = (await client.get(f"/emulator/v1/devices/{device}/mdm")).json()
     assert "com.example.wifi" not in [p["PayloadIdentifier"] for p in managed["profiles"]]
     assert by_id(await state(client, device))["legacy-wifi"]["active"] is False
+
+
+async def test_legacy_profile_over_tls_with_the_identity_as_client_certificate(
+    client: httpx.AsyncClient,
+    mdm: httpx.AsyncClient,
+    org: dict[str, Any],
+    server: dict[str, Any],
+    ddm: DdmServer,
+) -> None:
+    """The profile server requires a client certificate from the device identity's CA and is
+    trusted through the enrollment profile's anchor (§3.4: fetched with the MDM identity)."""
+    server_ca, client_ca = pki.ca("Profile server CA"), pki.ca("Device identity CA")
+    identity = pki.leaf(client_ca, "ddm device", server=False)
+    serial = (
+        await add_devices(
+            client, org_id=org["id"], server_uuid=server["server_uuid"], count=1, families=["Mac"]
+        )
+    )[0]
+    profile = pkcs12_profile(identity, server_url=ddm.base_url + "/mdm", anchor=server_ca.der)
+    await enroll(client, mdm, serial, profile=profile)
+    seen: list[str] = []
+
+    async def wifi(request: Request) -> Response:
+        seen.append(request.url.path)
+        return Response(legacy_profile("com.example.tls-wifi"), media_type="application/x-apple-aspen-config")
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        cert_file, key_file = pki.leaf(server_ca, "127.0.0.1", server=True).write(Path(tmp), "server")
+        client_ca_file, _ = client_ca.write(Path(tmp), "client-ca")
+        tls = {
+            "ssl_certfile": cert_file,
+            "ssl_keyfile": key_file,
+            "ssl_ca_certs": client_ca_file,
+            "ssl_cert_reqs": ssl.CERT_REQUIRED,
+        }
+        with serve(Starlette(routes=[Route("/wifi", wifi)]), port, **tls):
+            url = f"https://127.0.0.1:{port}/wifi"
+            ddm.put("com.apple.configuration.legacy", "legacy-tls", {"ProfileURL": url})
+            ddm.put(SIMPLE, "act", {"StandardConfigurations": ["legacy-tls"]})
+            ddm.sync()
+            polled = await poll(client, serial)
+    assert seen, "the profile server was not reached"
+    fetch = next(s for s in polled["steps"] if s["step"] == "ddm.legacy-profile")
+    assert (fetch["url"], fetch["status"], fetch["ok"]) == (url, 200, True)
+    assert by_id(await state(client, serial))["legacy-tls"]["active"] is True
+    managed = (await client.get(f"/emulator/v1/devices/{serial}/mdm")).json()
+    assert "com.example.tls-wifi" in [p["PayloadIdentifier"] for p in managed["profiles"]]
