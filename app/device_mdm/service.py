@@ -334,9 +334,7 @@ async def run_poll(
         talk = await converse(
             client, server_url=server_url, identity=identity, sign=sign, facts=facts, managed=managed
         )
-        if (
-            talk.effect is Effect.NONE and managed.ddm and managed.ddm.requests
-        ):  # DeclarativeManagement: sync (ddm/sync.py)
+        if talk.effect is Effect.NONE and managed.ddm and managed.ddm.wants_check_in:  # ddm/sync.py
             channel = ddm_sync.Channel(
                 client, check_in_url, identity, sign, facts, anchors, settings.mdm_contact_timeout_seconds
             )

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("last_report_at", TZ, nullable=True),
         sa.Column("reports_sent", sa.Integer(), nullable=False),
         sa.Column("last_sync", postgresql.JSONB(), nullable=True),
+        sa.Column("full_report_due", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["device_id"],
             ["device_enrollment.device_id"],

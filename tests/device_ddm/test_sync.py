@@ -112,6 +112,23 @@ async def test_first_sync_applies_and_reports_then_incremental_and_removal(
     after = await state(client, device)
     assert "cfg-idle" not in by_id(after) and after["last_sync"]["removed"] == 1
 
+    # The daily safety sync, asked for through the control API: a full report at the next poll.
+    response = await client.put(f"/emulator/v1/devices/{device}/mdm/ddm", json={"full_report": True})
+    assert response.status_code == 200 and response.json()["full_report_due"] is True
+    assert response.json()["while_awaiting_set"] is False  # left as it was
+    ddm.checkins.clear()
+    await poll(client, device)
+    assert ddm.endpoints() == ["status"]
+    full = ddm.reports[-1]
+    assert full["FullReport"] is True and full["StatusItems"]["device"]["identifier"]["udid"]
+    assert set(reported(full, "configurations")) == {
+        "cfg-ok",
+        "cfg-broken",
+        "cfg-unsupported",
+        "cfg-extra-keys",
+    }
+    assert (await state(client, device))["full_report_due"] is False
+
     # The device's console page shows the same DDM state.
     page = await client.get(f"/console/devices/{device}")
     assert page.status_code == 200

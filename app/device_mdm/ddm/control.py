@@ -9,7 +9,7 @@ from ...device_setup import machine_info
 from ...devices.models import Device
 from ..state import _enrollment
 from .models import DeviceDdm
-from .schemas import DdmOut, DeclarationOut
+from .schemas import DdmIn, DdmOut, DeclarationOut
 from .store import load
 from .sync import subscriptions
 
@@ -48,24 +48,31 @@ async def ddm(db: AsyncSession, *, serial: str) -> DdmOut:
         last_report=session.last_report,
         last_report_at=session.last_report_at,
         reports_sent=session.reports_sent,
+        full_report_due=session.full_report_due,
     )
 
 
-async def set_switches(db: AsyncSession, *, serial: str, while_awaiting: str | None) -> DdmOut:
+async def set_switches(db: AsyncSession, *, serial: str, body: DdmIn) -> DdmOut:
     enrollment = await _enrollment(db, serial, lock=True)
-    await db.execute(
-        insert(DeviceDdm)
-        .values(
-            device_id=enrollment.device_id,
-            enabled=False,
-            while_awaiting=while_awaiting,
-            declarations={},
-            status={},
-            assets={},
-            legacy_profiles={},
-            reported={},
-            reports_sent=0,
-        )
-        .on_conflict_do_update(index_elements=[DeviceDdm.device_id], set_={"while_awaiting": while_awaiting})
-    )
+    changes: dict[str, object] = {}
+    if "while_awaiting" in body.model_fields_set:
+        changes["while_awaiting"] = body.while_awaiting
+    if body.full_report:
+        changes["full_report_due"] = True
+    fresh: dict[str, object] = {
+        "enabled": False,
+        "while_awaiting": None,
+        "declarations": {},
+        "status": {},
+        "assets": {},
+        "legacy_profiles": {},
+        "reported": {},
+        "reports_sent": 0,
+        "full_report_due": False,
+    }
+    statement = insert(DeviceDdm).values(device_id=enrollment.device_id, **(fresh | changes))
+    if changes:
+        await db.execute(statement.on_conflict_do_update(index_elements=[DeviceDdm.device_id], set_=changes))
+    else:
+        await db.execute(statement.on_conflict_do_nothing(index_elements=[DeviceDdm.device_id]))
     return await ddm(db, serial=serial)

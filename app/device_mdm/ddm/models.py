@@ -40,3 +40,4 @@ class DeviceDdm(Base):
     last_report_at: Mapped[datetime | None]
     reports_sent: Mapped[int] = mapped_column(Integer, default=0)
     last_sync: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    full_report_due: Mapped[bool] = mapped_column(Boolean, default=False)  # set by the control API

@@ -20,5 +20,6 @@ async def ddm(serial: str, db: DbSession) -> DdmOut:
 
 @router.put("/devices/{serial}/mdm/ddm", response_model=DdmOut, responses=control_errors(409))
 async def set_ddm(serial: str, body: DdmIn, db: DbSession) -> DdmOut:
-    """Set the device's DDM switches: `while_awaiting` (NotNow during Await Configuration, §3.6)."""
-    return await control.set_switches(db, serial=serial, while_awaiting=body.while_awaiting)
+    """Set the device's DDM switches: `while_awaiting` (NotNow during Await Configuration, §3.6), and
+    ask for a full status report at the next poll (`full_report`, §3.5)."""
+    return await control.set_switches(db, serial=serial, body=body)

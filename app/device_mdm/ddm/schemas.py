@@ -41,12 +41,20 @@ class DdmOut(BaseModel):
     )
     last_report_at: datetime | None
     reports_sent: int
+    full_report_due: bool = Field(description="The next poll sends a full status report.")
 
 
 class DdmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     while_awaiting: Literal["notnow", "process"] | None = Field(
+        default=None,
         description="notnow: answer DeclarativeManagement NotNow until DeviceConfigured (macOS 14-era "
-        "devices); process: sync while awaiting (26.x); null: by the device's OS version."
+        "devices); process: sync while awaiting (26.x); null: by the device's OS version. Left as it "
+        "is when absent.",
+    )
+    full_report: bool = Field(
+        default=False,
+        description="true: the device's next poll sends a full status report (FullReport, the daily "
+        "safety sync) with every current value, after any sync.",
     )

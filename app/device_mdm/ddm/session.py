@@ -30,8 +30,14 @@ class DdmSession:
     last_report_at: Any = None
     reports_sent: int = 0
     last_sync: dict[str, Any] | None = None
+    full_report_due: bool = False  # the next poll sends a full status report (the safety sync)
     requests: list[str] = field(default_factory=list)  # tokens asked for in this poll
     changed: bool = False  # anything to save
+
+    @property
+    def wants_check_in(self) -> bool:
+        """A sync was asked for, or a full report is due on a device with DDM on."""
+        return bool(self.requests) or (self.enabled and self.full_report_due)
 
 
 def default_while_awaiting(os_version: str) -> str:

@@ -27,6 +27,7 @@ async def load(db: AsyncSession, device_id: int, *, os_version: str) -> DdmSessi
         last_report_at=row.last_report_at,
         reports_sent=row.reports_sent,
         last_sync=row.last_sync,
+        full_report_due=row.full_report_due,
     )
 
 
@@ -49,6 +50,7 @@ async def save(db: AsyncSession, device_id: int, ddm: DdmSession, *, reports_bef
         "last_report_at": now if ddm.reports_sent != reports_before else ddm.last_report_at,
         "reports_sent": ddm.reports_sent,
         "last_sync": ddm.last_sync,
+        "full_report_due": ddm.full_report_due,
     }
     await db.execute(
         insert(DeviceDdm)

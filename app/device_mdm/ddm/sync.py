@@ -206,40 +206,50 @@ async def _fetch_all(
 
 
 async def run(channel: Channel, ddm: DdmSession, profiles: list[dict[str, Any]]) -> None:
-    """Sync once for this poll's requests (the last token asked for wins); outcome in ddm.last_sync."""
-    asked = ddm.requests[-1] if ddm.requests else SYNC_WITHOUT_TOKEN
-    ddm.requests.clear()
+    """Sync once for this poll's requests (the last token asked for wins), then report status (a
+    full report when one is due); the outcome in ddm.last_sync."""
     ddm.changed = True
-    outcome: dict[str, Any] = {"outcome": "unchanged", "fetched": 0, "removed": 0, "problem": None}
     try:
-        token = asked
-        if token == SYNC_WITHOUT_TOKEN:
-            _, body = await channel.check_in("tokens")
-            document = _json(body, "tokens")
-            tokens = document.get("SyncTokens") if isinstance(document, dict) else None
-            fetched = tokens.get("DeclarationsToken") if isinstance(tokens, dict) else None
-            if not isinstance(fetched, str):
-                raise SyncFailed("tokens: the answer has no SyncTokens.DeclarationsToken")
-            token = fetched
-        if token != ddm.declarations_token:
-            _, body = await channel.check_in("declaration-items")
-            new_token, manifest = _manifest(_json(body, "declaration-items"))
-            fetched_before = len(channel.steps)
-            declarations = await _fetch_all(channel, ddm, manifest)
-            outcome |= {
-                "outcome": "applied",
-                "fetched": sum(1 for s in channel.steps[fetched_before:] if s["step"] == "ddm.declaration"),
-                "removed": len(set(ddm.declarations) - set(declarations)),
-            }
-            device = Device(_values(channel.facts, {}, {}), profiles, ddm.assets, ddm.legacy_profiles)
-            ddm.status = await apply(declarations, device, channel.fetch)
-            ddm.declarations, ddm.declarations_token = declarations, new_token
-        await send_status(channel, ddm, full=False)
+        if ddm.requests:
+            asked = ddm.requests[-1]
+            ddm.requests.clear()
+            ddm.last_sync = {"outcome": "unchanged", "fetched": 0, "removed": 0, "problem": None}
+            ddm.last_sync |= await _sync(channel, ddm, profiles, asked)
+        await send_status(channel, ddm, full=ddm.full_report_due)
+        ddm.full_report_due = False
     except SyncFailed as exc:
-        outcome |= {"outcome": "failed", "problem": str(exc)}
+        ddm.last_sync = {"outcome": "failed", "fetched": 0, "removed": 0, "problem": str(exc)}
     finally:
         await channel.close()
-    ddm.last_sync = outcome
+
+
+async def _sync(
+    channel: Channel, ddm: DdmSession, profiles: list[dict[str, Any]], token: str
+) -> dict[str, Any]:
+    """§3.3's algorithm; what changed (SyncFailed: nothing did)."""
+    if token == SYNC_WITHOUT_TOKEN:
+        _, body = await channel.check_in("tokens")
+        document = _json(body, "tokens")
+        tokens = document.get("SyncTokens") if isinstance(document, dict) else None
+        fetched = tokens.get("DeclarationsToken") if isinstance(tokens, dict) else None
+        if not isinstance(fetched, str):
+            raise SyncFailed("tokens: the answer has no SyncTokens.DeclarationsToken")
+        token = fetched
+    if token == ddm.declarations_token:
+        return {}
+    _, body = await channel.check_in("declaration-items")
+    new_token, manifest = _manifest(_json(body, "declaration-items"))
+    fetched_before = len(channel.steps)
+    declarations = await _fetch_all(channel, ddm, manifest)
+    outcome = {
+        "outcome": "applied",
+        "fetched": sum(1 for s in channel.steps[fetched_before:] if s["step"] == "ddm.declaration"),
+        "removed": len(set(ddm.declarations) - set(declarations)),
+    }
+    device = Device(_values(channel.facts, {}, {}), profiles, ddm.assets, ddm.legacy_profiles)
+    ddm.status = await apply(declarations, device, channel.fetch)
+    ddm.declarations, ddm.declarations_token = declarations, new_token
+    return outcome
 
 
 def _values(facts: Facts, declarations: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
