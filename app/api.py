@@ -17,11 +17,13 @@ from .account_driven.router import router as account_driven_router
 from .activation_lock.router import control_router as activation_lock_control_router
 from .activation_lock.router import router as activation_lock_router
 from .admin.router import router as admin_router
+from .attestation.router import router as attestation_router
 from .beta.router import router as beta_router
 from .churn.router import router as churn_router
 from .clock.router import router as clock_router
 from .core.control import require_admin
 from .core.dep import DepJSONResponse, check_user_agent
+from .device_mdm.ddm.router import router as device_ddm_router
 from .device_mdm.router import router as device_mdm_router
 from .device_mdm.router import setup_router as switch_on_router
 from .device_setup.router import router as device_setup_router
@@ -73,6 +75,8 @@ control_api.include_router(activation_lock_control_router)
 control_api.include_router(switch_on_router)
 control_api.include_router(device_setup_router)
 control_api.include_router(device_mdm_router)
+control_api.include_router(device_ddm_router)
+control_api.include_router(attestation_router)
 control_api.include_router(churn_router)
 control_api.include_router(seed_router)
 

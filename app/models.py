@@ -3,10 +3,12 @@
 from .abm.models import AccessToken, Activity, ActivityDevice, ApiAccount, ServerSetting
 from .account_driven.models import AccountDrivenEnrollmentProfile
 from .activation_lock.models import ActivationLock
+from .attestation.models import AttestationCA, DeviceAttestation
 from .churn.models import ChurnSchedule
 from .clock.models import EmulatorClock
 from .core.db import Base
 from .core.signing_key import EmulatorSecret
+from .device_mdm.ddm.models import DeviceDdm
 from .device_mdm.models import DeviceEnrollment, MdmExchange
 from .device_setup.models import DeviceCA, DeviceSetup
 from .devices.models import AuditEvent, Device, DeviceAssignment, DeviceEvent
@@ -23,6 +25,7 @@ __all__ = [
     "AccountDrivenEnrollmentProfile",
     "ActivationLock",
     "Activity",
+    "AttestationCA",
     "ActivityDevice",
     "ApiAccount",
     "AssignmentAttempt",
@@ -33,7 +36,9 @@ __all__ = [
     "ChurnSchedule",
     "Device",
     "DeviceAssignment",
+    "DeviceAttestation",
     "DeviceCA",
+    "DeviceDdm",
     "DeviceEnrollment",
     "DeviceEvent",
     "DeviceSetup",

@@ -17,6 +17,7 @@ from ..core.dep import SettingsDep
 from ..core.errors import ControlError, DepError
 from ..device_mdm import service as device_mdm
 from ..device_mdm import state as mdm_state
+from ..device_mdm.ddm import control as ddm_control
 from ..device_setup import service as device_setup
 from ..device_setup.schemas import ActivateIn
 from ..devices.generator import FAMILIES
@@ -57,7 +58,9 @@ async def _manage_form(request: Request, db: DbSession, org: Org, **context: Any
     servers = await orgs_service.list_servers(db, org=org)
     return render(request, "manage_devices.html", org=org, servers=servers, **context)
 
+
 EXCHANGES = 200  # the device page shows its oldest 200 exchanges with the MDM, newest first
+
 
 @router.get("/orgs/{org_id}/manage-devices")
 async def manage_devices(org_id: str, request: Request, db: DbSession) -> Response:
@@ -312,11 +315,13 @@ async def _device_context(db: DbSession, serial: str) -> dict[str, Any]:
     events = await history.feed_events(db, device=device)
     try:  # after enrollment: what the MDM manages, and every exchange with it (dep_emulator.device_mdm)
         managed = await mdm_state.managed(db, serial=serial)
+        ddm = await ddm_control.ddm(db, serial=serial)
     except ControlError:
-        managed = None
+        managed, ddm = None, None
     exchanges = (await mdm_state.exchanges(db, serial=serial, after_id=0, limit=EXCHANGES)).exchanges
     return {
         "managed": managed,
+        "ddm": ddm,
         "exchanges": list(reversed(exchanges)),
         "view": view,
         "device": device,

@@ -18,7 +18,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
+from ..attestation.properties import PropertiesAttestation
 from . import profile as profiles
+from .ddm.session import DdmSession
+from .ddm.session import answer as declarative_management
 
 
 class Effect(Enum):
@@ -60,6 +63,8 @@ class Managed:
     lock: dict[str, Any] | None = None
     not_now_remaining: int = 0
     notes: list[str] = field(default_factory=list)
+    ddm: DdmSession | None = None  # Declarative Device Management (ddm/), loaded for the poll
+    attestation: PropertiesAttestation | None = None  # DevicePropertiesAttestation's cache (§7)
 
 
 def _model_number(facts: Facts) -> str:
@@ -152,10 +157,20 @@ def answer(command: dict[str, Any], facts: Facts, managed: Managed) -> tuple[dic
     if managed.not_now_remaining > 0:
         managed.not_now_remaining -= 1
         return {"Status": "NotNow"}, Effect.NONE
+    if request_type == "DeclarativeManagement" and managed.ddm is not None:
+        return declarative_management(
+            body, managed.ddm, awaiting_configuration=managed.awaiting_configuration
+        ), Effect.NONE
     if request_type == "DeviceInformation":
         available = device_information(facts, managed)
         queries = body.get("Queries")
         wanted = queries if isinstance(queries, list) else list(available)
+        if "DevicePropertiesAttestation" in wanted and managed.attestation is not None:  # asked for by name
+            chain = managed.attestation.answer(body.get("DeviceAttestationNonce"))
+            if isinstance(chain, str):
+                return _error(12021, "MCMDMErrorDomain", chain), Effect.NONE
+            if chain is not None:
+                available["DevicePropertiesAttestation"] = chain
         return {
             "Status": "Acknowledged",
             "QueryResponses": {q: available[q] for q in wanted if isinstance(q, str) and q in available},

@@ -22,9 +22,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from ..attestation.attestor import Attestor
 from ..clock import service as clock
+from . import acme, scep, transport
 from . import profile as profiles
-from . import scep, transport
 from .commands import Facts
 
 
@@ -84,6 +85,7 @@ async def enroll(
     config: dict[str, Any],
     timeout_seconds: float,
     now: Any,
+    attestor: Attestor | None = None,
 ) -> Enrolled:
     """Run enrollment from the profile in `body`; EnrollmentFailed (the step recorded) if a step fails."""
     try:
@@ -107,7 +109,15 @@ async def enroll(
         }
     )
     anchors = anchors_of(profile, config)
-    identity = await _identity(attempt, identity_payload, anchors, timeout_seconds=timeout_seconds, now=now)
+    if identity_payload.get("PayloadType") == profiles.ACME and attestor is not None:  # acme.py
+        identity = await acme.obtain(
+            attempt, identity_payload, anchors, attestor=attestor, timeout_seconds=timeout_seconds
+        )
+        attempt.add({"step": "acme", "ok": True, "answered": identity.certificate.subject.rfc4514_string()})
+    else:
+        identity = await _identity(
+            attempt, identity_payload, anchors, timeout_seconds=timeout_seconds, now=now
+        )
     sign = bool(mdm.get("SignMessage", False))
     check_in_url = str(mdm.get("CheckInURL") or mdm["ServerURL"])
     awaiting = bool(config.get("AwaitDeviceConfigured", False))

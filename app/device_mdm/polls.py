@@ -18,8 +18,9 @@ from ..core.config import Settings
 from ..core.errors import ControlError
 from ..device_setup.models import DeviceSetup
 from ..devices.models import Device
-from . import state, transport
+from . import extras, state, transport
 from .commands import Effect, Managed
+from .ddm import sync as ddm_sync
 from .models import DeviceEnrollment
 from .poll import converse
 from .records import enrolled, facts_of, record
@@ -100,7 +101,8 @@ async def run_poll(
             lock=row.lock,
             not_now_remaining=row.not_now_remaining,
         )
-        server_url, sign = row.server_url, row.sign_message
+        reports_before = await extras.load(db, lease.device_id, facts, managed)  # DDM, attestation cache
+        server_url, sign, check_in_url = row.server_url, row.sign_message, row.check_in_url
     async with transport.mdm_client(
         identity, anchors, client_certificate=not sign, timeout_seconds=settings.mdm_contact_timeout_seconds
     ) as client:
@@ -113,6 +115,12 @@ async def run_poll(
             managed=managed,
             max_commands=settings.mdm_max_commands_per_poll,
         )
+        if talk.effect is Effect.NONE and managed.ddm and managed.ddm.wants_check_in:  # ddm/sync.py
+            channel = ddm_sync.Channel(
+                client, check_in_url, identity, sign, facts, anchors, settings.mdm_contact_timeout_seconds
+            )
+            await ddm_sync.run(channel, managed.ddm, managed.profiles)
+            talk.steps += channel.steps
     outcome = {Effect.ERASE: "erased", Effect.RESTART: "restarted", Effect.UNENROLL: "unenrolled"}.get(
         talk.effect, "stopped" if talk.problem else "idle"
     )
@@ -137,6 +145,7 @@ async def run_poll(
                     lease_until=None,
                 )
             )
+            await extras.save(db, lease.device_id, managed, reports_before=reports_before)
         await record(db, lease.device_id, talk.steps)
     return PollOut(
         serial_number=serial,

@@ -20,6 +20,7 @@ from ..device_setup.cms import CmsError, open_signed
 MDM = "com.apple.mdm"
 SCEP = "com.apple.security.scep"
 PKCS12 = "com.apple.security.pkcs12"
+ACME = "com.apple.security.acme"  # device-2026.md §6.1
 ANCHOR_TYPES = ("com.apple.security.root", "com.apple.security.pem", "com.apple.security.pkcs1")
 
 
@@ -136,9 +137,10 @@ def enrollment_payloads(profile: Profile) -> tuple[dict[str, Any], dict[str, Any
         if not isinstance(mdm.get(key), str) or not mdm[key]:
             raise ProfileError(f"the com.apple.mdm payload has no {key}")
     uuid = mdm.get("IdentityCertificateUUID")
-    identity = profile.payload(SCEP, uuid) or profile.payload(PKCS12, uuid)
+    identity = profile.payload(SCEP, uuid) or profile.payload(PKCS12, uuid) or profile.payload(ACME, uuid)
     if identity is None:
         raise ProfileError(
-            "the profile has no identity payload (com.apple.security.scep or com.apple.security.pkcs12)"
+            "the profile has no identity payload "
+            "(com.apple.security.scep, com.apple.security.pkcs12 or com.apple.security.acme)"
         )
     return mdm, identity

@@ -24,7 +24,8 @@ from ..device_setup.models import DeviceSetup
 from ..device_setup.schemas import ActivateIn, MdmContactOut
 from ..devices.models import Device
 from . import enrollment as flow
-from . import polls, records, transport
+from . import extras, polls, records, transport
+from . import profile as profiles
 from .commands import Facts
 from .models import DeviceEnrollment
 from .schemas import ActivationOut, CheckOutOut, EnrollmentOut, ProfileCheckOut, StepOut
@@ -102,6 +103,8 @@ async def complete_enrollment(
         facts = records.facts_of(device, config)
         serial = device.serial_number
         now = await clock.now(db)
+        acme = body is not None and profiles.ACME.encode() in body  # an ACME identity asks "Apple"
+        attestor = await extras.attestor(db, device_id, facts, create=acme)
     attempt = flow.Attempt()
     fetch = {"url": contact.url, "status": contact.status}  # the step's fields besides step, ok, detail
     out = EnrollmentOut(serial_number=serial, outcome="failed", steps=[])
@@ -126,6 +129,7 @@ async def complete_enrollment(
                 config=config,
                 timeout_seconds=settings.mdm_contact_timeout_seconds,
                 now=now,
+                attestor=attestor,
             )
         except flow.EnrollmentFailed as exc:
             out.failure = str(exc)

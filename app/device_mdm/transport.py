@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ..device_setup import refusal
 from ..device_setup.cms import detached_signature
@@ -36,7 +36,7 @@ MAX_ANSWER = 4 * 1024 * 1024
 @dataclass(frozen=True, slots=True)
 class Identity:
     certificate: x509.Certificate
-    key: rsa.RSAPrivateKey
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey  # EC: an ACME identity (acme.py)
 
     def pem(self) -> tuple[str, str]:
         cert = self.certificate.public_bytes(serialization.Encoding.PEM).decode()
@@ -48,7 +48,7 @@ class Identity:
     @classmethod
     def from_pem(cls, cert: str, key: str) -> Identity:
         loaded = serialization.load_pem_private_key(key.encode(), password=None)
-        assert isinstance(loaded, rsa.RSAPrivateKey)
+        assert isinstance(loaded, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
         return cls(x509.load_pem_x509_certificate(cert.encode()), loaded)
 
 

@@ -121,7 +121,9 @@ def signed_content(data: bytes) -> bytes:
     return open_signed(data).content
 
 
-def detached_signature(body: bytes, *, cert: x509.Certificate, key: rsa.RSAPrivateKey) -> bytes:
+def detached_signature(
+    body: bytes, *, cert: x509.Certificate, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+) -> bytes:
     """A detached DER SignedData over `body` (the `Mdm-Signature` header, base64-encoded)."""
     return (
         pkcs7.PKCS7SignatureBuilder()

@@ -2,10 +2,11 @@
 
 micromdm/scep's `scepserver` (a SCEP CA) and micromdm's NanoMDM (an MDM: check-in, command
 queue, an API to enqueue raw command plists, Mdm-Signature verification) for the enrollment
-tests; Helm for tests/helm (lint and render deploy/helm/dep-emulator). Binaries go to
-`.go-tools/bin` in the repository (git-ignored) and are built once; `.ci/run` builds them with
-`python tests/device_setup/go_tools.py`. Locally without Go the tests that need them skip,
-saying why. The versions are pinned here and nowhere else.
+tests; NanoHub (NanoMDM + KMFDDM) for tests/device_ddm, smallstep's step-ca (ACME with
+device-attest-01) for tests/device_acme; Helm for tests/helm (lint and render
+deploy/helm/dep-emulator). Binaries go to `.go-tools/bin` in the repository (git-ignored) and are
+built once; `.ci/run` builds them with `python tests/device_setup/go_tools.py`. Locally without
+Go the tests that need them skip, saying why. The versions are pinned here and nowhere else.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ TOOLS = {
     "scepserver": "github.com/micromdm/scep/v2/cmd/scepserver@v2.3.0",
     "nanomdm": "github.com/micromdm/nanomdm/cmd/nanomdm@v0.9.0",
     "helm": "helm.sh/helm/v3/cmd/helm@v3.22.1",
+    "nanohub": "github.com/micromdm/nanohub/cmd/nanohub@v0.2.0",  # NanoMDM + NanoCMD + KMFDDM (DDM)
+    "step-ca": "github.com/smallstep/certificates/cmd/step-ca@v0.30.2",  # ACME device-attest-01
 }
+ENV = {"step-ca": {"CGO_ENABLED": "0"}}  # with cgo step-ca wants libpcsclite
 
 
 class GoMissing(Exception):
@@ -53,8 +57,9 @@ def tool(name: str) -> Path:
     if go is None:
         raise GoMissing(f"`go` is not installed, so {name} ({TOOLS[name]}) cannot be built")
     BIN.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, GOBIN=str(BIN), GOFLAGS="-buildvcs=false")
-    subprocess.run([go, "install", TOOLS[name]], check=True, env=env, timeout=1200)
+    env = dict(os.environ, GOBIN=str(BIN), GOFLAGS="-buildvcs=false") | ENV.get(name, {})
+    # step-ca takes 15-20 minutes cold on two shared cores
+    subprocess.run([go, "install", TOOLS[name]], check=True, env=env, timeout=2400)
     return path
 
 

@@ -88,3 +88,25 @@ def leaf(issuer: Issued, common_name: str, *, server: bool) -> Issued:
             x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
         )
     return Issued(builder.sign(issuer.key, hashes.SHA256()), key)
+
+
+def intermediate(issuer: Issued, common_name: str) -> Issued:
+    """A CA certificate signed by `issuer` (for servers that issue from an intermediate, as step-ca)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(issuer.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
+        )
+        .sign(issuer.key, hashes.SHA256())
+    )
+    return Issued(cert, key)
