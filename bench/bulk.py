@@ -355,7 +355,7 @@ async def run(
             "POST", f"/orgs/{oid}/assignments", json={"server_uuid": srv_b["server_uuid"], "serials": serials}
         ))  # fmt: skip
 
-        account = await call("POST", f"/orgs/{oid}/api-accounts", 201, json={})
+        account = await call("POST", f"/orgs/{oid}/api-accounts", 201, json={"private_key_format": "pkcs8"})
         async with httpx.AsyncClient(base_url=base_url, timeout=3600) as plain:
             token = (await plain.post("/auth/oauth2/token", data={
                 "grant_type": "client_credentials", "client_id": account["client_id"],

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..clock import service as clock
 from ..core.errors import ControlError
 from ..orgs.models import Org
+from . import keys
 from .models import ApiAccount
 
 MAX_ACCOUNTS_PER_ORG = 50  # support.apple.com guide axm33189f66a
@@ -31,7 +32,22 @@ class NewAccount:
 
 
 def _public_key_pem(pem: str) -> str:
-    """The key as a canonical SubjectPublicKeyInfo PEM; 422 unless it is an EC P-256 public key."""
+    """The key as a canonical SubjectPublicKeyInfo PEM; 422 unless it is an EC P-256 public key.
+
+    A private key file (Apple's `EC PRIVATE KEY` form, PKCS#8 or SEC1: dep_emulator.abm.keys) is
+    read too, and only its public half kept."""
+    if "PRIVATE KEY-----" in pem:
+        try:
+            private = keys.load_private_key(pem)
+        except ValueError as exc:
+            raise ControlError(
+                422, "invalid_public_key", f"public_key_pem is a private key file that cannot be read: {exc}"
+            ) from exc
+        pem = (
+            private.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
     try:
         key = serialization.load_pem_public_key(pem.strip().encode())
     except (ValueError, TypeError) as exc:
@@ -44,8 +60,15 @@ def _public_key_pem(pem: str) -> str:
 
 
 async def create_account(
-    db: AsyncSession, *, org: Org, scope: str | None, public_key_pem: str | None
+    db: AsyncSession,
+    *,
+    org: Org,
+    scope: str | None,
+    public_key_pem: str | None,
+    key_format: keys.KeyFormat = "apple",
 ) -> NewAccount:
+    """A new API account; without `public_key_pem` a generated key, returned once as the portal's
+    `.pem` download (`key_format`: Apple's `EC PRIVATE KEY` label by default, dep_emulator.abm.keys)."""
     # Serialise creations per org so the 50-account limit holds under concurrency.
     await db.execute(select(Org.id).where(Org.id == org.id).with_for_update())
     count = await db.scalar(select(func.count()).select_from(ApiAccount).where(ApiAccount.org_id == org.id))
@@ -57,9 +80,7 @@ async def create_account(
     private_pem: str | None = None
     if public_key_pem is None:
         private_key = ec.generate_private_key(ec.SECP256R1())
-        private_pem = private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode()
+        private_pem = keys.private_key_file(private_key, key_format)
         public_key_pem = (
             private_key.public_key()
             .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -26,7 +26,7 @@ from ..core.errors import JsonApiError
 from ..inventory import service as devices
 from ..inventory.assignments import ServerGone
 from ..orgs.models import MdmServer, Org
-from . import servers
+from . import servers, variants
 from .jsonapi import Links, conflict, not_found, sparse, unprocessable
 from .models import Activity, ActivityDevice
 from .tokens import Caller
@@ -177,18 +177,34 @@ async def _apply(
     return failures
 
 
+def _check_deadline(request: ActivityRequest, *, now: datetime) -> None:
+    """409 for a deadline out of range. An update may move the deadline earlier, even into the
+    past (Apple's current UPDATE_MDM_MIGRATION_DEADLINE page; the device then migrates at once):
+    only a new migration needs a deadline in the future. None is more than 90 days ahead."""
+    deadline = request.deadline
+    if deadline is None:
+        return
+    if deadline > now + MAX_DEADLINE:
+        problem = "at most 90 days ahead"
+    elif request.activity_type != UPDATE_DEADLINE and deadline <= now:
+        problem = "in the future"
+    else:
+        return
+    raise conflict(
+        "ENTITY_ERROR.ATTRIBUTE.INVALID",
+        f"'mdmMigrationDeadlineDateTime' must be {problem}",
+        pointer="/data/attributes/activityTypeMetadata/mdmMigrationDeadlineDateTime",
+    )
+
+
 async def create_activity(
     db: AsyncSession, *, caller: Caller, body: Any, delay_seconds: float, links: Links
 ) -> dict[str, Any]:
     """`POST /v1/orgDeviceActivities` → 201; 409 for an unknown server or serial or a bad deadline."""
     request = parse_request(body)
+    variants.refuse_activity_type(caller, activity_type=request.activity_type, business_only={RELEASE})
     now = await clock.now(db)
-    if request.deadline is not None and not now < request.deadline <= now + MAX_DEADLINE:
-        raise conflict(
-            "ENTITY_ERROR.ATTRIBUTE.INVALID",
-            "'mdmMigrationDeadlineDateTime' must be in the future and at most 90 days ahead",
-            pointer="/data/attributes/activityTypeMetadata/mdmMigrationDeadlineDateTime",
-        )
+    _check_deadline(request, now=now)
     server = await _server(db, org=caller.org, server_id=request.server_id)
     try:
         failures = await _apply(db, caller=caller, request=request, server=server)

@@ -5,8 +5,9 @@ added, assigned, unassigned or released through any route appear here. Only the 
 event types exist in the emulator; the other AuditEventType values Apple lists are accepted as
 filters and match nothing.
 
-Query: `filter[startTimestamp]` (required), `filter[endTimestamp]` (optional here, default now:
-abm-api.md §1.4 lists only the start as required), `filter[actorId]`, `filter[subjectId]` (the
+Query: `filter[startTimestamp]` and `filter[endTimestamp]` (both required, as Apple's "Get Audit
+Events" page lists them: developer.apple.com/documentation/applebusinessapi/get-audit-events; a
+missing one is 400 PARAMETER_ERROR.REQUIRED naming it), `filter[actorId]`, `filter[subjectId]` (the
 serial number) and `filter[type]` (one value each, as Apple documents), `fields[auditEvents]`,
 `limit` and `cursor`. Events come oldest first; the range is inclusive at both ends.
 
@@ -24,7 +25,6 @@ from fastapi import Request
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..clock import service as clock
 from ..clock.service import isoformat
 from ..core.errors import JsonApiError
 from ..devices import audit
@@ -39,6 +39,7 @@ CATEGORY = {
     audit.REMOVED: "DEVICE_INVENTORY",
     audit.ASSIGNED: "DEVICE_MANAGEMENT",
     audit.UNASSIGNED: "DEVICE_MANAGEMENT",
+    audit.ERASED: "DEVICE_MANAGEMENT",
 }
 # Every AuditEventType Apple documents (a filter on one the emulator never writes matches nothing).
 APPLE_TYPES = (
@@ -47,7 +48,6 @@ APPLE_TYPES = (
     "SUBJECT_HAS_ICLOUD_STORAGE_PURCHASE_REMOVED",
     "SUBJECT_HAS_APPLECARE_PURCHASE_ADDED",
     "SUBJECT_HAS_APPLECARE_PURCHASE_REMOVED",
-    "DEVICE_IS_ERASED",
     "CONFIG_SETTINGS_CREATED",
     "CONFIG_SETTINGS_UPDATED",
     "CONFIG_SETTINGS_DELETED",
@@ -133,7 +133,7 @@ def _single(request: Request, name: str, *, max_length: int) -> str | None:
 def parse_query(request: Request) -> dict[str, Any]:
     """The filters and sparse fieldset of a request; 400 for anything Apple would refuse."""
     start = _timestamp(request, "startTimestamp", required=True)
-    end = _timestamp(request, "endTimestamp", required=False)
+    end = _timestamp(request, "endTimestamp", required=True)
     if end is not None and start is not None and end < start:
         raise bad_parameter(
             "filter[endTimestamp]", "'filter[endTimestamp]' is before 'filter[startTimestamp]'"
@@ -179,6 +179,9 @@ def render(event: AuditEvent, org: Org, *, links: Links, fields: frozenset[str] 
         payload["releaseEntityType"] = details.get("releaseEntityType")
         if details.get("releaseEntityId"):
             payload["releaseEntityId"] = details["releaseEntityId"]
+    elif event.event_type == audit.ERASED:
+        if event.server_uuid:
+            payload["mdmServerId"] = event.server_uuid
     elif event.event_type == audit.ASSIGNED:
         payload |= {"targetServerName": event.server_name, "mdmServerId": event.server_uuid}
     else:
@@ -218,7 +221,7 @@ async def list_events(
     db: AsyncSession, *, org: Org, query: dict[str, Any], page: PageRequest, links: Links
 ) -> dict[str, Any]:
     """`GET /v1/auditEvents`: keyset pages over (occurred_at, id) (index ix_audit_event_org_time)."""
-    end = query["end"] or await clock.now(db)
+    end = query["end"]
     stmt = select(AuditEvent).where(
         AuditEvent.org_id == org.id, AuditEvent.occurred_at >= query["start"], AuditEvent.occurred_at <= end
     )

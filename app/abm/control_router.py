@@ -36,7 +36,9 @@ def account_out(account: ApiAccount, private_key_pem: str | None = None) -> ApiA
 async def create_api_account(org_id: str, body: ApiAccountIn, db: DbSession) -> ApiAccountOut:
     """Create an API account; without `public_key_pem` the generated private key is returned once."""
     org = await orgs_service.get_org(db, org_id=org_id)
-    new = await accounts.create_account(db, org=org, scope=body.scope, public_key_pem=body.public_key_pem)
+    new = await accounts.create_account(
+        db, org=org, scope=body.scope, public_key_pem=body.public_key_pem, key_format=body.private_key_format
+    )
     return account_out(new.account, new.private_key_pem)
 
 

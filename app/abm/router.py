@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response, status
 from ..core.db import DbSession
 from ..core.dep import SettingsDep
 from ..core.errors import ControlError, JsonApiError
-from . import activities, audit_events, org_devices, servers
+from . import activities, audit_events, org_devices, servers, variants
 from .auth import CurrentCaller
 from .jsonapi import Page, RequestLinks, parse_fields
 
@@ -91,6 +91,13 @@ async def get_apple_care_coverage(
     )
 
 
+# School's API reads device management services but does not write them (dep_emulator.abm.variants).
+_SERVER_WRITE = {
+    "scope": variants.BUSINESS,
+    "resource": "mdmServers",
+    "allowed": "GET_COLLECTION, GET_INSTANCE, GET_RELATIONSHIP",
+}
+
 # --- mdmServers -----------------------------------------------------------------------------
 
 
@@ -127,6 +134,7 @@ async def create_mdm_server(
     request: Request, caller: CurrentCaller, links: RequestLinks, db: DbSession
 ) -> dict[str, Any]:
     """Create a Device Management Service: serverName and serverCertificate {name, data}."""
+    variants.refuse_operation(caller, **_SERVER_WRITE, operation="CREATE")
     server = await servers.create_server(db, org=caller.org, body=await json_body(request))
     data = (await servers.render(db, [server], links=links, fields=None))[0]
     return {"data": data, "links": {"self": data["links"]["self"]}}
@@ -137,6 +145,7 @@ async def update_mdm_server(
     server_id: str, request: Request, caller: CurrentCaller, links: RequestLinks, db: DbSession
 ) -> dict[str, Any]:
     """Update a Device Management Service (name, disown flag, default product families)."""
+    variants.refuse_operation(caller, **_SERVER_WRITE, operation="UPDATE")
     server = await servers.update_server(
         db, org=caller.org, server_id=server_id, body=await json_body(request)
     )
@@ -146,7 +155,8 @@ async def update_mdm_server(
 
 @router.delete("/mdmServers/{server_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def delete_mdm_server(server_id: str, caller: CurrentCaller, db: DbSession) -> Response:
-    """Delete a Device Management Service; 409 while devices are assigned to it."""
+    """Delete a Device Management Service; 403 while devices are assigned to it (servers.delete_server)."""
+    variants.refuse_operation(caller, **_SERVER_WRITE, operation="DELETE")
     await servers.delete_server(db, org=caller.org, server_id=server_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -186,7 +196,8 @@ async def get_org_device_activity(
 async def list_audit_events(
     request: Request, caller: CurrentCaller, page: Page, links: RequestLinks, db: DbSession
 ) -> dict[str, Any]:
-    """Get Audit Events: devices added, removed, assigned and unassigned, oldest first."""
+    """Get Audit Events: devices added, removed, assigned and unassigned, oldest first (Business only)."""
+    variants.refuse_resource(caller, scope=variants.BUSINESS, path="/v1/auditEvents")
     query = audit_events.parse_query(request)
     return await audit_events.list_events(db, org=caller.org, query=query, page=page, links=links)
 

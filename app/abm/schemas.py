@@ -19,7 +19,14 @@ class ApiAccountIn(BaseModel):
     public_key_pem: str | None = Field(
         default=None,
         max_length=10_000,
-        description="Your own P-256 public key (PEM). Omit it to get a generated private key, returned once.",
+        description="Your own P-256 public key (PEM; a private key file is read for its public half). "
+        "Omit it to get a generated private key, returned once.",
+    )
+    private_key_format: Literal["apple", "pkcs8"] = Field(
+        default="apple",
+        description="The generated key file: `apple` (default) is what Apple's portal hands out, PKCS#8 "
+        "content under `-----BEGIN EC PRIVATE KEY-----` (NanoAXM accepts only this label); `pkcs8` "
+        "the standard `-----BEGIN PRIVATE KEY-----` label (PyJWT and `cryptography` need it).",
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..clock import service as clock
 from ..clock.service import isoformat
-from ..core.errors import ControlError
+from ..core.errors import ControlError, JsonApiError
 from ..devices import locking
 from ..devices.models import Device
 from ..orgs import service as orgs_service
@@ -272,11 +272,19 @@ async def update_server(db: AsyncSession, *, org: Org, server_id: str, body: Any
 
 
 async def delete_server(db: AsyncSession, *, org: Org, server_id: str) -> None:
-    """`DELETE /v1/mdmServers/{id}`: refused (409) while devices are assigned to it."""
+    """`DELETE /v1/mdmServers/{id}`: refused while devices are assigned to it ("Unassign all devices
+    before deleting", Apple's `delete-an-mdmserver` page). Not with 409, which that operation does
+    not list (issue 29 item 9): 403 FORBIDDEN_ERROR, Apple's refusal of an operation the resource's
+    state does not allow, with the reason in `detail`."""
     server = await get_server(db, org=org, server_id=server_id)
     try:
         await orgs_service.delete_server(db, server=server, assigned_count=locking.assigned_count)
     except ControlError as exc:
         if exc.status_code != 409:
             raise
-        raise conflict("STATE_ERROR", f"The mdmServer '{server.server_uuid}': {exc.message}") from exc
+        raise JsonApiError(
+            403,
+            "FORBIDDEN_ERROR",
+            "This request is forbidden for security reasons",
+            f"The mdmServer '{server.server_uuid}' cannot be deleted: {exc.message}",
+        ) from exc

@@ -131,7 +131,9 @@ async def issue_token(db: AsyncSession, *, params: dict[str, str]) -> IssuedToke
         raise _invalid_client(f"client_assertion_type must be {ASSERTION_TYPE}")
     account = await verify_assertion(db, client_id=params["client_id"], assertion=params["client_assertion"])
     requested = params.get("scope")
-    if requested is not None and set(requested.split()) != {account.scope}:
+    if not requested:  # required, as Apple's OAuth page lists it (abm-api.md §1.2; issue 29 item 8)
+        raise OAuth2Error("invalid_request", "scope is required (business.api or school.api)")
+    if set(requested.split()) != {account.scope}:
         raise OAuth2Error("invalid_scope", f"this client's scope is {account.scope}")
     token = secrets.token_urlsafe(48)
     now = await clock.now(db)

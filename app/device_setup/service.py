@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..clock import service as clock
 from ..core.config import Settings
 from ..core.errors import not_found
-from ..devices import locking
+from ..devices import audit, locking
 from ..devices.events import MODIFIED, FeedEvent, record_events
 from ..devices.models import Device
 from ..orgs.models import Org
@@ -170,4 +170,5 @@ async def erase(db: AsyncSession, *, serial: str) -> tuple[Device, bool]:
     if setup is not None:
         await db.delete(setup)
         await db.flush()
+    await audit.record_erased(db, device, at=await clock.now(db))  # Business API auditEvents
     return device, setup is not None

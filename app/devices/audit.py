@@ -1,4 +1,4 @@
-"""The org's audit trail: one row per device added, removed, assigned or unassigned.
+"""The org's audit trail: one row per device added, removed, assigned, unassigned or erased.
 
 Only the devices service writes it, inside the transaction of the change (so every route that
 changes the inventory shows up: control API, Business Manager activities, DEP disown, AppleCare
@@ -21,11 +21,13 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..orgs.models import MdmServer
 from .models import AuditEvent, Device
 
 ADDED, REMOVED = "DEVICE_ADDED_TO_ORG", "DEVICE_REMOVED_FROM_ORG"
 ASSIGNED, UNASSIGNED = "DEVICE_ASSIGNED_TO_SERVER", "DEVICE_UNASSIGNED_FROM_SERVER"
-EVENT_TYPES = (ADDED, REMOVED, ASSIGNED, UNASSIGNED)
+ERASED = "DEVICE_IS_ERASED"  # issue 29 item 11: a device erased through the emulator
+EVENT_TYPES = (ADDED, REMOVED, ASSIGNED, UNASSIGNED, ERASED)
 USER, API_USER, SYSTEM = "USER", "API_USER", "SYSTEM"
 API_CLIENT_PREFIXES = ("BUSINESSAPI.", "SCHOOLAPI.")
 # Who released a device (AuditEventReleaseEntityType), by the devices service's release action.
@@ -111,3 +113,24 @@ async def record(db: AsyncSession, rows: Iterable[dict[str, Any]]) -> None:
     batch = list(rows)
     for start in range(0, len(batch), CHUNK):
         await db.execute(insert(AuditEvent), batch[start : start + CHUNK])
+
+
+async def record_erased(db: AsyncSession, device: Device, *, at: datetime) -> None:
+    """DEVICE_IS_ERASED for a device of an org erased through the emulator (control API, console, an
+    MDM's EraseDevice): Apple's system sees the erase (actor SYSTEM), on the server it is assigned to."""
+    if device.org_id is None:
+        return
+    server = None
+    if device.server_id is not None:
+        row = await db.get(MdmServer, device.server_id)
+        server = (row.server_uuid, row.server_name) if row is not None else None
+    row_values = event(
+        device,
+        ERASED,
+        org_id=device.org_id,
+        at=at,
+        group=new_group(),
+        actor=Actor(SYSTEM, None),
+        server=server,
+    )
+    await record(db, [row_values])

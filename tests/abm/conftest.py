@@ -71,7 +71,10 @@ async def create_api_account(client: httpx.AsyncClient, org_id: str, **body: Any
     response = await client.post(f"/emulator/v1/orgs/{org_id}/api-accounts", json=body)
     assert response.status_code == 201, response.text
     data = response.json()
-    return ApiAccount(data["client_id"], data["key_id"], data.get("private_key_pem", ""), data["scope"])
+    # Apple's key file is PKCS#8 under the `EC PRIVATE KEY` label, which PyJWT refuses: relabel it,
+    # as Python clients of the real service must (issue 29 item 12).
+    private_pem = data.get("private_key_pem", "").replace("EC PRIVATE KEY-----", "PRIVATE KEY-----")
+    return ApiAccount(data["client_id"], data["key_id"], private_pem, data["scope"])
 
 
 async def get_token(client: httpx.AsyncClient, account: ApiAccount) -> str:

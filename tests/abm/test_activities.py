@@ -63,6 +63,38 @@ async def test_migration_deadline_lifecycle(
     assert device["mdmMigrationStatus"] is None and device["mdmMigrationDeadlineDateTime"] is None
 
 
+async def test_update_moves_the_deadline_earlier_and_into_the_past(
+    client: httpx.AsyncClient,
+    abm: httpx.AsyncClient,
+    mdm: httpx.AsyncClient,
+    org: dict[str, Any],
+    server: dict[str, Any],
+) -> None:
+    """Issue 29 item 7: only a new migration needs a future deadline; an update may bring it
+    forward, even into the past, and the device carries it (feed and orgDevices)."""
+    await add(client, org["id"], "EARLIER001")
+    _, cursor = await fetch_all(mdm)
+    metadata = {"activityTypeMetadata": {"mdmMigrationDeadlineDateTime": in_days(60)}}
+    body = activity_body(
+        "ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE", ["EARLIER001"], server["server_uuid"], **metadata
+    )
+    await run_activity(abm, body)
+    _, cursor = await sync_all(mdm, cursor)
+    for deadline in (in_days(10), in_days(-2)):  # earlier than the current one, then in the past
+        body = activity_body(
+            "UPDATE_MDM_MIGRATION_DEADLINE",
+            ["EARLIER001"],
+            activityTypeMetadata={"mdmMigrationDeadlineDateTime": deadline},
+        )
+        done = await run_activity(abm, body)
+        assert done["attributes"]["subStatus"] == "COMPLETED_WITH_SUCCESS"
+        events, cursor = await sync_all(mdm, cursor)
+        assert ops(events) == [("EARLIER001", "modified")]
+        assert events[0]["mdm_migration_deadline"] == deadline[:19] + "Z"
+        device = (await abm.get("/v1/orgDevices/EARLIER001")).json()["data"]["attributes"]
+        assert device["mdmMigrationDeadlineDateTime"] == deadline[:19] + "Z"
+
+
 async def test_release_devices(
     client: httpx.AsyncClient,
     abm: httpx.AsyncClient,
@@ -184,13 +216,24 @@ def _bad_bodies() -> list[Any]:
         ),
         pytest.param(
             activity_body(
-                "UPDATE_MDM_MIGRATION_DEADLINE",
+                "ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE",
                 ["KNOWN00001"],
+                server,
                 activityTypeMetadata={"mdmMigrationDeadlineDateTime": in_days(-1)},
             ),
             409,
             "ENTITY_ERROR.ATTRIBUTE.INVALID",
-            id="deadline-in-the-past",
+            id="new-migration-deadline-in-the-past",
+        ),
+        pytest.param(
+            activity_body(
+                "UPDATE_MDM_MIGRATION_DEADLINE",
+                ["KNOWN00001"],
+                activityTypeMetadata={"mdmMigrationDeadlineDateTime": in_days(91)},
+            ),
+            409,
+            "ENTITY_ERROR.ATTRIBUTE.INVALID",
+            id="updated-deadline-beyond-90-days",
         ),
     ]
 

@@ -15,13 +15,18 @@ from tests.conftest import create_org, create_server
 from tests.devices.helpers import add, assign, generate
 
 SINCE = "2000-01-01T00:00:00Z"
+UNTIL = "2999-12-31T23:59:59Z"
 ADDED, REMOVED = "DEVICE_ADDED_TO_ORG", "DEVICE_REMOVED_FROM_ORG"
 ASSIGNED, UNASSIGNED = "DEVICE_ASSIGNED_TO_SERVER", "DEVICE_UNASSIGNED_FROM_SERVER"
 
 
 async def audit_events(abm: httpx.AsyncClient, **params: str) -> list[dict[str, Any]]:
     """Every page, following links.next verbatim."""
-    query = {"filter[startTimestamp]": SINCE, **{k.replace("_", "[", 1) + "]": v for k, v in params.items()}}
+    query = {
+        "filter[startTimestamp]": SINCE,
+        "filter[endTimestamp]": UNTIL,
+        **{k.replace("_", "[", 1) + "]": v for k, v in params.items()},
+    }
     response = await abm.get("/v1/auditEvents", params=query)
     events: list[dict[str, Any]] = []
     while True:
@@ -213,6 +218,7 @@ async def test_time_range_paging_and_fields(
     # Cursor pages with absolute links.next that keep the filters, limit and fields.
     params = {
         "filter[startTimestamp]": SINCE,
+        "filter[endTimestamp]": UNTIL,
         "filter[type]": ADDED,
         "limit": "2",
         "fields[auditEvents]": "type,subjectId",
@@ -255,7 +261,14 @@ async def test_other_orgs_events_are_not_visible(
 @pytest.mark.parametrize(
     ("params", "code", "parameter"),
     [
-        ({}, "PARAMETER_ERROR.REQUIRED", "filter[startTimestamp]"),
+        ({"filter[endTimestamp]": UNTIL}, "PARAMETER_ERROR.REQUIRED", "filter[startTimestamp]"),
+        # Both ends are required, as Apple's "Get Audit Events" page lists them (issue 29 item 6).
+        ({"filter[startTimestamp]": SINCE}, "PARAMETER_ERROR.REQUIRED", "filter[endTimestamp]"),
+        (
+            {"filter[startTimestamp]": SINCE, "filter[endTimestamp]": ""},
+            "PARAMETER_ERROR.REQUIRED",
+            "filter[endTimestamp]",
+        ),
         ({"filter[startTimestamp]": "yesterday"}, "PARAMETER_ERROR.INVALID", "filter[startTimestamp]"),
         (
             {"filter[startTimestamp]": SINCE, "filter[endTimestamp]": "1999-01-01T00:00:00Z"},
@@ -263,24 +276,40 @@ async def test_other_orgs_events_are_not_visible(
             "filter[endTimestamp]",
         ),
         (
-            {"filter[startTimestamp]": SINCE, "filter[type]": "DEVICE_STOLEN"},
+            {"filter[startTimestamp]": SINCE, "filter[endTimestamp]": UNTIL, "filter[type]": "DEVICE_STOLEN"},
             "PARAMETER_ERROR.INVALID",
             "filter[type]",
         ),
         (
-            {"filter[startTimestamp]": SINCE, "filter[type]": f"{ADDED},{REMOVED}"},
+            {
+                "filter[startTimestamp]": SINCE,
+                "filter[endTimestamp]": UNTIL,
+                "filter[type]": f"{ADDED},{REMOVED}",
+            },
             "PARAMETER_ERROR.INVALID",
             "filter[type]",
         ),
-        ({"filter[startTimestamp]": SINCE, "limit": "1001"}, "PARAMETER_ERROR.INVALID", "limit"),
         (
-            {"filter[startTimestamp]": SINCE, "cursor": "bm90LWEtY3Vyc29y"},
+            {"filter[startTimestamp]": SINCE, "filter[endTimestamp]": UNTIL, "limit": "1001"},
+            "PARAMETER_ERROR.INVALID",
+            "limit",
+        ),
+        (
+            {"filter[startTimestamp]": SINCE, "filter[endTimestamp]": UNTIL, "cursor": "bm90LWEtY3Vyc29y"},
             "PARAMETER_ERROR.INVALID",
             "cursor",
         ),
-        ({"filter[startTimestamp]": SINCE, "cursor": "%%%"}, "PARAMETER_ERROR.INVALID", "cursor"),
         (
-            {"filter[startTimestamp]": SINCE, "fields[auditEvents]": "type,colour"},
+            {"filter[startTimestamp]": SINCE, "filter[endTimestamp]": UNTIL, "cursor": "%%%"},
+            "PARAMETER_ERROR.INVALID",
+            "cursor",
+        ),
+        (
+            {
+                "filter[startTimestamp]": SINCE,
+                "filter[endTimestamp]": UNTIL,
+                "fields[auditEvents]": "type,colour",
+            },
             "PARAMETER_ERROR.INVALID",
             "fields[auditEvents]",
         ),
@@ -296,3 +325,21 @@ async def test_bad_queries_are_400(
 async def test_unauthenticated_is_401(client: httpx.AsyncClient) -> None:
     response = await client.get("/v1/auditEvents", params={"filter[startTimestamp]": SINCE})
     assert_error(response, 401, "NOT_AUTHORIZED")
+
+
+async def test_erase_through_the_emulator_is_an_audit_event(
+    client: httpx.AsyncClient, abm: httpx.AsyncClient, org: dict[str, Any], server: dict[str, Any]
+) -> None:
+    """Issue 29 item 11: DEVICE_IS_ERASED (Apple's AuditEventType), by SYSTEM, with its server."""
+    await add(client, org["id"], "ERASE00001", "ERASE00002")
+    await assign(client, org["id"], server["server_uuid"], "ERASE00001")
+    for serial in ("ERASE00001", "ERASE00002"):
+        assert (await client.post(f"/emulator/v1/devices/{serial}/erase")).status_code == 200
+    erased = await audit_events(abm, filter_type="DEVICE_IS_ERASED")
+    assert summary(erased) == [
+        ("DEVICE_IS_ERASED", "ERASE00001", server["server_uuid"]),
+        ("DEVICE_IS_ERASED", "ERASE00002", None),
+    ]
+    attributes = erased[0]["attributes"]
+    assert attributes["category"] == "DEVICE_MANAGEMENT" and attributes["actorType"] == "SYSTEM"
+    assert attributes["eventDataPropertyKey"] == "eventDataDeviceIsErased"

@@ -213,7 +213,9 @@ async def test_mdm_server_delete_refused_while_devices_are_assigned(
     await add(client, org["id"], "ASSIGNED001")
     await assign(client, org["id"], server["server_uuid"], "ASSIGNED001")
     before = await snapshot(pg)
-    error = assert_error(await abm.delete(f"/v1/mdmServers/{server['server_uuid']}"), 409, "STATE_ERROR")
+    # Not 409, which Apple's delete-an-mdmserver page does not list (issue 29 item 9).
+    response = await abm.delete(f"/v1/mdmServers/{server['server_uuid']}")
+    error = assert_error(response, 403, "FORBIDDEN_ERROR")
     assert "1 device(s)" in error["detail"]
     assert await snapshot(pg) == before
 

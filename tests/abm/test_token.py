@@ -30,10 +30,53 @@ async def test_api_account_shape(client: httpx.AsyncClient, org: dict[str, Any])
     data = response.json()
     assert data["client_id"].startswith("SCHOOLAPI.") and len(data["client_id"]) == len("SCHOOLAPI.") + 36
     assert data["scope"] == "school.api" and data["org_id"] == org["id"]
-    assert data["private_key_pem"].startswith("-----BEGIN PRIVATE KEY-----")
+    # Apple's portal form: PKCS#8 content under the EC PRIVATE KEY label (issue 29 item 12).
+    pem = data["private_key_pem"]
+    assert pem.startswith("-----BEGIN EC PRIVATE KEY-----\n") and pem.endswith(
+        "-----END EC PRIVATE KEY-----\n"
+    )
+    pkcs8 = pem.replace("EC PRIVATE KEY-----", "PRIVATE KEY-----")
+    key = serialization.load_pem_private_key(pkcs8.encode(), None)  # PKCS#8 content: loads once relabelled
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    with pytest.raises(ValueError):  # and it is not SEC1 content, which that label normally holds
+        serialization.load_pem_private_key(pem.encode(), None)
     listed = (await client.get(f"/emulator/v1/orgs/{org['id']}/api-accounts")).json()["api_accounts"]
     assert [a["client_id"] for a in listed] == [data["client_id"]]
     assert "private_key_pem" not in listed[0]  # returned once only
+
+
+async def test_standard_key_label_on_request(client: httpx.AsyncClient, org: dict[str, Any]) -> None:
+    url = f"/emulator/v1/orgs/{org['id']}/api-accounts"
+    data = (await client.post(url, json={"private_key_format": "pkcs8"})).json()
+    assert data["private_key_pem"].startswith("-----BEGIN PRIVATE KEY-----\n")
+    account = ApiAccount(data["client_id"], data["key_id"], data["private_key_pem"], data["scope"])
+    assert (await client.post(TOKEN, data=token_params(account))).status_code == 200
+    assert (await client.post(url, json={"private_key_format": "der"})).status_code == 422
+
+
+@pytest.mark.parametrize("label", ["apple", "pkcs8", "sec1"])
+async def test_a_private_key_file_is_read_for_its_public_key(
+    client: httpx.AsyncClient, org: dict[str, Any], label: str
+) -> None:
+    """Wherever the emulator reads a key, Apple's file and the standard ones are all accepted."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    given = {
+        "apple": pkcs8.replace("PRIVATE KEY-----", "EC PRIVATE KEY-----"),
+        "pkcs8": pkcs8,
+        "sec1": key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        ).decode(),
+    }[label]
+    account = await create_api_account(client, org["id"], public_key_pem=given)
+    assert account.private_key_pem == ""  # the caller keeps its key; none is generated
+    own = ApiAccount(account.client_id, account.key_id, pkcs8, account.scope)
+    response = await client.post(TOKEN, data=token_params(own))
+    assert response.status_code == 200, response.text
 
 
 async def test_own_public_key(client: httpx.AsyncClient, org: dict[str, Any]) -> None:
@@ -125,6 +168,8 @@ def _bad_cases() -> list[Any]:
         pytest.param({}, {"client_assertion": "not.a.jwt"}, "invalid_client", id="garbage-assertion"),
         pytest.param({}, {"client_assertion": "x" * 9000}, "invalid_client", id="huge-assertion"),
         pytest.param({}, {"scope": "school.api"}, "invalid_scope", id="wrong-scope"),
+        # Required (Apple's OAuth page; issue 29 item 8): no more defaulting to the client's scope.
+        pytest.param({}, {"scope": ""}, "invalid_request", id="no-scope"),
     ]
 
 

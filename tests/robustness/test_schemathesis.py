@@ -106,7 +106,9 @@ def seed(http: asgi.ASGIClient) -> Seed:
     )
     token = ok(session)["auth_session_token"]
 
-    account = ok(http.post(f"/emulator/v1/orgs/{org_id}/api-accounts", json={}), 201)
+    account = ok(
+        http.post(f"/emulator/v1/orgs/{org_id}/api-accounts", json={"private_key_format": "pkcs8"}), 201
+    )
     now = int(time.time())
     claims = {
         "sub": account["client_id"],

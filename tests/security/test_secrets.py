@@ -135,7 +135,9 @@ async def test_no_secret_in_logs_journal_or_error_bodies(
         await anon.get("/account", headers={**UA, "X-ADM-Auth-Session": token + "x"})
 
         # ABM: an API account (private key handed out once), tokens by form and by query string
-        account = (await c.post(f"/emulator/v1/orgs/{org['id']}/api-accounts", json={})).json()
+        account = (
+            await c.post(f"/emulator/v1/orgs/{org['id']}/api-accounts", json={"private_key_format": "pkcs8"})
+        ).json()
         private_key = account["private_key_pem"]
         found["api-account private key"] = at_rest["api-account private key"] = private_key
         found["private key body"] = at_rest["private key body"] = private_key.splitlines()[1]
