@@ -24,3 +24,16 @@ def test_every_setting_is_described() -> None:
 def test_contract_testing_doc_shows_the_example_that_runs() -> None:
     example = (ROOT / "tests" / "contract" / "test_example_syncer.py").read_text()
     assert f"```python\n{example}```" in (ROOT / "docs" / "contract-testing.md").read_text()
+
+
+def test_observed_behaviour_doc_names_every_switch() -> None:
+    """docs/observed-behaviour.md lists every observed behaviour and its setting, README links it."""
+    from dep_emulator.orgs.settings import OBSERVED_ELSEWHERE, ORG_SETTINGS
+
+    doc = (ROOT / "docs" / "observed-behaviour.md").read_text()
+    for key, spec in ORG_SETTINGS.items():
+        if spec.observed:
+            assert f"| {spec.observed} |" in doc and f"`{key}`: `{spec.default}`" in doc, key
+    for name in ("F1", "F2", "F3", "F4", *OBSERVED_ELSEWHERE):
+        assert f"| {name} |" in doc, name
+    assert "docs/observed-behaviour.md" in (ROOT / "README.md").read_text()

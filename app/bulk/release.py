@@ -47,11 +47,13 @@ async def release_set(
     now: datetime,
     replaced: bool = False,
     source: str | None = None,
+    feed_event: bool = True,
 ) -> list[str]:
     """Release these locked devices (`released`, `disowned` or `replaced`); their serials, in order.
 
     `actor` is who did it: for a disown the MDM server's uuid, otherwise as `audit.actor_for` reads it
-    (None: each org's administrator)."""
+    (None: each org's administrator). `feed_event` False: no `deleted` on the servers they leave
+    (observed behaviour F1, the org setting `release_feed_event`: dep_emulator.inventory.assignments)."""
     ids = list(dict.fromkeys(device_ids))
     if not ids:
         return []
@@ -63,7 +65,7 @@ async def release_set(
     counts: dict[int, int] = {}
     orgs: set[int] = set()
     for server_id, org_id, n in placed:
-        if server_id is not None:
+        if server_id is not None and feed_event:
             counts[int(server_id)] = counts.get(int(server_id), 0) + int(n)
         if org_id is not None:
             orgs.add(int(org_id))

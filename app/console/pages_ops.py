@@ -240,6 +240,7 @@ async def _settings_page(
         org=org,
         effective=org_settings.effective_settings(org),
         described=org_settings.ORG_SETTINGS,
+        elsewhere=org_settings.OBSERVED_ELSEWHERE,
         traffic=traffic_service.rules_out(org, settings),
         presets=sorted(traffic_rules.PRESETS),
         **context,
@@ -261,6 +262,8 @@ async def save_settings(org_id: str, request: Request, db: DbSession, settings: 
         await orgs_service.set_terms(db, org=org, accepted=accepted)
     patch: dict[str, Any] = {}
     for key, spec in org_settings.ORG_SETTINGS.items():
+        if not spec.form:
+            continue
         if isinstance(spec.default, bool):
             patch[key] = form.get(key) == "on"
         elif isinstance(spec.default, int):
@@ -278,6 +281,8 @@ async def save_settings(org_id: str, request: Request, db: DbSession, settings: 
             await traffic_service.put_rules(db, org=org, data=data, settings=settings)
     except (ControlError, ValidationError) as exc:
         await db.rollback()
-        errors["traffic_preset"] = exc.message if isinstance(exc, ControlError) else "Choose a known preset"
+        message = exc.message if isinstance(exc, ControlError) else "Choose a known preset"
+        key = message.split(":", 1)[0] if isinstance(exc, ControlError) else ""
+        errors[key if key in org_settings.ORG_SETTINGS else "traffic_preset"] = message
         return await _settings_page(request, db, settings, org_id, status_code=400, errors=errors)
     return redirect(request, f"/console/orgs/{org_id}/settings?saved=1")

@@ -34,7 +34,7 @@ from ..orgs.models import MdmServer, Org
 from ..orgs.settings import org_setting
 from ..profiles.throttle import visible_in_sync_sql
 from ..session.service import FeedCaller
-from . import cursors, wire_sql
+from . import cursors, delay, lost, wire_sql
 from .cursors import Cursor
 
 DAY_MS = 86_400_000
@@ -63,9 +63,11 @@ def fetch_page_sql(version: int) -> TextClause:
     # row: no window function, no sort. The probe is an ordered LIMIT 1, not EXISTS: PostgreSQL
     # strips ORDER BY and LIMIT inside EXISTS, and its generic plan then was a sequential scan
     # (cheap to the first of "a third of the rows"), which on the last page read the whole table.
+    # A new fetch's horizon: the feed as released (observed delay, dep_emulator.feed.delay).
+    released = delay.released_until_sql(server=":server", now=":now", committed="feed_seq")
     return text(f"""
     WITH bounds AS (
-        SELECT feed_seq AS committed, coalesce(CAST(:horizon AS bigint), feed_seq) AS horizon
+        SELECT feed_seq AS committed, coalesce(CAST(:horizon AS bigint), {released}) AS horizon
         FROM mdm_server WHERE id = :server
     )
     SELECT (SELECT committed FROM bounds) AS committed, (SELECT horizon FROM bounds) AS horizon,
@@ -92,6 +94,8 @@ def sync_page_select(version: int, *, server: str, now: str) -> str:
     parameter, or a column of the statement it is part of).
 
     Devices in an assignment cooldown are left out (dep_emulator.profiles.throttle, spec §12.2).
+    With the org's `feed_delay_seconds`, the page stops before the first event held back
+    (`held_from`, dep_emulator.feed.delay).
     """
     if wire_sql.gates(version):
         # The snapshot's text with op_type and op_date spliced in before its closing brace: far
@@ -105,6 +109,10 @@ def sync_page_select(version: int, *, server: str, now: str) -> str:
     else:  # the latest protocol: the event's stored wire text (migration 0009), as it is
         column = event = "e.wire"
     visible = visible_in_sync_sql(now)
+    held_from = delay.held_from_sql(server=server, now=now, after=AFTER_POSITION)
+    released = "(held.held_from IS NULL OR e.seq < held.held_from)"
+    sent = lost.sent_sql("held")  # the lost-events fault (dep_emulator.feed.lost)
+    # `held` is read once (OFFSET 0 keeps PostgreSQL from copying its sub-selects into every use).
     # The server's committed feed sequence is read in the same snapshot as the page: every event up
     # to it is visible (dep_emulator.devices.events). As in fetch: one ordered aggregate in arrival
     # order and an ordered probe for one more event.
@@ -113,13 +121,15 @@ def sync_page_select(version: int, *, server: str, now: str) -> str:
            page.last_seq, page.devices,
            (SELECT op_at FROM device_event WHERE server_id = {server} AND seq = page.last_seq) AS last_at,
            (SELECT seq FROM device_event e
-            WHERE server_id = {server} AND seq > page.last_seq AND {visible}
-            ORDER BY seq LIMIT 1) IS NOT NULL AS more
-    FROM (
+            WHERE server_id = {server} AND seq > page.last_seq AND {visible} AND {released} AND {sent}
+            ORDER BY seq LIMIT 1) IS NOT NULL AS more,
+           held.held_from
+    FROM (SELECT {held_from} AS held_from, l.* FROM {lost.fault_sql(server)} OFFSET 0) held
+    CROSS JOIN LATERAL (
         SELECT max(seq) AS last_seq, string_agg({event}, ',' ORDER BY seq) AS devices
         FROM (
             SELECT seq, op_type, op_at, {column} FROM device_event e
-            WHERE server_id = {server} AND seq > {AFTER_POSITION} AND {visible}
+            WHERE server_id = {server} AND seq > {AFTER_POSITION} AND {visible} AND {released} AND {sent}
             ORDER BY seq LIMIT :n
         ) e
     ) page"""
@@ -139,7 +149,7 @@ def sync_page_sql(version: int) -> TextClause:
 # The sync page read ahead by the traffic middleware's statement (dep_emulator.traffic.service), in
 # the request state, for the handler to use instead of reading it again (issue 15: one round trip).
 PREFETCHED_SYNC_PAGE = "prefetched_sync_page"
-SYNC_PAGE_NAMES = ("committed", "last_seq", "devices", "last_at", "more")
+SYNC_PAGE_NAMES = ("committed", "last_seq", "devices", "last_at", "more", "held_from")
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +264,7 @@ async def fetch(
     page = await driver.fetchrow(
         conn,
         fetch_page_sql(version),
-        {"server": caller.server_id, "position": position, "horizon": horizon, "n": n},
+        {"server": caller.server_id, "position": position, "horizon": horizon, "n": n, "now": now},
     )
     _within(position, page["committed"])
     horizon = int(page["horizon"] or 0)
@@ -328,7 +338,9 @@ async def sync(
     if not page["more"]:
         # Past events hidden by an assignment cooldown too, so they are skipped for good rather
         # than delivered late (dep_emulator.profiles.throttle); without hidden events this changes nothing.
-        position = max(position, committed)
+        # Never past an event held back by the org's feed delay: it is delivered once released.
+        released = committed if page["held_from"] is None else page["held_from"] - 1
+        position = max(position, released)
     until_ms = cursors.to_ms(page["last_at"]) if page["last_at"] is not None else previous.until_ms
     next_cursor = Cursor(
         caller.server_id, False, position, position, n, until_ms, until_ms, cursors.to_ms(caller.now)

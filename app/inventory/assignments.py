@@ -26,7 +26,7 @@ from ..core.errors import ControlError
 from ..devices import audit, locking
 from ..devices.models import Device
 from ..orgs.models import MdmServer, Org
-from ..orgs.settings import org_setting
+from ..orgs.settings import ORG_SETTINGS, org_setting
 
 # Per-serial results of assign_devices.
 ASSIGNED, MOVED, REASSIGNED, UNASSIGNED = "assigned", "moved", "reassigned", "unassigned"
@@ -114,18 +114,51 @@ async def release_locked(
     """Take (locked) devices out of their org: `deleted` on their server, then no org and no server;
     returns their serials, in the order given.
 
+    A release (`action` "released": the portal's Release, the control API, a Business API
+    RELEASE_DEVICES, churn) writes no feed event at all unless the org's `release_feed_event` is
+    `deleted` (observed behaviour F1: Apple sends `deleted` only when a device is reassigned to
+    another server). A disown (DEP `/devices/disown`) and an AppleCare replacement keep their
+    documented `deleted` (spec §6.5, §6.7): the MDM asked for the one, and the other carries
+    `released_by_replacement`, which an MDM needs to see.
     The row stays (history, replacement details, and a later re-add of the same serial revive it).
     Set-based (dep_emulator.bulk.release): a large set takes a few statements.
     """
-    return await bulk_release.release_set(
-        db,
-        device_ids=device_ids,
-        action=action,
-        actor=actor,
-        now=await clock.now(db),
-        replaced=replaced,
-        source=source,
-    )
+    now = await clock.now(db)
+    ids = list(dict.fromkeys(device_ids))
+    silent: set[int] = set()
+    if action == "released" and ids:
+        rows = await db.execute(
+            text(
+                "SELECT d.id, o.settings FROM device d JOIN org o ON o.id = d.org_id WHERE d.id = ANY(:ids)"
+            ),
+            {"ids": ids},
+        )
+        silent = {int(i) for i, settings in rows if _release_feed_event(settings) == "none"}
+    serials: list[str] = []
+    # Runs of devices with the same choice, in the order given (one run in practice: one org).
+    start = 0
+    while start < len(ids):
+        quiet = ids[start] in silent
+        end = start
+        while end < len(ids) and (ids[end] in silent) == quiet:
+            end += 1
+        serials += await bulk_release.release_set(
+            db,
+            device_ids=ids[start:end],
+            action=action,
+            actor=actor,
+            now=now,
+            replaced=replaced,
+            source=source,
+            feed_event=not quiet,
+        )
+        start = end
+    return serials
+
+
+def _release_feed_event(settings: dict[str, object] | None) -> object:
+    """The org setting from the org row's settings (dep_emulator.orgs.settings: its default if unset)."""
+    return (settings or {}).get("release_feed_event", ORG_SETTINGS["release_feed_event"].default)
 
 
 async def disown_devices(db: AsyncSession, *, server: MdmServer, serials: Sequence[str]) -> dict[str, str]:

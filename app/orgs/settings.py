@@ -7,13 +7,22 @@ Every known key is registered here with its type and default; a domain reads its
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
 from sqlalchemy.ext.asyncio import AsyncSession
+from typing_extensions import TypedDict
 
 from ..core.errors import ControlError
 from .models import Org
+
+
+@with_config(ConfigDict(extra="forbid"))
+class LostEvents(TypedDict, total=False):
+    """The lost-events fault (observed F4; read by dep_emulator.feed.lost)."""
+
+    serials: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=10_000)]
+    probability: Annotated[float, Field(ge=0, le=1)]  # a share of all devices, the same ones every time
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +30,17 @@ class OrgSetting:
     adapter: TypeAdapter[Any]
     default: Any
     description: str
+    choices: tuple[Any, ...] = ()  # the values a form offers (none: a checkbox or a number)
+    observed: str = ""  # the observed behaviour it switches (docs/observed-behaviour.md), e.g. "F1"
+    form: bool = True  # a field of the console's Settings form (False: set through the API or a seed)
+
+
+# Observed behaviours switched elsewhere than by a key here (docs/observed-behaviour.md).
+OBSERVED_ELSEWHERE = {
+    "F5": "assignment throttle: PUT /emulator/v1/orgs/{id}/assignment-throttle "
+    "(devices in cooldown vanish from sync)",
+    "F6": "fault echo_cursor: POST /emulator/v1/faults, or the console's Faults page (the cursor echoed)",
+}
 
 
 ORG_SETTINGS: dict[str, OrgSetting] = {
@@ -29,6 +49,7 @@ ORG_SETTINGS: dict[str, OrgSetting] = {
         "apple",
         "apple: a device moved between servers appears as modified with profile_status removed on the new "
         "server (spec §8.4); clean: as added.",
+        choices=("apple", "clean"),
     ),
     "apple_seed_for_it": OrgSetting(
         TypeAdapter(bool),
@@ -51,6 +72,35 @@ ORG_SETTINGS: dict[str, OrgSetting] = {
         400,
         "Status of DEVICE_NOT_FOUND on GET /device/replacementDetails: 400 as observed, 404 as documented "
         "(spec §6.7).",
+        choices=(400, 404),
+    ),
+    "feed_delay_seconds": OrgSetting(
+        TypeAdapter(Annotated[int, Field(ge=0, le=86_400)]),
+        0,
+        "Observed behaviour F3: a change reaches fetch and sync only this many seconds after it was made, "
+        "on the emulator clock, in order (0: at once, as documented; Apple's observed lag is minutes "
+        "and irregular, so tests choose it: dep_emulator.feed.delay).",
+        observed="F3",
+    ),
+    "lost_events": OrgSetting(
+        TypeAdapter(LostEvents),
+        None,
+        "Observed behaviour F4, a fault: every sync event of these serials, and of this share of all "
+        'devices, is withheld while fetch still lists them, e.g. {"serials": ["C02..."], '
+        '"probability": 0.1}; null ends it (the withheld events are not sent then: '
+        "dep_emulator.feed.lost).",
+        observed="F4",
+        form=False,
+    ),
+    "release_feed_event": OrgSetting(
+        TypeAdapter(Literal["none", "deleted"]),
+        "none",
+        "Observed behaviour F1: a device released from the org (control API DELETE /emulator/v1/devices/"
+        "{serial}, the console's Release, the Business API's RELEASE_DEVICES, churn) sends no event to "
+        "the server it was assigned to (none); deleted: a `deleted` event there, as documented. "
+        "DEP /devices/disown and AppleCare replacements always send `deleted`.",
+        choices=("none", "deleted"),
+        observed="F1",
     ),
 }
 

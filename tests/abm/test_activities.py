@@ -107,8 +107,15 @@ async def test_release_devices(
     _, cursor = await fetch_all(mdm)
     released = await run_activity(abm, activity_body("RELEASE_DEVICES", ["RELEASE001"]))
     assert released["attributes"]["subStatus"] == "COMPLETED_WITH_SUCCESS"
+    events, cursor = await sync_all(mdm, cursor)
+    assert ops(events) == []  # observed F1: no event for a release (issue 29)
+    # ... and the documented `deleted` with the org's release_feed_event setting.
+    await client.patch(f"/emulator/v1/orgs/{org['id']}/settings", json={"release_feed_event": "deleted"})
+    await add(client, org["id"], "RELEASE002")
+    await run_activity(abm, activity_body("ASSIGN_DEVICES", ["RELEASE002"], server["server_uuid"]))
+    await run_activity(abm, activity_body("RELEASE_DEVICES", ["RELEASE002"]))
     events, _ = await sync_all(mdm, cursor)
-    assert ops(events) == [("RELEASE001", "deleted")]
+    assert ops(events) == [("RELEASE002", "added"), ("RELEASE002", "deleted")]
     # Out of the lists, still readable by id with its release date (abm-api.md §1.5).
     listed = (await abm.get("/v1/orgDevices")).json()["data"]
     assert "RELEASE001" not in [d["id"] for d in listed]

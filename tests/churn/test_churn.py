@@ -56,6 +56,8 @@ async def test_insert_and_delete_events_appear_in_the_sync(
     second = await run(client, inserts["id"])
     assert not set(second["serials"]) & set(first["serials"])  # the sequence continues
 
+    # Released devices send `deleted` only with the documented setting (observed F1: none by default).
+    await client.patch(f"/emulator/v1/orgs/{org['id']}/settings", json={"release_feed_event": "deleted"})
     deletes = await create_churn(
         client,
         org["id"],
@@ -216,6 +218,7 @@ async def test_catch_up_runs_every_missed_event_and_deletes_reach_the_sync(
     server = (await a.post(f"/emulator/v1/orgs/{org['id']}/mdm-servers", json={"server_name": "S"})).json()
     made = await generate(a, org["id"], 30)
     await assign(a, org["id"], server["server_uuid"], *made["serials"])
+    await a.patch(f"/emulator/v1/orgs/{org['id']}/settings", json={"release_feed_event": "deleted"})  # F1
     credentials = OAuthCredentials.from_json(
         (await a.post(f"/emulator/v1/mdm-servers/{server['server_uuid']}/oauth-credentials")).json()
     )

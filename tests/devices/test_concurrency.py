@@ -12,6 +12,7 @@ import random
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.devices.conftest import OtherServer
 from tests.devices.helpers import SERVER_DEVICES, SYNC, add, assign, fetch_all
@@ -67,19 +68,27 @@ async def _reader(mdm: httpx.AsyncClient, done: asyncio.Event) -> dict[str, dict
         await asyncio.sleep(0)
 
 
+@pytest.mark.parametrize("delay", [0, 30])  # 30: the observed delay and lost events on (issue 29)
 async def test_concurrent_writers_never_make_a_syncing_client_miss_an_event(
     client: httpx.AsyncClient,
     org: dict[str, Any],
     server: dict[str, Any],
     mdm: httpx.AsyncClient,
     other: OtherServer,
+    delay: int,
 ) -> None:
     servers = [server["server_uuid"], other.server["server_uuid"]]
+    if delay:  # and the lost-events fault on, for a device outside the race (F4)
+        observed = {"feed_delay_seconds": delay, "lost_events": {"serials": ["NOTRACING1"]}}
+        response = await client.patch(f"/emulator/v1/orgs/{org['id']}/settings", json=observed)
+        assert response.status_code == 200, response.text
     await add(client, org["id"], *DEVICES)
     await assign(client, org["id"], servers[0], *DEVICES[:12])
     done = asyncio.Event()
     readers = [asyncio.create_task(_reader(mdm, done)), asyncio.create_task(_reader(other.mdm, done))]
     await asyncio.gather(*(_writer(client, org["id"], servers, seed) for seed in range(WRITERS)))
+    if delay:  # everything held back is released, in order, to the readers' last full sync
+        await client.post("/emulator/v1/clock", json={"advance_seconds": delay + 1})
     done.set()
     views = await asyncio.gather(*readers)
     for dep, view in zip((mdm, other.mdm), views, strict=True):

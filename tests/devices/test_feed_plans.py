@@ -10,7 +10,7 @@ custom one PostgreSQL would choose per call without that setting.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -29,11 +29,17 @@ from tests.traffic.support import open_session
 pytestmark = [
     pytest.mark.parametrize("version", [3, 10]),
     pytest.mark.parametrize("plan_kind", ["generic", "custom"]),
+    # The observed feed delay and lost events switched on (issue 29, F3, F4): still keyset reads.
+    pytest.mark.parametrize("delay", [0, 30]),  # read when released: `now` is 2 × delay later
 ]
 
 
 async def _outgrown_feed(
-    client: httpx.AsyncClient, pg: asyncpg.Connection, org: dict[str, Any], server: dict[str, Any]
+    client: httpx.AsyncClient,
+    pg: asyncpg.Connection,
+    org: dict[str, Any],
+    server: dict[str, Any],
+    delay: int = 0,
 ) -> tuple[int, int]:
     """A feed analysed at 300 events that has since grown by 4000: (server id, position at the analyse)."""
 
@@ -45,6 +51,13 @@ async def _outgrown_feed(
         )
         assert response.status_code == 200, response.text
 
+    if delay:  # with the lost-events fault on too (issue 29, F4: dep_emulator.feed.lost)
+        observed = {
+            "feed_delay_seconds": delay,
+            "lost_events": {"serials": ["LOSTPLAN01"], "probability": 0.05},
+        }
+        response = await client.patch(f"/emulator/v1/orgs/{org['id']}/settings", json=observed)
+        assert response.status_code == 200, response.text
     await assign_order("PLAN-A", 300, 1)
     await pg.execute("ANALYZE device_event")
     await pg.execute("ANALYZE device")
@@ -63,8 +76,9 @@ async def test_a_sync_page_past_the_statistics_is_an_index_scan_stopped_by_its_l
     server: dict[str, Any],
     version: int,
     plan_kind: str,
+    delay: int,
 ) -> None:
-    server_id, position = await _outgrown_feed(client, pg, org, server)
+    server_id, position = await _outgrown_feed(client, pg, org, server, delay)
     plan = await explain(
         app,
         sync_page_sql(version),
@@ -72,7 +86,7 @@ async def test_a_sync_page_past_the_statistics_is_an_index_scan_stopped_by_its_l
             "server": server_id,
             "position": position,
             "n": 100,
-            "now": datetime.now(UTC),
+            "now": datetime.now(UTC) + timedelta(seconds=2 * delay),
             "f_method": "POST",
             "f_path": "/devices/sync",
             "f_kind": "echo_cursor",
@@ -91,10 +105,11 @@ async def test_the_sync_page_read_with_the_caller_past_the_statistics_is_an_inde
     credentials: OAuthCredentials,
     version: int,
     plan_kind: str,
+    delay: int,
 ) -> None:
     """The same page inside the traffic middleware's resolve (dep_emulator.traffic.service), where the
     server is the session's row's, not a parameter."""
-    server_id, position = await _outgrown_feed(client, pg, org, server)
+    server_id, position = await _outgrown_feed(client, pg, org, server, delay)
     token = await open_session(client, credentials)
     plan = await explain(
         app,
@@ -103,7 +118,7 @@ async def test_the_sync_page_read_with_the_caller_past_the_statistics_is_an_inde
             "token_hash": hash_secret(token),
             "position": position,
             "n": 100,
-            "wall": datetime.now(UTC),
+            "wall": datetime.now(UTC) + timedelta(seconds=2 * delay),
             "f_method": "POST",
             "f_path": "/devices/sync",
             "f_kind": "echo_cursor",
@@ -121,12 +136,19 @@ async def test_a_fetch_page_past_the_statistics_is_an_index_scan_stopped_by_its_
     server: dict[str, Any],
     version: int,
     plan_kind: str,
+    delay: int,
 ) -> None:
-    server_id, position = await _outgrown_feed(client, pg, org, server)
+    server_id, position = await _outgrown_feed(client, pg, org, server, delay)
     plan = await explain(
         app,
         fetch_page_sql(version),
-        {"server": server_id, "position": position, "horizon": None, "n": 100},
+        {
+            "server": server_id,
+            "position": position,
+            "horizon": None,
+            "n": 100,
+            "now": datetime.now(UTC) + timedelta(seconds=2 * delay),
+        },
         plan_kind,
     )
     assert_keyset_read(plan, "device")

@@ -95,6 +95,8 @@ async def test_unassign_is_deleted_and_unassign_then_assign_is_added(
 async def test_attribute_change_is_modified_and_release_is_deleted(
     client: httpx.AsyncClient, org: dict[str, Any], server: dict[str, Any], mdm: httpx.AsyncClient
 ) -> None:
+    # `deleted` on release is the documented behaviour (observed F1 sends nothing: test_release_feed_event)
+    await client.patch(f"/emulator/v1/orgs/{org['id']}/settings", json={"release_feed_event": "deleted"})
     await add(client, org["id"], SN)
     await assign(client, org["id"], server["server_uuid"], SN)
     cursor = await _start(mdm)

@@ -79,6 +79,8 @@ async def test_every_bulk_path_writes_complete_rows_with_or_without_the_checks(
     (the CSV and the unassignment below SKIP_CHECKS_FROM: checked as usual), a release of 1,000:
     the feeds, history and audit trail as the op_type rules say, and no row refers to nothing."""
     other = await create_server(client, org["id"], server_name="Other MDM")
+    # The release's `deleted` events are the documented behaviour (observed F1 writes none).
+    await client.patch(f"/emulator/v1/orgs/{org['id']}/settings", json={"release_feed_event": "deleted"})
     _, cursor = await fetch_all(mdm)
     await generate(client, org["id"], 3000, seed=3, order_number="REF", server_uuid=server["server_uuid"])
     csv = "serial_number,model\r\n" + "".join(f"REFCSV{i:05d},iPhone 15\r\n" for i in range(50))

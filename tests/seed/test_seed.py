@@ -351,3 +351,20 @@ def test_shipped_examples_and_the_documented_example_are_valid() -> None:
     example = doc.split("## Example\n\n```yaml\n", 1)[1].split("```", 1)[0]
     spec = parse.parse(example, fmt="yaml", base_dir=ROOT / "examples").spec
     assert [o.name for o in spec.orgs] == ["Demo Org"]
+
+
+async def test_seed_sets_the_observed_behaviour_switches(client: httpx.AsyncClient) -> None:
+    """Issue 29: a seed file sets every new org setting, as the control API does."""
+    body = {
+        "orgs": [
+            {"name": "Observed Org", "settings": {"release_feed_event": "deleted", "feed_delay_seconds": 120}}
+        ]
+    }
+    result = await seed(client, body)
+    org_id = result["orgs"][0]["id"]
+    settings = (await client.get(f"/emulator/v1/orgs/{org_id}/settings")).json()
+    assert (settings["release_feed_event"], settings["feed_delay_seconds"]) == ("deleted", 120)
+    bad = await client.post(
+        "/emulator/v1/seed", json={"orgs": [{"name": "Observed Org", "settings": {"feed_delay_seconds": -1}}]}
+    )
+    assert bad.status_code == 422, bad.text
