@@ -26,6 +26,7 @@ from ..inventory import history, listing
 from ..inventory import service as devices_service
 from ..inventory import views as inventory
 from ..orgs import service as orgs_service
+from ..orgs import settings as org_settings
 from ..orgs.models import Org
 from ..profiles import service as profiles_service
 from . import setup_assistant
@@ -329,6 +330,8 @@ async def _device_context(db: DbSession, serial: str) -> dict[str, Any]:
         "server": server,
         "profile": profile,
         "events": events,
+        # The lost-events fault (observed F4) withholds this device's events from sync.
+        "withheld": org is not None and org_settings.withholds_sync(org, device.serial_number),
         "history": list(reversed(view.history or [])),
     }
 

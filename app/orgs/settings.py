@@ -6,6 +6,7 @@ Every known key is registered here with its type and default; a domain reads its
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -136,3 +137,15 @@ async def patch_settings(db: AsyncSession, *, org: Org, patch: dict[str, Any]) -
     org.settings = merged  # a new dict, so SQLAlchemy sees the change
     await db.flush()
     return effective_settings(org)
+
+
+def withholds_sync(org: Org, serial: str) -> bool:
+    """Whether the org's lost-events fault withholds this device's events from sync now: the
+    predicate of dep_emulator.feed.lost.sent_sql, in Python (for the device's page)."""
+    fault = org_setting(org, "lost_events")
+    if not fault:
+        return False
+    if serial in fault.get("serials", ()):
+        return True
+    share = int(hashlib.md5(serial.encode()).hexdigest()[:8], 16) / 2**32
+    return bool(share < float(fault.get("probability", 0)))

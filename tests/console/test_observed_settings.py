@@ -33,3 +33,23 @@ async def test_observed_behaviour_settings(page: Page, emulator: Replica) -> Non
     await expect(page.locator("#feed_delay_seconds-error")).to_contain_text("feed_delay_seconds")
     async with httpx.AsyncClient(base_url=base) as api:
         assert (await api.get(f"/emulator/v1/orgs/{org_id}/settings")).json()["feed_delay_seconds"] == 90
+
+
+async def test_a_device_whose_events_are_withheld_says_so(page: Page, emulator: Replica) -> None:
+    """F4: the device's page shows its events as withheld while the lost-events fault names it."""
+    base = emulator.url
+    async with httpx.AsyncClient(base_url=base) as api:
+        org = (await api.post("/emulator/v1/orgs", json={"name": "Lost Co"})).json()
+        devices = [{"serial_number": s, "model": "iPhone 15"} for s in ("LOSTPAGE01", "KEPTPAGE01")]
+        assert (
+            await api.post(f"/emulator/v1/orgs/{org['id']}/devices", json={"devices": devices})
+        ).status_code == 201
+        fault = {"lost_events": {"serials": ["LOSTPAGE01"]}}
+        assert (await api.patch(f"/emulator/v1/orgs/{org['id']}/settings", json=fault)).status_code == 200
+    await page.goto(f"{base}/console/devices/LOSTPAGE01")
+    await expect(page.get_by_text("withholds this device's events from sync")).to_be_visible()
+    await page.goto(f"{base}/console/devices/KEPTPAGE01")
+    await expect(page.get_by_role("heading", name="KEPTPAGE01")).to_be_visible()
+    await expect(page.get_by_text("withholds this device's events from sync")).to_have_count(0)
+    await page.goto(f"{base}/console/orgs/{org['id']}/settings")
+    await expect(page.get_by_role("cell", name="F4", exact=True)).to_be_visible()
