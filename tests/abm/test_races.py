@@ -1,4 +1,4 @@
-"""DELETE /v1/mdmServers/{id} racing an assignment to that server: a 409 for the loser, never a 500.
+"""DELETE /v1/mdmServers/{id} racing an assignment to that server: an error for the loser, never a 500.
 
 The test holds the server's row lock from its own connection, queues both requests behind it in
 a chosen order (waiting until PostgreSQL shows each one blocked on a lock), then lets go.
@@ -62,7 +62,7 @@ async def test_delete_wins_then_the_assignment_is_409(
     assert await pg.fetchval("SELECT count(*) FROM abm_activity") == 0  # the activity rolled back
 
 
-async def test_assignment_wins_then_the_delete_is_409(
+async def test_assignment_wins_then_the_delete_is_refused(
     client: httpx.AsyncClient,
     abm: httpx.AsyncClient,
     pg: asyncpg.Connection,
@@ -80,7 +80,7 @@ async def test_assignment_wins_then_the_delete_is_409(
     await held.rollback()
 
     assert (await assignment).status_code == 201
-    assert_error(await delete, 409, "STATE_ERROR")
+    assert_error(await delete, 403, "FORBIDDEN_ERROR")  # devices assigned (issue 29 item 9: not 409)
     assert (await abm.get(f"/v1/mdmServers/{uuid}")).json()["data"]["attributes"]["deviceCount"] == 1
 
 
