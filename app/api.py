@@ -9,6 +9,7 @@ from fastapi.routing import APIRoute
 
 from . import health
 from .abm.control_router import router as abm_control_router
+from .abm.people_router import router as abm_people_router
 from .abm.router import log_router as abm_log_router
 from .abm.router import router as abm_router
 from .abm.token_router import router as abm_token_router
@@ -33,6 +34,7 @@ from .inventory.router import router as inventory_router
 from .journal.router import router as journal_router
 from .observability.router import router as metrics_router
 from .orgs.router import router as orgs_router
+from .people.router import router as people_router
 from .profiles.control import router as profiles_control_router
 from .profiles.router import router as profiles_router
 from .seed.router import router as seed_router
@@ -58,6 +60,7 @@ dep_api.include_router(account_driven_router)
 abm_api = APIRouter()
 abm_api.include_router(abm_token_router)
 abm_api.include_router(abm_router)
+abm_api.include_router(abm_people_router)
 abm_api.include_router(abm_log_router)
 
 control_api = APIRouter(prefix="/emulator/v1", dependencies=[Depends(require_admin)])
@@ -70,6 +73,7 @@ control_api.include_router(faults_router)
 control_api.include_router(journal_router)
 control_api.include_router(traffic_router)
 control_api.include_router(abm_control_router)
+control_api.include_router(people_router)
 control_api.include_router(profiles_control_router)
 control_api.include_router(activation_lock_control_router)
 control_api.include_router(switch_on_router)

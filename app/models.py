@@ -15,6 +15,7 @@ from .devices.models import AuditEvent, Device, DeviceAssignment, DeviceEvent
 from .faults.models import FaultScript
 from .journal.models import RequestJournal
 from .orgs.models import MdmServer, Org
+from .people.models import OrgUnit, OrgUser, UserGroup, UserGroupMember, UserRole
 from .profiles.models import AssignmentAttempt, AssignmentCooldown, Profile
 from .session.models import AuthSession, OAuthNonce
 from .tokens.models import OAuthToken
@@ -50,8 +51,13 @@ __all__ = [
     "OAuthNonce",
     "OAuthToken",
     "Org",
+    "OrgUnit",
+    "OrgUser",
     "Profile",
     "RequestJournal",
     "ServerSetting",
     "TrafficBucket",
+    "UserGroup",
+    "UserGroupMember",
+    "UserRole",
 ]
