@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.routing import APIRoute
 
 from . import health
+from .abm.content_router import router as abm_content_router
 from .abm.control_router import router as abm_control_router
 from .abm.people_router import router as abm_people_router
 from .abm.router import log_router as abm_log_router
@@ -20,8 +21,10 @@ from .activation_lock.router import router as activation_lock_router
 from .admin.router import router as admin_router
 from .attestation.router import router as attestation_router
 from .beta.router import router as beta_router
+from .blueprints.router import router as blueprints_router
 from .churn.router import router as churn_router
 from .clock.router import router as clock_router
+from .content.router import router as content_router
 from .core.control import require_admin
 from .core.dep import DepJSONResponse, check_user_agent
 from .device_mdm.ddm.router import router as device_ddm_router
@@ -61,6 +64,7 @@ abm_api = APIRouter()
 abm_api.include_router(abm_token_router)
 abm_api.include_router(abm_router)
 abm_api.include_router(abm_people_router)
+abm_api.include_router(abm_content_router)
 abm_api.include_router(abm_log_router)
 
 control_api = APIRouter(prefix="/emulator/v1", dependencies=[Depends(require_admin)])
@@ -74,6 +78,8 @@ control_api.include_router(journal_router)
 control_api.include_router(traffic_router)
 control_api.include_router(abm_control_router)
 control_api.include_router(people_router)
+control_api.include_router(content_router)
+control_api.include_router(blueprints_router)
 control_api.include_router(profiles_control_router)
 control_api.include_router(activation_lock_control_router)
 control_api.include_router(switch_on_router)

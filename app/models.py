@@ -4,8 +4,10 @@ from .abm.models import AccessToken, Activity, ActivityDevice, ApiAccount, Serve
 from .account_driven.models import AccountDrivenEnrollmentProfile
 from .activation_lock.models import ActivationLock
 from .attestation.models import AttestationCA, DeviceAttestation
+from .blueprints.models import Blueprint, BlueprintMember, Configuration
 from .churn.models import ChurnSchedule
 from .clock.models import EmulatorClock
+from .content.models import OrgApp, OrgPackage
 from .core.db import Base
 from .core.signing_key import EmulatorSecret
 from .device_mdm.ddm.models import DeviceDdm
@@ -34,7 +36,10 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "Base",
+    "Blueprint",
+    "BlueprintMember",
     "ChurnSchedule",
+    "Configuration",
     "Device",
     "DeviceAssignment",
     "DeviceAttestation",
@@ -51,6 +56,8 @@ __all__ = [
     "OAuthNonce",
     "OAuthToken",
     "Org",
+    "OrgApp",
+    "OrgPackage",
     "OrgUnit",
     "OrgUser",
     "Profile",

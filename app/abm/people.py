@@ -75,7 +75,7 @@ def _user_key(page: PageRequest) -> int:
 # --- users ----------------------------------------------------------------------------------
 
 
-async def _roles(db: AsyncSession, ids: Sequence[int]) -> dict[int, list[dict[str, str]]]:
+async def user_roles(db: AsyncSession, ids: Sequence[int]) -> dict[int, list[dict[str, str]]]:
     roles: dict[int, list[dict[str, str]]] = defaultdict(list)
     rows = await db.execute(
         select(UserRole.user_id, UserRole.role_name, UserRole.ou_id)
@@ -125,7 +125,7 @@ async def list_users(
     users = list(await db.scalars(select(OrgUser).from_statement(USERS_PAGE_SQL), params))
     more = len(users) > page.limit
     users = users[: page.limit]
-    roles = await _roles(db, [u.id for u in users])
+    roles = await user_roles(db, [u.id for u in users])
     data = [render_user(u, roles.get(u.id, []), links=links, fields=fields) for u in users]
     return list_document(
         data, links=links, page=page, next_key=str(users[-1].id) if more else None, total=None
@@ -140,7 +140,7 @@ async def one_user(
         user = await db.scalar(select(OrgUser).where(OrgUser.org_id == org.id, OrgUser.id == int(user_id)))
     if user is None:
         raise not_found(USERS, user_id)
-    roles = await _roles(db, [user.id])
+    roles = await user_roles(db, [user.id])
     return {
         "data": render_user(user, roles.get(user.id, []), links=links, fields=fields),
         "links": {"self": links.self_url},
@@ -150,7 +150,7 @@ async def one_user(
 # --- userGroups -----------------------------------------------------------------------------
 
 
-async def _counts(db: AsyncSession, ids: Sequence[str]) -> dict[str, int]:
+async def member_counts(db: AsyncSession, ids: Sequence[str]) -> dict[str, int]:
     rows = await db.execute(
         select(UserGroupMember.group_id, func.count())
         .where(UserGroupMember.group_id.in_(ids))
@@ -189,7 +189,7 @@ async def list_groups(
     groups = list(await db.scalars(select(UserGroup).from_statement(GROUPS_PAGE_SQL), params))
     more = len(groups) > page.limit
     groups = groups[: page.limit]
-    counts = await _counts(db, [g.id for g in groups])
+    counts = await member_counts(db, [g.id for g in groups])
     data = [render_group(g, counts.get(g.id, 0), links=links, fields=fields) for g in groups]
     return list_document(data, links=links, page=page, next_key=groups[-1].id if more else None, total=None)
 
@@ -207,7 +207,7 @@ async def one_group(
     db: AsyncSession, *, org: Org, group_id: str, links: Links, fields: frozenset[str] | None
 ) -> dict[str, Any]:
     group = await _group(db, org=org, group_id=group_id)
-    counts = await _counts(db, [group.id])
+    counts = await member_counts(db, [group.id])
     data = render_group(group, counts.get(group.id, 0), links=links, fields=fields)
     return {"data": data, "links": {"self": links.self_url}}
 

@@ -90,9 +90,7 @@ async def find_unit(db: AsyncSession, *, org: Org, ref: str) -> OrgUnit:
 
 async def create_user(db: AsyncSession, *, org: Org, data: UserIn) -> OrgUser:
     """One user; 409 when the Managed Apple Account is taken in the org."""
-    account = data.managed_apple_account or (
-        f"{_slug(data.first_name)}.{_slug(data.last_name)}@{domain_of(org)}"
-    )
+    account = account_for(org, data)
     taken = await db.scalar(
         select(OrgUser.id).where(
             OrgUser.org_id == org.id, func.lower(OrgUser.managed_apple_account) == account.lower()
@@ -133,6 +131,29 @@ async def create_user(db: AsyncSession, *, org: Org, data: UserIn) -> OrgUser:
         db.add(UserRole(ou_id=unit_id, user_id=user.id, role_name=role))
     await db.flush()
     return user
+
+
+def account_for(org: Org, data: UserIn) -> str:
+    """The user's Managed Apple Account: as given, else first.last@<the org's domain>."""
+    return data.managed_apple_account or f"{_slug(data.first_name)}.{_slug(data.last_name)}@{domain_of(org)}"
+
+
+async def find_user(db: AsyncSession, *, org: Org, ref: str) -> OrgUser | None:
+    """A user by id or Managed Apple Account (case-insensitive), or None."""
+    return await _user(db, org=org, ref=ref)
+
+
+async def find_group(db: AsyncSession, *, org: Org, name: str) -> UserGroup | None:
+    return await db.scalar(
+        select(UserGroup)
+        .where(UserGroup.org_id == org.id, UserGroup.name == name)
+        .order_by(UserGroup.id)
+        .limit(1)
+    )
+
+
+async def user_count(db: AsyncSession, *, org: Org) -> int:
+    return await db.scalar(select(func.count()).select_from(OrgUser).where(OrgUser.org_id == org.id)) or 0
 
 
 def _slug(value: str) -> str:
