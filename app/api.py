@@ -22,6 +22,7 @@ from .admin.router import router as admin_router
 from .attestation.router import router as attestation_router
 from .beta.router import router as beta_router
 from .blueprints.router import router as blueprints_router
+from .builtin_mdm.router import router as builtin_mdm_router
 from .churn.router import router as churn_router
 from .clock.router import router as clock_router
 from .content.router import router as content_router
@@ -80,6 +81,7 @@ control_api.include_router(abm_control_router)
 control_api.include_router(people_router)
 control_api.include_router(content_router)
 control_api.include_router(blueprints_router)
+control_api.include_router(builtin_mdm_router)
 control_api.include_router(profiles_control_router)
 control_api.include_router(activation_lock_control_router)
 control_api.include_router(switch_on_router)

@@ -5,6 +5,7 @@ from .account_driven.models import AccountDrivenEnrollmentProfile
 from .activation_lock.models import ActivationLock
 from .attestation.models import AttestationCA, DeviceAttestation
 from .blueprints.models import Blueprint, BlueprintMember, Configuration
+from .builtin_mdm.models import BuiltinEnrollment, BuiltinService, LockStatus
 from .churn.models import ChurnSchedule
 from .clock.models import EmulatorClock
 from .content.models import OrgApp, OrgPackage
@@ -38,6 +39,8 @@ __all__ = [
     "Base",
     "Blueprint",
     "BlueprintMember",
+    "BuiltinEnrollment",
+    "BuiltinService",
     "ChurnSchedule",
     "Configuration",
     "Device",
@@ -51,6 +54,7 @@ __all__ = [
     "EmulatorClock",
     "EmulatorSecret",
     "FaultScript",
+    "LockStatus",
     "MdmExchange",
     "MdmServer",
     "OAuthNonce",

@@ -70,7 +70,7 @@ def parse_include(request: Request) -> dict[str, int]:
     for name in names:
         key = f"limit[{name}]"
         value = request.query_params.get(key, str(DEFAULT_LIMIT))
-        if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+        if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
             raise bad_parameter(
                 key, f"'{value[:20]}' is not a valid limit: use an integer from 1 to {MAX_LIMIT}"
             )

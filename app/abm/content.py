@@ -136,7 +136,11 @@ async def list_apps(
 async def one_app(
     db: AsyncSession, *, org: Org, app_id: str, links: Links, fields: frozenset[str] | None
 ) -> dict[str, Any]:
-    app = await db.get(OrgApp, (org.id, app_id)) if app_id.isdigit() and len(app_id) <= 20 else None
+    app = (
+        await db.get(OrgApp, (org.id, app_id))
+        if app_id.isascii() and app_id.isdigit() and len(app_id) <= 20
+        else None
+    )
     if app is None:
         raise not_found(APPS, app_id)
     return {"data": render_app(app, links=links, fields=fields), "links": {"self": links.self_url}}
@@ -155,7 +159,7 @@ async def one_package(
     db: AsyncSession, *, org: Org, package_id: str, links: Links, fields: frozenset[str] | None
 ) -> dict[str, Any]:
     package = None
-    if 0 < len(package_id) <= 36:
+    if 0 < len(package_id) <= 36 and "\x00" not in package_id:
         package = await db.scalar(
             select(OrgPackage).where(OrgPackage.org_id == org.id, OrgPackage.id == package_id)
         )

@@ -67,7 +67,7 @@ def _time(value: datetime | None) -> str | None:
 def _user_key(page: PageRequest) -> int:
     if page.after is None:
         return 0
-    if not page.after.isdigit() or len(page.after) > 18:
+    if not (page.after.isascii() and page.after.isdigit()) or len(page.after) > 18:
         raise bad_parameter("cursor", "the cursor is not one this API returned")
     return int(page.after)
 
@@ -136,7 +136,7 @@ async def one_user(
     db: AsyncSession, *, org: Org, user_id: str, links: Links, fields: frozenset[str] | None
 ) -> dict[str, Any]:
     user = None
-    if user_id.isdigit() and len(user_id) < 19:
+    if user_id.isascii() and user_id.isdigit() and len(user_id) < 19:
         user = await db.scalar(select(OrgUser).where(OrgUser.org_id == org.id, OrgUser.id == int(user_id)))
     if user is None:
         raise not_found(USERS, user_id)
@@ -196,7 +196,7 @@ async def list_groups(
 
 async def _group(db: AsyncSession, *, org: Org, group_id: str) -> UserGroup:
     group = None
-    if 0 < len(group_id) <= 36:
+    if 0 < len(group_id) <= 36 and "\x00" not in group_id:
         group = await db.scalar(select(UserGroup).where(UserGroup.org_id == org.id, UserGroup.id == group_id))
     if group is None:
         raise not_found(GROUPS, group_id)
@@ -267,7 +267,7 @@ async def list_units(
 
 async def _unit(db: AsyncSession, *, org: Org, unit_id: str) -> OrgUnit:
     unit = None
-    if 0 < len(unit_id) <= 36:
+    if 0 < len(unit_id) <= 36 and "\x00" not in unit_id:
         unit = await db.scalar(select(OrgUnit).where(OrgUnit.org_id == org.id, OrgUnit.id == unit_id))
     if unit is None:
         raise not_found(UNITS, unit_id)

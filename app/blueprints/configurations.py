@@ -50,7 +50,7 @@ def _data(body: Any) -> dict[str, Any]:
 
 def _name(attributes: dict[str, Any]) -> str:
     name = attributes.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+    if not isinstance(name, str) or not name.strip() or len(name) > 200 or "\x00" in name:
         raise conflict(
             ATTRIBUTE_INVALID, "'name' must be a string of 1 to 200 characters", "/data/attributes/name"
         )
@@ -81,7 +81,10 @@ def _settings(attributes: dict[str, Any], *, creating: bool) -> tuple[str | None
             f"{pointer}/configurationProfile",
         )
     if filename is not None and (
-        not isinstance(filename, str) or not filename.endswith(".mobileconfig") or len(filename) > 250
+        not isinstance(filename, str)
+        or not filename.endswith(".mobileconfig")
+        or len(filename) > 250
+        or "\x00" in filename
     ):
         raise conflict(ATTRIBUTE_INVALID, "'filename' must end in '.mobileconfig'", f"{pointer}/filename")
     return profile, filename
@@ -103,7 +106,7 @@ def _check(profile: str, platforms: set[str] | None) -> list[str]:
 
 async def get(db: AsyncSession, *, org: Org, config_id: str) -> Configuration:
     config = None
-    if 0 < len(config_id) <= 36:
+    if 0 < len(config_id) <= 36 and "\x00" not in config_id:
         config = await db.scalar(
             select(Configuration).where(Configuration.org_id == org.id, Configuration.id == config_id)
         )

@@ -21,7 +21,7 @@ RELATIONSHIPS = (*CONTENT, *TARGETS)
 
 async def known(db: AsyncSession, *, org: Org, kind: str, ids: Sequence[str]) -> list[str]:
     """The ids of `ids` (in order, once each) that exist in the org as `kind`."""
-    wanted = list(dict.fromkeys(i for i in ids if 0 < len(i) <= 64))
+    wanted = list(dict.fromkeys(i for i in ids if 0 < len(i) <= 64 and "\x00" not in i))
     if not wanted:
         return []
     if kind == "apps":
@@ -49,7 +49,7 @@ async def known(db: AsyncSession, *, org: Org, kind: str, ids: Sequence[str]) ->
             )
         )
     elif kind == "users":
-        numbers = [int(i) for i in wanted if i.isdigit() and len(i) < 19]
+        numbers = [int(i) for i in wanted if i.isascii() and i.isdigit() and len(i) < 19]
         found = {
             str(i)
             for i in await db.scalars(

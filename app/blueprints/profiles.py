@@ -37,7 +37,7 @@ def payload_types(profile: str) -> list[str]:
     non-empty list of dictionaries (base64 or binary plists were refused live with 400)."""
     if len(profile) > MAX_PROFILE_CHARS:
         raise bad_profile(f"configurationProfile is longer than {MAX_PROFILE_CHARS} characters")
-    if not profile.lstrip().startswith("<"):
+    if not profile.lstrip().startswith("<") or "\x00" in profile:
         raise bad_profile("configurationProfile must be the profile's plist XML text (plist type mismatch)")
     try:
         parsed: Any = plistlib.loads(profile.encode(), fmt=plistlib.FMT_XML)

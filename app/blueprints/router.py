@@ -38,6 +38,8 @@ async def add_portal_configuration(
     org_id: str, body: PortalConfigurationIn, db: DbSession
 ) -> ConfigurationOut:
     """Add a configuration as the portal would (read-only through Apple's API)."""
+    if "\x00" in body.name:
+        raise ControlError(422, "invalid_name", "name must not contain NUL characters")
     if body.type not in configurations.CONFIGURATION_TYPES or body.type == configurations.CUSTOM:
         raise ControlError(422, "invalid_type", "type must be a ConfigurationType other than CUSTOM_SETTING")
     org = await orgs_service.get_org(db, org_id=org_id)

@@ -75,12 +75,12 @@ def _data(body: Any, *, creating: bool) -> tuple[dict[str, Any], dict[str, Any],
             raise unprocessable(f"/data/attributes/{name}", f"'{name}' cannot be set")
     if creating or "name" in attributes:
         name = attributes.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        if not isinstance(name, str) or not name.strip() or len(name) > 200 or "\x00" in name:
             raise conflict(
                 ATTRIBUTE_INVALID, "'name' must be a string of 1 to 200 characters", "/data/attributes/name"
             )
     description = attributes.get("description", "")
-    if not isinstance(description, str) or len(description) > 1000:
+    if not isinstance(description, str) or len(description) > 1000 or "\x00" in description:
         raise conflict(
             ATTRIBUTE_INVALID,
             "'description' must be a string of at most 1000 characters",
@@ -101,7 +101,7 @@ def _data(body: Any, *, creating: bool) -> tuple[dict[str, Any], dict[str, Any],
 
 async def get(db: AsyncSession, *, org: Org, blueprint_id: str) -> Blueprint:
     blueprint = None
-    if 0 < len(blueprint_id) <= 36:
+    if 0 < len(blueprint_id) <= 36 and "\x00" not in blueprint_id:
         blueprint = await db.scalar(
             select(Blueprint).where(Blueprint.org_id == org.id, Blueprint.id == blueprint_id)
         )
@@ -148,6 +148,7 @@ async def _remove(db: AsyncSession, blueprint_id: str, kind: str, ids: list[str]
     if ids is None:
         await db.execute(stmt)
         return
+    ids = [i for i in ids if "\x00" not in i]
     for start in range(0, len(ids), CHUNK):
         await db.execute(stmt.where(BlueprintMember.member_id.in_(ids[start : start + CHUNK])))
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SupportedOS = Literal[
     "SUPPORTED_OS_IOS", "SUPPORTED_OS_IPADOS", "SUPPORTED_OS_MACOS", "SUPPORTED_OS_TVOS",
@@ -12,8 +12,23 @@ SupportedOS = Literal[
 ]  # fmt: skip
 
 
+def _no_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL: refuse it here (422) rather than fail in the database."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    if isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return _no_nul(value)
 
 
 class AppIn(_Strict):

@@ -42,7 +42,11 @@ async def add_app(db: AsyncSession, *, org: Org, data: AppIn) -> OrgApp:
 
 
 async def find_app(db: AsyncSession, *, org: Org, adam_id: str) -> OrgApp | None:
-    return await db.get(OrgApp, (org.id, adam_id)) if adam_id.isdigit() and len(adam_id) <= 20 else None
+    return (
+        await db.get(OrgApp, (org.id, adam_id))
+        if adam_id.isascii() and adam_id.isdigit() and len(adam_id) <= 20
+        else None
+    )
 
 
 async def app_count(db: AsyncSession, *, org: Org) -> int:

@@ -116,7 +116,7 @@ async def generate(
     group_rows: list[tuple[Any, ...]] = []
     member_rows: list[tuple[str, int]] = []
     for g in range(groups):
-        group_id = str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper()
+        group_id = str(uuid.uuid4()).upper()  # never from the seed: a second run must not clash
         kind = rng.choice(names.GROUP_KINDS)
         label = rng.choice(list(names.DEPARTMENTS))
         group_type = "SMART" if rng.random() < 0.2 else "STANDARD"

@@ -4,9 +4,9 @@ dep_emulator.abm.people). The same models are the seed file's `people` section."
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Apple's enums (abm-api-2.md §2.3, §2.4).
 UserStatus = Literal["NEW", "RELEASED", "ACTIVE", "DEACTIVATED", "LOCKED", "LOCKED_FOR_SHARED_IPAD"]
@@ -14,8 +14,23 @@ GroupType = Literal["STANDARD", "SMART"]
 PhoneType = Literal["WORK", "HOME", "MOBILE"]
 
 
+def _no_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL: refuse it here (422) rather than fail in the database."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    if isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return _no_nul(value)
 
 
 class UnitIn(_Strict):

@@ -74,6 +74,8 @@ async def root_unit(db: AsyncSession, *, org: Org) -> OrgUnit:
 
 async def find_unit(db: AsyncSession, *, org: Org, ref: str) -> OrgUnit:
     """A unit of the org by id or name; 422 when there is none."""
+    if not _usable(ref):
+        raise ControlError(422, "unknown_unit", f"the org has no organizational unit {ref[:80]!r}")
     unit = await db.scalar(
         select(OrgUnit)
         .where(OrgUnit.org_id == org.id, (OrgUnit.id == ref.upper()) | (OrgUnit.name == ref))
@@ -177,8 +179,15 @@ async def update_user(db: AsyncSession, *, org: Org, user_id: str, data: UserPat
     return user
 
 
+def _usable(ref: str) -> bool:
+    """A reference that can name something (PostgreSQL text holds no NUL)."""
+    return 0 < len(ref) <= 250 and "\x00" not in ref
+
+
 async def _user(db: AsyncSession, *, org: Org, ref: str) -> OrgUser | None:
-    if ref.isdigit() and len(ref) < 19:
+    if not _usable(ref):
+        return None
+    if ref.isascii() and ref.isdigit() and len(ref) < 19:
         return await db.scalar(select(OrgUser).where(OrgUser.org_id == org.id, OrgUser.id == int(ref)))
     return await db.scalar(
         select(OrgUser).where(
@@ -189,8 +198,8 @@ async def _user(db: AsyncSession, *, org: Org, ref: str) -> OrgUser | None:
 
 async def user_ids(db: AsyncSession, *, org: Org, refs: Sequence[str]) -> list[int]:
     """The ids of users named by id or Managed Apple Account; 422 naming the first unknown one."""
-    numbers = [int(r) for r in refs if r.isdigit() and len(r) < 19]
-    accounts = [r.lower() for r in refs if not (r.isdigit() and len(r) < 19)]
+    numbers = [int(r) for r in refs if r.isascii() and r.isdigit() and len(r) < 19]
+    accounts = [r.lower() for r in refs if not (r.isascii() and r.isdigit() and len(r) < 19) and _usable(r)]
     found: dict[str, int] = {}
     if numbers:
         for uid in await db.scalars(
@@ -204,10 +213,10 @@ async def user_ids(db: AsyncSession, *, org: Org, refs: Sequence[str]) -> list[i
             )
         )
         found.update({account: uid for account, uid in rows})
-    missing = [r for r in refs if (r if r.isdigit() else r.lower()) not in found]
+    missing = [r for r in refs if (r if r.isascii() and r.isdigit() else r.lower()) not in found]
     if missing:
         raise ControlError(422, "unknown_user", f"the org has no user {missing[0]!r}", missing=missing[:20])
-    return list(dict.fromkeys(found[r if r.isdigit() else r.lower()] for r in refs))
+    return list(dict.fromkeys(found[r if r.isascii() and r.isdigit() else r.lower()] for r in refs))
 
 
 # --- groups ---------------------------------------------------------------------------------
@@ -228,6 +237,8 @@ async def create_group(db: AsyncSession, *, org: Org, data: GroupIn) -> UserGrou
 
 
 async def get_group(db: AsyncSession, *, org: Org, group_id: str) -> UserGroup:
+    if not _usable(group_id):
+        raise ControlError(404, "not_found", "no such user group in this org")
     group = await db.scalar(
         select(UserGroup).where(UserGroup.org_id == org.id, UserGroup.id == group_id.upper())
     )

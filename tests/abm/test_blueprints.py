@@ -130,6 +130,9 @@ async def test_both_sides_are_required_after_dropping(
     assert_error(
         await abm.post("/v1/blueprints", json={"data": {"type": "apps"}}), 422, "ENTITY_UNPROCESSABLE"
     )
+    nul = blueprint_body("Mar\x00keting", apps=["361309726\x00"], users=[w["user"]])
+    assert_error(await abm.post("/v1/blueprints", json=nul), 409, "ENTITY_ERROR.ATTRIBUTE.INVALID")
+    assert_error(await abm.get("/v1/blueprints/%00"), 404, "NOT_FOUND")
     bad = await abm.post("/v1/blueprints", content=b"{not json")
     assert_error(bad, 400, "ENTITY_UNPARSABLE")
 

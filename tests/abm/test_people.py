@@ -128,6 +128,8 @@ async def test_users_are_paged_with_cursors_and_sparse_fieldsets(
     assert_error(await abm.get("/v1/users?cursor=bm90LWEtbnVtYmVy"), 400, "PARAMETER_ERROR.INVALID")
     assert_error(await abm.get("/v1/users/999"), 404, "NOT_FOUND")
     assert_error(await abm.get("/v1/users/not-a-user"), 404, "NOT_FOUND")
+    assert_error(await abm.get("/v1/users/%C2%B2"), 404, "NOT_FOUND")
+    assert_error(await abm.get("/v1/users?limit=%C2%B2"), 400, "PARAMETER_ERROR.INVALID")
 
 
 async def test_generated_people_are_realistic(
@@ -152,8 +154,13 @@ async def test_generated_people_are_realistic(
     assert len(units) == 4
     assert all(r["ouId"] in units for u in users for r in u["attributes"]["roleOuList"])
     assert all(any(r["roleName"] == "Staff" for r in u["attributes"]["roleOuList"]) for u in users)
+    # The same request again adds as many more (same seed, new ids and accounts).
+    again = await client.post(
+        f"/emulator/v1/orgs/{org['id']}/people/generate", json={"users": 10, "groups": 5, "seed": 1}
+    )
+    assert again.status_code == 200, again.text
     groups = (await abm.get("/v1/userGroups?limit=1000")).json()["data"]
-    assert len(groups) == 20 and {g["attributes"]["type"] for g in groups} <= {"STANDARD", "SMART"}
+    assert len(groups) == 25 and {g["attributes"]["type"] for g in groups} <= {"STANDARD", "SMART"}
 
 
 async def test_a_group_counts_its_members_and_pages_its_linkage(
@@ -222,6 +229,16 @@ async def test_control_api_refuses_bad_people(client: httpx.AsyncClient, org: di
     assert unit.status_code == 422 and unit.json()["error"]["code"] == "unknown_unit"
     member = await client.post(f"{base}/user-groups", json={"name": "G", "members": ["12345"]})
     assert member.status_code == 422 and member.json()["error"]["code"] == "unknown_user"
+    # PostgreSQL text holds no NUL: refused as bad input, never a 500.
+    nul_member = await client.post(f"{base}/user-groups", json={"name": "G", "members": ["a\x00b"]})
+    assert nul_member.status_code == 422
+    nul_name = await client.post(f"{base}/users", json={"first_name": "A\x00", "last_name": "B"})
+    assert nul_name.status_code == 422
+    assert (await client.post(f"{base}/user-groups/%00/members", json={"members": ["1"]})).status_code == 404
+    # "²" is a digit to str.isdigit() but not to int(): no 500 either.
+    assert (
+        await client.post("/emulator/v1/orgs/%C2%B2/users", json={"first_name": "A", "last_name": "B"})
+    ).status_code == 404
 
 
 async def test_a_school_token_gets_404_on_people_and_a_business_token_only_its_own_org(
