@@ -2,7 +2,7 @@
 unit, user groups and their members
 
 Revision ID: 0015_issue30
-Revises: 0014
+Revises: 0015_issue32
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0015_issue30"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015_issue32"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
