@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends
 from fastapi.routing import APIRoute
 
 from . import health
+from .abm.content_router import router as abm_content_router
 from .abm.control_router import router as abm_control_router
+from .abm.people_router import router as abm_people_router
 from .abm.router import log_router as abm_log_router
 from .abm.router import router as abm_router
 from .abm.token_router import router as abm_token_router
@@ -19,8 +21,11 @@ from .activation_lock.router import router as activation_lock_router
 from .admin.router import router as admin_router
 from .attestation.router import router as attestation_router
 from .beta.router import router as beta_router
+from .blueprints.router import router as blueprints_router
+from .builtin_mdm.router import router as builtin_mdm_router
 from .churn.router import router as churn_router
 from .clock.router import router as clock_router
+from .content.router import router as content_router
 from .core.control import require_admin
 from .core.dep import DepJSONResponse, check_user_agent
 from .device_mdm.ddm.router import router as device_ddm_router
@@ -33,6 +38,7 @@ from .inventory.router import router as inventory_router
 from .journal.router import router as journal_router
 from .observability.router import router as metrics_router
 from .orgs.router import router as orgs_router
+from .people.router import router as people_router
 from .profiles.control import router as profiles_control_router
 from .profiles.router import router as profiles_router
 from .seed.router import router as seed_router
@@ -58,6 +64,8 @@ dep_api.include_router(account_driven_router)
 abm_api = APIRouter()
 abm_api.include_router(abm_token_router)
 abm_api.include_router(abm_router)
+abm_api.include_router(abm_people_router)
+abm_api.include_router(abm_content_router)
 abm_api.include_router(abm_log_router)
 
 control_api = APIRouter(prefix="/emulator/v1", dependencies=[Depends(require_admin)])
@@ -70,6 +78,10 @@ control_api.include_router(faults_router)
 control_api.include_router(journal_router)
 control_api.include_router(traffic_router)
 control_api.include_router(abm_control_router)
+control_api.include_router(people_router)
+control_api.include_router(content_router)
+control_api.include_router(blueprints_router)
+control_api.include_router(builtin_mdm_router)
 control_api.include_router(profiles_control_router)
 control_api.include_router(activation_lock_control_router)
 control_api.include_router(switch_on_router)

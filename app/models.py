@@ -4,8 +4,11 @@ from .abm.models import AccessToken, Activity, ActivityDevice, ApiAccount, Serve
 from .account_driven.models import AccountDrivenEnrollmentProfile
 from .activation_lock.models import ActivationLock
 from .attestation.models import AttestationCA, DeviceAttestation
+from .blueprints.models import Blueprint, BlueprintMember, Configuration
+from .builtin_mdm.models import BuiltinEnrollment, BuiltinService, LockStatus
 from .churn.models import ChurnSchedule
 from .clock.models import EmulatorClock
+from .content.models import OrgApp, OrgPackage
 from .core.db import Base
 from .core.signing_key import EmulatorSecret
 from .device_mdm.ddm.models import DeviceDdm
@@ -15,6 +18,7 @@ from .devices.models import AuditEvent, Device, DeviceAssignment, DeviceEvent
 from .faults.models import FaultScript
 from .journal.models import RequestJournal
 from .orgs.models import MdmServer, Org
+from .people.models import OrgUnit, OrgUser, UserGroup, UserGroupMember, UserRole
 from .profiles.models import AssignmentAttempt, AssignmentCooldown, Profile
 from .session.models import AuthSession, OAuthNonce
 from .tokens.models import OAuthToken
@@ -33,7 +37,12 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "Base",
+    "Blueprint",
+    "BlueprintMember",
+    "BuiltinEnrollment",
+    "BuiltinService",
     "ChurnSchedule",
+    "Configuration",
     "Device",
     "DeviceAssignment",
     "DeviceAttestation",
@@ -45,13 +54,21 @@ __all__ = [
     "EmulatorClock",
     "EmulatorSecret",
     "FaultScript",
+    "LockStatus",
     "MdmExchange",
     "MdmServer",
     "OAuthNonce",
     "OAuthToken",
     "Org",
+    "OrgApp",
+    "OrgPackage",
+    "OrgUnit",
+    "OrgUser",
     "Profile",
     "RequestJournal",
     "ServerSetting",
     "TrafficBucket",
+    "UserGroup",
+    "UserGroupMember",
+    "UserRole",
 ]

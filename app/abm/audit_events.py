@@ -1,9 +1,10 @@
-"""auditEvents (abm-api.md §1.4, Apple "Get Audit Events"): the org's device audit trail.
+"""auditEvents (abm-api.md §1.4, Apple "Get Audit Events"): the org's audit trail.
 
 The trail is written by the devices service with every change (dep_emulator.devices.audit), so devices
-added, assigned, unassigned or released through any route appear here. Only the four device
-event types exist in the emulator; the other AuditEventType values Apple lists are accepted as
-filters and match nothing.
+added, assigned, unassigned or released through any route appear here; the blueprints service adds
+COLLECTION_* and CONFIG_SETTINGS_* events for Blueprint and Configuration writes
+(dep_emulator.blueprints.audit, abm-api-2.md §5 item 9). The other AuditEventType values Apple lists
+are accepted as filters and match nothing.
 
 Query: `filter[startTimestamp]` and `filter[endTimestamp]` (both required, as Apple's "Get Audit
 Events" page lists them: developer.apple.com/documentation/applebusinessapi/get-audit-events; a
@@ -25,6 +26,7 @@ from fastapi import Request
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..blueprints import audit as policy_audit
 from ..clock.service import isoformat
 from ..core.errors import JsonApiError
 from ..devices import audit
@@ -172,7 +174,12 @@ def render(event: AuditEvent, org: Org, *, links: Links, fields: frozenset[str] 
     serial = event.serial_number
     payload: dict[str, Any] = {"serialNumber": serial}
     details = event.details or {}
-    if event.event_type == audit.ADDED:
+    subject_type, category = "DEVICE", CATEGORY.get(event.event_type, "DEVICE_MANAGEMENT")
+    if event.event_type in policy_audit.SUBJECT_TYPE:
+        # Blueprint (COLLECTION) and Configuration events: the subject's id and name stand in
+        # the trail's serial and model columns (dep_emulator.blueprints.audit).
+        subject_type, payload = details.get("subjectType", "COLLECTION"), dict(details.get("payload", {}))
+    elif event.event_type == audit.ADDED:
         source_type, source_id = org_devices.purchase_source(details.get("orderNumber"), org)
         payload |= {"purchaseSourceType": source_type, "purchaseSourceId": source_id}
     elif event.event_type == audit.REMOVED:
@@ -189,11 +196,11 @@ def render(event: AuditEvent, org: Org, *, links: Links, fields: frozenset[str] 
     attributes = {
         "eventDateTime": isoformat(event.occurred_at),
         "type": event.event_type,
-        "category": CATEGORY[event.event_type],
+        "category": category,
         "actorType": event.actor_type,
         "actorId": event.actor_id,
         "actorName": event.actor_id,  # an email address or an API client id: its own best name
-        "subjectType": "DEVICE",
+        "subjectType": subject_type,
         "subjectId": serial,
         "subjectName": event.device_model,
         "outcome": "SUCCESS",  # a change that failed is not written

@@ -35,3 +35,19 @@ async def current_caller(request: Request, db: DbSession) -> Caller:
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
+async def business_caller(caller: CurrentCaller) -> Caller:
+    """Callers of the Business-only resources (abm-api-2.md §1.2): a `school.api` token gets 404
+    `NOT_FOUND`, as for any path the School API lacks (the answer is *unverified*, §1.3)."""
+    if caller.account.scope != "business.api":
+        raise JsonApiError(
+            404,
+            "NOT_FOUND",
+            "The specified resource doesn't exist",
+            "This resource is part of the Apple Business API only; Apple School Manager has no such path.",
+        )
+    return caller
+
+
+BusinessCaller = Annotated[Caller, Depends(business_caller)]

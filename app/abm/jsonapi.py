@@ -124,7 +124,7 @@ async def page_request(request: Request) -> PageRequest:
     raw_limit = request.query_params.get("limit")
     limit = DEFAULT_LIMIT
     if raw_limit is not None:
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_LIMIT:
             raise bad_parameter(
                 "limit", f"'{raw_limit}' is not a valid limit: use an integer from 1 to {MAX_LIMIT}"
             )

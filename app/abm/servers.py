@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..builtin_mdm.models import BuiltinService
 from ..clock import service as clock
 from ..clock.service import isoformat
 from ..core.errors import ControlError, JsonApiError
@@ -74,12 +75,17 @@ async def render(
 ) -> list[dict[str, Any]]:
     """mdmServer resource objects, every documented attribute present (null when unknown)."""
     counts, connected, settings = await _extras(db, servers)
+    builtin = set(
+        await db.scalars(
+            select(BuiltinService.server_id).where(BuiltinService.server_id.in_([s.id for s in servers]))
+        )
+    )
     resources = []
     for server in servers:
         setting = settings.get(server.id)
         attributes = {
             "serverName": server.server_name,
-            "serverType": "MDM",
+            "serverType": "APPLE_MDM" if server.id in builtin else "MDM",  # Apple's built-in service
             "createdDateTime": isoformat(server.created_at),
             "updatedDateTime": isoformat(setting.updated_at if setting else server.created_at),
             "status": "ACTIVE",

@@ -49,7 +49,9 @@ async def list_orgs(db: AsyncSession) -> list[Org]:
 
 
 async def get_org(db: AsyncSession, *, org_id: str) -> Org:
-    org = await db.get(Org, int(org_id)) if org_id.isdigit() and len(org_id) < 19 else None
+    org = (
+        await db.get(Org, int(org_id)) if org_id.isascii() and org_id.isdigit() and len(org_id) < 19 else None
+    )
     if org is None:
         raise not_found("org", org_id)
     return org

@@ -13,8 +13,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from ..churn.schemas import MAX_DEVICES_PER_EVENT, ChurnSpec
+from ..content.schemas import ContentSeed
 from ..devices.schemas import DeviceIn, Family, GenerateIn
 from ..faults.schemas import FaultScriptIn
+from ..people.schemas import PeopleSeed
 from ..traffic.schemas import TrafficRulesIn
 
 # Tags of the two kinds of `devices` entries; they appear in pydantic's error locations and
@@ -145,6 +147,10 @@ class OrgSeed(_Strict):
     churn: list[ChurnSeed] = Field(default_factory=list)
     device_insertions: DepsimChurn | None = None
     device_deletions: DepsimChurn | None = None
+    people: PeopleSeed | None = Field(default=None, description="Units, users, groups (Business API 2.x).")
+    content: ContentSeed | None = Field(
+        default=None, description="Apps (licences) and packages (Business API 2.x)."
+    )
 
     @model_validator(mode="after")
     def _depsim_deletions(self) -> OrgSeed:
@@ -194,6 +200,8 @@ class OrgResult(BaseModel):
     profiles_defined: int = 0
     profile_assignments: int = 0
     faults_created: int = 0
+    people_created: int = 0
+    content_added: int = 0
     churn: list[ChurnResult] = Field(default_factory=list)
 
 

@@ -34,6 +34,8 @@ from ..orgs.models import MdmServer, Org
 from ..orgs.schemas import MdmServerIn, OrgIn
 from ..tokens import service as tokens_service
 from ..traffic import service as traffic_service
+from . import content as seed_content
+from . import people as seed_people
 from . import profiles as seed_profiles
 from .parse import Locator, PathKey, SeedDocument
 from .schemas import (
@@ -76,7 +78,7 @@ def _org_changed(org: OrgResult) -> bool:
         or any(s.status != "unchanged" for s in org.mdm_servers)
         or any(c.status != "unchanged" for c in org.churn)
         or org.devices_added + org.devices_generated + org.devices_assigned + org.faults_created > 0
-        or org.profiles_defined + org.profile_assignments > 0
+        or org.profiles_defined + org.profile_assignments + org.people_created + org.content_added > 0
     )
 
 
@@ -107,6 +109,14 @@ async def _apply_org(
                 db, org=org, server=server, spec=spec
             )
         result.churn.append(ChurnResult(name=schedule.name, id=str(schedule.id), status=churn_status))
+    if seed.people is not None:
+        result.people_created = await seed_people.ensure_people(
+            db, org, seed.people, path=(*path, "people"), locator=locator
+        )
+    if seed.content is not None:
+        result.content_added = await seed_content.ensure_content(
+            db, org, seed.content, path=(*path, "content"), locator=locator
+        )
     pending: list[Pending] = []
     result.devices_added = await _ensure_devices(db, org, seed, path=path, locator=locator, pending=pending)
     result.devices_generated, result.devices_assigned = await _ensure_generated(
