@@ -206,6 +206,13 @@ class Settings(BaseSettings):
         description="Commands a device runs in one connection to its MDM; then it stops and reports "
         "it (an MDM that hands out the same command forever must not hold a device).",
     )
+    scep_pending_retries: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="Times a device asks again (GetCertInitial, at once) about a SCEP request its CA "
+        "left PENDING; then it reports that the CA left the request PENDING.",
+    )
     mdm_poll_loop_seconds: float = Field(
         default=1.0,
         ge=0,

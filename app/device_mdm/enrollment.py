@@ -86,6 +86,7 @@ async def enroll(
     timeout_seconds: float,
     now: Any,
     attestor: Attestor | None = None,
+    pending_retries: int = 0,
 ) -> Enrolled:
     """Run enrollment from the profile in `body`; EnrollmentFailed (the step recorded) if a step fails."""
     try:
@@ -116,7 +117,12 @@ async def enroll(
         attempt.add({"step": "acme", "ok": True, "answered": identity.certificate.subject.rfc4514_string()})
     else:
         identity = await _identity(
-            attempt, identity_payload, anchors, timeout_seconds=timeout_seconds, now=now
+            attempt,
+            identity_payload,
+            anchors,
+            timeout_seconds=timeout_seconds,
+            now=now,
+            pending_retries=pending_retries,
         )
     sign = bool(mdm.get("SignMessage", False))
     check_in_url = str(mdm.get("CheckInURL") or mdm["ServerURL"])
@@ -195,6 +201,7 @@ async def _identity(
     *,
     timeout_seconds: float,
     now: Any,
+    pending_retries: int,
 ) -> transport.Identity:
     if payload.get("PayloadType") == profiles.PKCS12:
         return _from_pkcs12(attempt, payload)
@@ -204,7 +211,9 @@ async def _identity(
             asyncio.timeout(timeout_seconds),
             httpx.AsyncClient(timeout=timeout_seconds, verify=transport.trust(anchors)) as client,
         ):
-            result = await scep.enroll(client, payload, now=now, exchanges=exchanges)
+            result = await scep.enroll(
+                client, payload, now=now, exchanges=exchanges, pending_retries=pending_retries
+            )
     except scep.ScepError as exc:
         attempt.steps.extend(exchanges)
         if not exchanges or exchanges[-1]["ok"]:

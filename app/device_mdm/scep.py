@@ -4,14 +4,17 @@ GetCACaps, GetCACert, then PKIOperation with a PKCSReq: a CSR (the payload's Sub
 Challenge, Keysize, Key Usage) enveloped to the CA (or its RA) and signed with a throwaway
 self-signed certificate, the SCEP attributes (messageType, transactionID, senderNonce) signed
 with it. The CertRep answers with pkiStatus (and failInfo on refusal); on success the issued
-certificate comes enveloped back to the throwaway certificate. Structures from asn1crypto,
-keys, CSRs and signatures from `cryptography`.
+certificate comes enveloped back to the throwaway certificate. A PENDING CertRep is asked about
+again with GetCertInitial (CertPoll), setting `scep_pending_retries` times, then reported. The
+messages are built in `scep_message`; structures from asn1crypto, keys, CSRs and signatures from
+`cryptography`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -19,34 +22,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from asn1crypto import cms, core
-from asn1crypto import x509 as asn1_x509
+from asn1crypto import cms
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import AttributeOID, NameOID
 
 from ..clock import service as clock
 from ..device_setup.cms import open_signed
-from . import envelope
+from . import envelope, scep_message
 
-# SCEP's signed attributes (RFC 8894 §3.2.1), taught to asn1crypto so it encodes and decodes them.
-_SCEP_ATTRIBUTES = {
-    "2.16.840.1.113733.1.9.2": ("scep_message_type", core.PrintableString),
-    "2.16.840.1.113733.1.9.3": ("scep_pki_status", core.PrintableString),
-    "2.16.840.1.113733.1.9.4": ("scep_fail_info", core.PrintableString),
-    "2.16.840.1.113733.1.9.5": ("scep_sender_nonce", core.OctetString),
-    "2.16.840.1.113733.1.9.6": ("scep_recipient_nonce", core.OctetString),
-    "2.16.840.1.113733.1.9.7": ("scep_transaction_id", core.PrintableString),
-}
-for _oid, (_name, _type) in _SCEP_ATTRIBUTES.items():
-    cms.CMSAttributeType._map[_oid] = _name
-    cms.CMSAttribute._oid_specs[_name] = type(f"SetOf{_type.__name__}", (core.SetOf,), {"_child_spec": _type})
-cms.CMSAttributeType._reverse_map = None
-
-PKCS_REQ = "19"
 FAIL_INFO = {
     "0": "badAlg (unrecognised or unsupported algorithm)",
     "1": "badMessageCheck (integrity check failed)",
@@ -70,6 +56,10 @@ _NAMES = {
 
 class ScepError(Exception):
     """SCEP did not give the device an identity; the message says why, in words."""
+
+
+class ScepPending(ScepError):
+    """The CA answered PENDING: the device may ask again (GetCertInitial)."""
 
 
 @dataclass
@@ -139,62 +129,6 @@ def _self_signed(key: rsa.RSAPrivateKey, name: x509.Name, now: datetime) -> x509
     )
 
 
-def _attribute(name: str, value: Any) -> cms.CMSAttribute:
-    return cms.CMSAttribute({"type": name, "values": [value]})
-
-
-def pkcs_req(
-    csr: x509.CertificateSigningRequest,
-    *,
-    key: rsa.RSAPrivateKey,
-    signer: x509.Certificate,
-    recipient: x509.Certificate,
-    transaction_id: str,
-    nonce: bytes,
-    aes: bool,
-    sha256: bool,
-) -> bytes:
-    """The PKIOperation message: SignedData(EnvelopedData(CSR)) with SCEP's signed attributes."""
-    sealed = envelope.seal(csr.public_bytes(serialization.Encoding.DER), recipient, aes=aes).dump()
-    digest_name, digest = ("sha256", hashes.SHA256()) if sha256 else ("sha1", hashes.SHA1())
-    signed_attrs = cms.CMSAttributes(
-        [
-            _attribute("content_type", "data"),
-            _attribute("message_digest", hashlib.new(digest_name, sealed).digest()),
-            _attribute("scep_message_type", core.PrintableString(PKCS_REQ)),
-            _attribute("scep_transaction_id", core.PrintableString(transaction_id)),
-            _attribute("scep_sender_nonce", core.OctetString(nonce)),
-        ]
-    )
-    signature = key.sign(signed_attrs.dump(), asym_padding.PKCS1v15(), digest)
-    signer_asn1 = asn1_x509.Certificate.load(signer.public_bytes(serialization.Encoding.DER))
-    signer_info = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(
-                name="issuer_and_serial_number",
-                value=cms.IssuerAndSerialNumber(
-                    {"issuer": signer_asn1.issuer, "serial_number": signer_asn1.serial_number}
-                ),
-            ),
-            "digest_algorithm": {"algorithm": digest_name},
-            "signed_attrs": signed_attrs,
-            "signature_algorithm": {"algorithm": "rsassa_pkcs1v15"},
-            "signature": signature,
-        }
-    )
-    signed = cms.SignedData(
-        {
-            "version": "v1",
-            "digest_algorithms": [{"algorithm": digest_name}],
-            "encap_content_info": {"content_type": "data", "content": sealed},
-            "certificates": [signer_asn1],
-            "signer_infos": [signer_info],
-        }
-    )
-    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())
-
-
 def _ca_certificates(body: bytes, content_type: str) -> list[x509.Certificate]:
     """GetCACert's answer: one DER certificate, or a certs-only SignedData with the CA and its RAs."""
     try:
@@ -237,10 +171,16 @@ def _step(step: str, url: str, response: httpx.Response | None, detail: str | No
 
 
 async def enroll(
-    client: httpx.AsyncClient, payload: dict[str, Any], *, now: datetime, exchanges: list[dict[str, Any]]
+    client: httpx.AsyncClient,
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+    exchanges: list[dict[str, Any]],
+    pending_retries: int = 0,
 ) -> ScepResult:
     """Obtain an identity from the SCEP server `payload` names; ScepError with the reason if not.
-    Every HTTP exchange is appended to `exchanges` as it happens, failed ones included."""
+    Every HTTP exchange is appended to `exchanges` as it happens, failed ones included. A request
+    the CA leaves PENDING is asked about again (GetCertInitial, at once) `pending_retries` times."""
     inner = payload.get("PayloadContent")  # Apple nests the SCEP keys in PayloadContent
     content: dict[str, Any] = inner if isinstance(inner, dict) else payload
     url = content.get("URL")
@@ -289,37 +229,70 @@ async def enroll(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     ).hexdigest()
-    message = pkcs_req(
-        csr,
+    seal = functools.partial(
+        scep_message.pki_message,
         key=key,
         signer=signer,
         recipient=_recipient(certs),
         transaction_id=transaction_id,
-        nonce=os.urandom(16),
         aes="AES" in caps,
         sha256="SHA-256" in caps or "SCEPStandard" in caps,
     )
+    subject = csr.subject.rfc4514_string()
+    csr_der = csr.public_bytes(serialization.Encoding.DER)
+    message = seal(csr_der, scep_message.PKCS_REQ, nonce=os.urandom(16))
+    step, sent = "scep.PKIOperation", f"PKCSReq for {subject}"
+    for tried in range(1, pending_retries + 2):
+        if tried > 1:  # the CA left the request PENDING: ask again about it, as devices do
+            poll = scep_message.issuer_and_subject(ca, csr.subject)
+            message = seal(poll, scep_message.CERT_POLL, nonce=os.urandom(16))
+            step, sent = "scep.GetCertInitial", f"GetCertInitial for {subject} (try {tried})"
+        response = await _pki_operation(client, url, caps, message)
+        try:
+            issued = _cert_rep(response, key, ca)
+        except ScepPending:
+            if tried <= pending_retries:
+                exchanges.append(_step(step, url, response) | {"sent": sent, "detail": _ASKS_AGAIN})
+                continue
+            reason = pending_reason(tried, pending_retries)
+            exchanges.append(_step(step, url, response, reason) | {"sent": sent})
+            raise ScepError(reason) from None
+        except ScepError as exc:
+            exchanges.append(_step(step, url, response, str(exc)) | {"sent": sent})
+            raise
+        exchanges.append(
+            _step(step, url, response) | {"sent": sent, "answered": issued.subject.rfc4514_string()}
+        )
+        return ScepResult(issued, key, caps, ca.subject.rfc4514_string())
+    raise AssertionError("unreachable: the last try returns or raises")
+
+
+_ASKS_AGAIN = "the SCEP server left the request PENDING; the device asks again with GetCertInitial"
+
+
+def pending_reason(tries: int, retries: int) -> str:
+    """Why the device gave up on a request the CA kept PENDING, in words."""
+    asked = "its PKCSReq" if tries == 1 else f"its PKCSReq and {tries - 1} GetCertInitial"
+    return (
+        f"the CA left the request PENDING after {tries} {'try' if tries == 1 else 'tries'} ({asked}; "
+        f"setting scep_pending_retries is {retries}); the device stops asking"
+    )
+
+
+async def _pki_operation(
+    client: httpx.AsyncClient, url: str, caps: list[str], message: bytes
+) -> httpx.Response:
+    """POST the message when the server says it may (POSTPKIOperation, SCEPStandard), else GET."""
     if "POSTPKIOperation" in caps or "SCEPStandard" in caps:
-        response = await client.post(
+        return await client.post(
             url,
             params={"operation": "PKIOperation"},
             content=message,
             headers={"Content-Type": "application/x-pki-message"},
         )
-    else:
-        response = await client.get(
-            url, params={"operation": "PKIOperation", "message": base64.b64encode(message).decode()}
-        )
-    try:
-        issued = _cert_rep(response, key, ca)
-    except ScepError as exc:
-        exchanges.append(_step("scep.PKIOperation", url, response, str(exc)))
-        raise
-    exchanges.append(
-        _step("scep.PKIOperation", url, response)
-        | {"sent": f"PKCSReq for {csr.subject.rfc4514_string()}", "answered": issued.subject.rfc4514_string()}
+    return await client.get(
+        url, params={"operation": "PKIOperation", "message": base64.b64encode(message).decode()}
     )
-    return ScepResult(issued, key, caps, ca.subject.rfc4514_string())
 
 
 def _cert_rep(response: httpx.Response, key: rsa.RSAPrivateKey, ca: x509.Certificate) -> x509.Certificate:
@@ -339,10 +312,7 @@ def _cert_rep(response: httpx.Response, key: rsa.RSAPrivateKey, ca: x509.Certifi
         reason = FAIL_INFO.get(str(fail), f"failInfo {fail}")
         raise ScepError(f"the SCEP server refused the request: {reason}")
     if status == "3":
-        raise ScepError(
-            "the SCEP server left the request pending (PENDING: manual approval); the device "
-            "stops here instead of asking again and again"
-        )
+        raise ScepPending("the SCEP server left the request PENDING (manual approval)")
     if status != "0":
         raise ScepError(f"the SCEP answer has an unknown pkiStatus {status!r}")
     try:

@@ -130,6 +130,7 @@ async def complete_enrollment(
                 timeout_seconds=settings.mdm_contact_timeout_seconds,
                 now=now,
                 attestor=attestor,
+                pending_retries=settings.scep_pending_retries,
             )
         except flow.EnrollmentFailed as exc:
             out.failure = str(exc)

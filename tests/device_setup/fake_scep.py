@@ -18,7 +18,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.serialization import pkcs7
-from dep_emulator.device_mdm import scep
+from dep_emulator.device_mdm import envelope, scep
 
 from tests.device_setup import pki
 from tests.device_setup.mdm_endpoint import scep_enrollment_profile
@@ -83,6 +83,15 @@ def pending_cert_rep(request: Request, ca: pki.Issued) -> bytes:
         }
     )
     return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())
+
+
+def message_of(request: Request, ca: pki.Issued) -> tuple[str, str, bytes]:
+    """A PKIOperation's messageType, transactionID and content (opened with the CA's key)."""
+    signed = cms.ContentInfo.load(request.body)["content"]
+    attrs = {a["type"].native: a["values"][0].native for a in signed["signer_infos"][0]["signed_attrs"]}
+    sealed = signed["encap_content_info"]["content"].native
+    content = envelope.open_sealed(sealed, ca.key)
+    return attrs["scep_message_type"], attrs["scep_transaction_id"], content
 
 
 @dataclass

@@ -27,6 +27,7 @@ SETTINGS = {
     "mdm_profile_max_bytes": 64 * 1024,
     "mdm_max_redirects": 3,
     "mdm_max_commands_per_poll": 5,
+    "scep_pending_retries": 2,
 }
 
 

@@ -244,3 +244,34 @@ async def test_what_the_mdm_chooses_is_bounded_where_it_is_stored(
     assert exchanges.status_code == 200 and local_port(exchanges) == local_port(response)
     [long] = [e for e in exchanges.json()["exchanges"] if e["step"].startswith("command.R")]
     assert long["command_uuid"] == "U" * 100
+
+
+async def test_the_mdm_never_answers_after_the_answer_was_sent(
+    client: httpx.AsyncClient,
+    mdm: httpx.AsyncClient,
+    live: httpx.AsyncClient,
+    pg: asyncpg.Connection,
+    iphone: str,
+    bad_mdm: MisbehavingMdm,
+) -> None:
+    """The device sent its result; the MDM never answers that request (no next command, no
+    empty 200). Bounded by mdm_contact_timeout_seconds (1.5 here) and reported in words."""
+    await enrolled(client, mdm, iphone, bad_mdm)
+
+    def ask_then_hang(request: Request) -> Any:
+        if request.plist().get("Status") == "Idle":
+            return plist_reply(command("DeviceInformation", "info-1", Queries=["UDID"]))
+        return HANG
+
+    bad_mdm.routes["/mdm"] = ask_then_hang
+    report = await reported(
+        live,
+        pg,
+        iphone,
+        "mdm/poll",
+        step="command.DeviceInformation",
+        reason="the MDM did not answer within 1.5 seconds (after the device sent its result for info-1)",
+    )
+    assert (report["outcome"], report["commands"]) == ("stopped", 1)
+    result = bad_mdm.received("/mdm")[-1].plist()
+    assert (result["CommandUUID"], result["Status"]) == ("info-1", "Acknowledged")

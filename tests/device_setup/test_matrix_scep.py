@@ -14,8 +14,10 @@ from collections.abc import Iterator
 import asyncpg
 import httpx
 import pytest
+from cryptography import x509
+from dep_emulator.device_mdm.scep_message import IssuerAndSubject
 
-from tests.device_setup.fake_scep import ca, fake_scep, pending_cert_rep
+from tests.device_setup.fake_scep import ca, fake_scep, message_of, pending_cert_rep
 from tests.device_setup.matrix import activated, bad_mdm, iphone, live, reported, settings_overrides
 from tests.device_setup.mdm_endpoint import scep_enrollment_profile
 from tests.device_setup.misbehaving_mdm import HANG, MisbehavingMdm, Reply
@@ -142,13 +144,65 @@ async def test_scep_pending_forever(
     iphone: str,
     bad_mdm: MisbehavingMdm,
 ) -> None:
-    """A CertRep that stays PENDING: the device reports it once and stops (no endless polling)."""
+    """A CA that answers PENDING every time: the device asks again with GetCertInitial (CertPoll,
+    the same transaction, IssuerAndSubject naming the CA and the request's subject) as often as
+    scep_pending_retries says (2 here), then reports it in words (no endless polling)."""
     server = fake_scep(bad_mdm)
     server.pki_operation = lambda r: Reply(
         200, pending_cert_rep(r, ca()), {"Content-Type": "application/x-pki-message"}
     )
     await _enroll_against(client, mdm, iphone, bad_mdm)
-    await reported(
-        live, pg, iphone, "enroll", step="scep.PKIOperation", reason="left the request pending", status=200
+    report = await reported(
+        live,
+        pg,
+        iphone,
+        "enroll",
+        step="scep.GetCertInitial",
+        reason="the CA left the request PENDING after 3 tries (its PKCSReq and 2 GetCertInitial; "
+        "setting scep_pending_retries is 2)",
+        status=200,
     )
-    assert [r.query.get("operation") for r in bad_mdm.received("/scep")].count("PKIOperation") == 1
+    asked = [s for s in report["steps"] if s["step"] in ("scep.PKIOperation", "scep.GetCertInitial")]
+    assert [(s["step"], s["ok"]) for s in asked] == [
+        ("scep.PKIOperation", True),
+        ("scep.GetCertInitial", True),
+        ("scep.GetCertInitial", False),
+    ]
+    assert "PENDING; the device asks again with GetCertInitial" in asked[0]["detail"]
+    operations = [r for r in bad_mdm.received("/scep") if r.query.get("operation") == "PKIOperation"]
+    messages = [message_of(r, ca()) for r in operations]
+    assert [m[0] for m in messages] == ["19", "20", "20"]  # PKCSReq, then CertPoll twice
+    assert len({m[1] for m in messages}) == 1  # one transaction
+    csr = x509.load_der_x509_csr(messages[0][2])
+    for _, _, content in messages[1:]:
+        polled = IssuerAndSubject.load(content)
+        assert polled["issuer"].dump() == ca().cert.subject.public_bytes()
+        assert polled["subject"].dump() == csr.subject.public_bytes()
+
+
+@pytest.mark.parametrize(
+    ("operation", "answered"),
+    [("GetCACaps", []), ("GetCACert", ["scep.GetCACaps"])],
+    ids=["GetCACaps never answers", "GetCACert never answers"],
+)
+async def test_scep_get_ca_never_answers(
+    client: httpx.AsyncClient,
+    mdm: httpx.AsyncClient,
+    live: httpx.AsyncClient,
+    pg: asyncpg.Connection,
+    iphone: str,
+    bad_mdm: MisbehavingMdm,
+    operation: str,
+    answered: list[str],
+) -> None:
+    """Bounded by mdm_contact_timeout_seconds (1.5 here), reported in words; nothing after it sent."""
+    server = fake_scep(bad_mdm)
+    bad_mdm.routes["/scep"] = lambda r: HANG if r.query.get("operation") == operation else server(r)
+    await _enroll_against(client, mdm, iphone, bad_mdm)
+    report = await reported(
+        live, pg, iphone, "enroll", step="scep", reason="the SCEP server did not answer within 1.5 seconds"
+    )
+    assert [s["step"] for s in report["steps"] if s["step"].startswith("scep.")] == answered
+    sent = [r.query.get("operation") for r in bad_mdm.received("/scep")]
+    assert sent == [s.removeprefix("scep.") for s in answered] + [operation]
+    assert bad_mdm.received("/checkin") == []
