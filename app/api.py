@@ -31,6 +31,7 @@ from .core.dep import DepJSONResponse, check_user_agent
 from .device_mdm.ddm.router import router as device_ddm_router
 from .device_mdm.router import router as device_mdm_router
 from .device_mdm.router import setup_router as switch_on_router
+from .device_mdm.web_router import router as device_web_view_router
 from .device_setup.router import router as device_setup_router
 from .faults.router import router as faults_router
 from .feed.router import router as feed_router
@@ -89,6 +90,7 @@ control_api.include_router(device_setup_router)
 control_api.include_router(device_mdm_router)
 control_api.include_router(device_ddm_router)
 control_api.include_router(attestation_router)
+control_api.include_router(device_web_view_router)
 control_api.include_router(churn_router)
 control_api.include_router(seed_router)
 

@@ -12,7 +12,7 @@ from .content.models import OrgApp, OrgPackage
 from .core.db import Base
 from .core.signing_key import EmulatorSecret
 from .device_mdm.ddm.models import DeviceDdm
-from .device_mdm.models import DeviceEnrollment, MdmExchange
+from .device_mdm.models import DeviceEnrollment, DeviceWebView, MdmExchange
 from .device_setup.models import DeviceCA, DeviceSetup
 from .devices.models import AuditEvent, Device, DeviceAssignment, DeviceEvent
 from .faults.models import FaultScript
@@ -51,6 +51,7 @@ __all__ = [
     "DeviceEnrollment",
     "DeviceEvent",
     "DeviceSetup",
+    "DeviceWebView",
     "EmulatorClock",
     "EmulatorSecret",
     "FaultScript",

@@ -8,7 +8,9 @@ dates and optional values null. Values DEP does not carry are derived, determini
 - `deviceCapacity`: the storage size in the DEP description ("... 256GB ...");
 - `purchaseSourceType`/`purchaseSourceId`: APPLE and the org's customer number when the device
   came with an order number, else MANUALLY_ADDED (Apple Configurator) and "";
-- `mdmMigrationStatus`: REQUESTED while a migration deadline is set.
+- `mdmMigrationStatus`: REQUESTED while a migration deadline is set;
+- `productType` (e.g. iPhone17,1) and `partNumber` (e.g. MYMJ3LL/A): dep_emulator.devices.software,
+  from the model, colour, storage and region (so deterministic per generator seed).
 
 A device released from the org (RELEASE_DEVICES, the control API, a DEP disown, a replacement)
 leaves the lists but can still be read by id, UNASSIGNED and with `releasedFromOrgDateTime`:
@@ -29,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..clock import service as clock
 from ..clock.service import isoformat
-from ..devices import audit
+from ..devices import audit, software
 from ..devices.models import AuditEvent, Device
 from ..orgs.models import MdmServer, Org
 from . import servers
@@ -108,9 +110,9 @@ def attributes(device: Device, org: Org, released_at: datetime | None = None) ->
         "updatedDateTime": isoformat(released_at or device.updated_at),
         "deviceModel": device.model,
         "productFamily": PRODUCT_FAMILY.get(device.device_family, device.device_family),
-        "productType": "",
+        "productType": software.effective(device).product_type,
         "deviceCapacity": capacity.group(1) if capacity else "",
-        "partNumber": "",
+        "partNumber": software.part_number(device.model, device.color, device.description),
         "orderNumber": device.order_number or "",
         "color": device.color or "",
         "status": "ASSIGNED" if assigned else "UNASSIGNED",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..devices.generator import generate_devices
+from ..devices.software import build_for
 
 NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -22,7 +23,7 @@ DEVICE_COLUMNS = (
     "serial_number", "org_id", "feed_seq", "model", "description", "color", "device_family", "os",
     "asset_tag", "order_number", "order_date", "wifi_mac_address", "bluetooth_mac_address",
     "ethernet_mac_address", "imei", "meid", "eid", "is_replacement_device", "profile_status",
-    "created_at", "updated_at",
+    "created_at", "updated_at", "os_version", "os_build",
 )  # fmt: skip
 ASSIGNED_COLUMNS = (*DEVICE_COLUMNS, "server_id", "device_assigned_date", "device_assigned_by")
 AUDIT_COLUMNS = (
@@ -81,6 +82,7 @@ class Chunk:
     server_label: tuple[str, str] | None = None  # (uuid, name)
     assigned_by: str | None = None
     first_seq: int = 0
+    os_version: str | None = None  # every device runs this (build per platform); None: the current one
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +126,9 @@ def generated_chunk(chunk: Chunk) -> ChunkRows:
             serial, org, seq, model, field(d.description), field(d.color), field(d.device_family),
             field(d.os), field(d.asset_tag), field(d.order_number), field(d.order_date),
             field(d.wifi_mac_address), field(d.bluetooth_mac_address), field(d.ethernet_mac_address),
-            array(d.imei), array(d.meid), field(d.eid), "f", "empty", now, now, *tail,
+            array(d.imei), array(d.meid), field(d.eid), "f", "empty", now, now,
+            field(chunk.os_version), field(build_for(d.os, chunk.os_version) if chunk.os_version else None),
+            *tail,
         ]  # fmt: skip
         devices.append("\t".join(row))
         details = field(json.dumps({"orderNumber": d.order_number}))

@@ -181,6 +181,7 @@ def chunk_of(
     org_id: int,
     admin: str,
     assigned_by: str | None,
+    os_version: str | None = None,
 ) -> copy_rows.Chunk:
     """The whole request as one chunk (copy_generated splits it): added by the org's administrator
     `admin`, assigned (if at all) by `assigned_by`, as `audit.actor_for` attributes them."""
@@ -205,4 +206,5 @@ def chunk_of(
         org_id=org_id,
         audit=trail,
         assigned_by=assigned_by or admin,
+        os_version=os_version,
     )

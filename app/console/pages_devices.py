@@ -17,6 +17,7 @@ from ..core.dep import SettingsDep
 from ..core.errors import ControlError, DepError
 from ..device_mdm import service as device_mdm
 from ..device_mdm import state as mdm_state
+from ..device_mdm import web_view
 from ..device_mdm.ddm import control as ddm_control
 from ..device_setup import service as device_setup
 from ..device_setup.schemas import ActivateIn
@@ -25,6 +26,7 @@ from ..devices.schemas import GenerateIn
 from ..inventory import history, listing
 from ..inventory import service as devices_service
 from ..inventory import views as inventory
+from ..inventory.views import software_out
 from ..orgs import service as orgs_service
 from ..orgs import settings as org_settings
 from ..orgs.models import Org
@@ -320,7 +322,13 @@ async def _device_context(db: DbSession, serial: str) -> dict[str, Any]:
     except ControlError:
         managed, ddm = None, None
     exchanges = (await mdm_state.exchanges(db, serial=serial, after_id=0, limit=EXCHANGES)).exchanges
+    try:  # Setup Assistant's web view on configuration_web_url, while one is open or just closed
+        web = await web_view.get(db, serial=serial)
+    except ControlError:
+        web = None
     return {
+        "web_view": web,
+        "software": software_out(device),
         "managed": managed,
         "ddm": ddm,
         "exchanges": list(reversed(exchanges)),

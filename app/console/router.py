@@ -8,7 +8,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.staticfiles import StaticFiles
 
-from . import pages_auth, pages_devices, pages_ops, pages_orgs, pages_servers
+from . import (
+    pages_auth,
+    pages_device_os,
+    pages_devices,
+    pages_ops,
+    pages_orgs,
+    pages_servers,
+    pages_web_view,
+)
 from .render import HERE
 from .security import require_console
 
@@ -26,6 +34,14 @@ def _pages(*routers: APIRouter, guarded: bool) -> APIRouter:
 console_router = APIRouter(include_in_schema=False)
 console_router.include_router(_pages(pages_auth.router, guarded=False))
 console_router.include_router(
-    _pages(pages_orgs.router, pages_servers.router, pages_devices.router, pages_ops.router, guarded=True)
+    _pages(
+        pages_orgs.router,
+        pages_servers.router,
+        pages_devices.router,
+        pages_device_os.router,
+        pages_web_view.router,
+        pages_ops.router,
+        guarded=True,
+    )
 )
 static_files = StaticFiles(directory=HERE / "static")

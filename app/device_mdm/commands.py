@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from ..attestation.properties import PropertiesAttestation
+from . import account_config
 from . import profile as profiles
 from .ddm.session import DdmSession
 from .ddm.session import answer as declarative_management
@@ -65,6 +66,7 @@ class Managed:
     notes: list[str] = field(default_factory=list)
     ddm: DdmSession | None = None  # Declarative Device Management (ddm/), loaded for the poll
     attestation: PropertiesAttestation | None = None  # DevicePropertiesAttestation's cache (§7)
+    account_configuration: dict[str, Any] | None = None  # AccountConfiguration's settings (macOS)
 
 
 def _model_number(facts: Facts) -> str:
@@ -195,6 +197,8 @@ def answer(command: dict[str, Any], facts: Facts, managed: Managed) -> tuple[dic
         managed.awaiting_configuration = False
         managed.notes.append("Setup Assistant completed (DeviceConfigured)")
         return {"Status": "Acknowledged"}, Effect.NONE
+    if request_type == "AccountConfiguration":
+        return _account_configuration(body, facts, managed), Effect.NONE
     if request_type == "DeviceLock":
         if facts.device_family == "Mac" and not isinstance(body.get("PIN"), str):
             return _error(12067, "MCMDMErrorDomain", "A PIN is required to lock a Mac."), Effect.NONE
@@ -208,6 +212,23 @@ def answer(command: dict[str, Any], facts: Facts, managed: Managed) -> tuple[dic
     if request_type is None:
         description = "The command has no RequestType."
     return _error(12021, "MCMDMErrorDomain", description), Effect.NONE
+
+
+def _account_configuration(body: dict[str, Any], facts: Facts, managed: Managed) -> dict[str, Any]:
+    if facts.device_family != "Mac":
+        return _error(
+            12021,
+            "MCMDMErrorDomain",
+            "The request type 'AccountConfiguration' is not supported by this device.",
+        )
+    if not managed.awaiting_configuration:
+        return account_config.NOT_AWAITING
+    kept = account_config.settings(body)
+    if isinstance(kept, str):
+        return _error(12011, "MCMDMErrorDomain", f"Invalid AccountConfiguration: {kept}.")
+    managed.account_configuration = kept
+    managed.notes.append("kept the account configuration for Setup Assistant")
+    return {"Status": "Acknowledged"}
 
 
 def _install_profile(body: dict[str, Any], managed: Managed) -> tuple[dict[str, Any], Effect]:

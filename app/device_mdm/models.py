@@ -44,6 +44,8 @@ class DeviceEnrollment(Base):
     profiles: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     lock: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # the last DeviceLock, if any
     not_now_remaining: Mapped[int] = mapped_column(Integer, default=0)
+    # AccountConfiguration's settings while the Mac awaits configuration (device_mdm.account_config).
+    account_configuration: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     poll_every_seconds: Mapped[float | None]
     next_poll_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
@@ -70,3 +72,28 @@ class MdmExchange(Base):
     command_uuid: Mapped[str | None] = mapped_column(String(100))
     sent: Mapped[str | None] = mapped_column(Text)
     answered: Mapped[str | None] = mapped_column(Text)
+
+
+class DeviceWebView(Base):
+    """Setup Assistant's web view on `configuration_web_url` (device-2026.md §5), while it is open.
+
+    One row per device, replaced when the device loads the page anew and gone on erase. The
+    cookie jar lives here (the web view keeps one, non-persistent: a new activation starts a new
+    one); `page` is the last page it shows, for the console and the control API.
+    """
+
+    __tablename__ = "device_web_view"
+
+    device_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("device.id", ondelete="CASCADE"), primary_key=True
+    )
+    start_url: Mapped[str] = mapped_column(Text)
+    host_rule: Mapped[str] = mapped_column(String(16))  # whole_host (observed) | last_two_labels (documented)
+    state: Mapped[str] = mapped_column(String(16))  # open | enrolled | failed | cancelled
+    url: Mapped[str] = mapped_column(Text)
+    status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(Text)
+    page: Mapped[str] = mapped_column(Text, default="")
+    cookies: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    steps: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -100,6 +100,7 @@ async def run_poll(
             anchors_pem=list(row.anchors_pem),
             lock=row.lock,
             not_now_remaining=row.not_now_remaining,
+            account_configuration=row.account_configuration,
         )
         reports_before = await extras.load(db, lease.device_id, facts, managed)  # DDM, attestation cache
         server_url, sign, check_in_url = row.server_url, row.sign_message, row.check_in_url
@@ -139,6 +140,7 @@ async def run_poll(
                     awaiting_configuration=managed.awaiting_configuration,
                     profiles=managed.profiles,
                     lock=managed.lock,
+                    account_configuration=managed.account_configuration,
                     not_now_remaining=func.greatest(
                         0, DeviceEnrollment.not_now_remaining - talk.not_now_used
                     ),

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..clock import service as clock
 from ..core.errors import ControlError, not_found
 from ..device_setup import machine_info
-from ..devices import locking
+from ..devices import locking, software
 from ..devices.models import Device
 from .commands import Facts
 from .models import DeviceEnrollment, MdmExchange
@@ -19,18 +19,18 @@ from .schemas import StepOut
 
 
 def facts_of(device: Device, config: dict[str, Any]) -> Facts:
-    info = machine_info.machine_info(device, language="en")
+    now = software.effective(device)
     return Facts(
         serial_number=device.serial_number,
-        udid=info["UDID"],
+        udid=machine_info.udid(device),
         model=device.model,
-        product=info["PRODUCT"],
+        product=now.product_type,
         device_family=device.device_family,
         os=device.os,
-        os_version=info["OS_VERSION"],
-        build=info["VERSION"],
-        imei=info.get("IMEI"),
-        meid=info.get("MEID"),
+        os_version=now.os_version,
+        build=now.os_build,
+        imei=device.imei[0] if device.imei else None,
+        meid=device.meid[0] if device.meid else None,
         wifi_mac=device.wifi_mac_address,
         bluetooth_mac=device.bluetooth_mac_address,
         ethernet_mac=device.ethernet_mac_address,

@@ -69,6 +69,12 @@ class ManagedOut(BaseModel):
     profiles: list[dict[str, Any]] = Field(description="As ProfileList reports them.")
     lock: dict[str, Any] | None
     not_now_remaining: int
+    account_configuration: dict[str, Any] | None = Field(
+        default=None, description="AccountConfiguration's settings as the Mac keeps them (macOS, awaiting)."
+    )
+    accounts: list[dict[str, Any]] = Field(
+        default_factory=list, description="The local accounts Setup Assistant would create from them."
+    )
     poll_every_seconds: float | None
     next_poll_at: datetime | None
 
@@ -102,7 +108,66 @@ class CheckOutOut(BaseModel):
     steps: list[StepOut]
 
 
+class OsUpdateOut(BaseModel):
+    """An update the device installed because the MDM required it (com.apple.softwareupdate.required)."""
+
+    from_version: str
+    from_build: str
+    to_version: str
+    to_build: str
+    supplemental_extra: str | None = None
+    requested: dict[str, Any] = Field(description="The 403's details as the MDM sent them.")
+    beta_program: str | None = Field(default=None, description="RequireBetaProgram's Description, if asked.")
+
+
+class WebViewOut(BaseModel):
+    """Setup Assistant's web view on configuration_web_url: the page it shows, what a user can do."""
+
+    serial_number: str
+    state: Literal["open", "enrolled", "failed", "cancelled"] = Field(
+        description="open: showing a page; enrolled: a page returned the enrollment profile and the device "
+        "enrolled; failed/cancelled: see detail."
+    )
+    start_url: str
+    url: str = Field(description="The page shown (after redirects).")
+    status: int | None = None
+    content_type: str | None = None
+    title: str
+    text: str = Field(description="The page's visible text.")
+    forms: list[dict[str, Any]] = Field(
+        description="[{index, action, method, fields: [{name, type, value, label}], submit}]"
+    )
+    links: list[dict[str, Any]] = Field(description="[{index, href, text}]")
+    steps: int = Field(description="Pages loaded so far (redirects included).")
+    detail: str | None = None
+    host_rule: str
+    enrollment: EnrollmentOut | None = None
+
+
+class WebSubmitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    form: int = Field(default=0, ge=0, description="Index of the page's form.")
+    fields: dict[str, str] = Field(default_factory=dict, description="What the user types, by field name.")
+
+
+class WebFollowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    link: int | None = Field(default=None, ge=0, description="Index of the page's link.")
+    url: str | None = Field(default=None, max_length=4096, description="Or a URL the page navigates to.")
+
+
 class ActivationOut(SetupOut):
+    updates: list[OsUpdateOut] | None = Field(
+        default=None, description="Software updates the MDM required before it answered MachineInfo."
+    )
+    stopped: str | None = Field(
+        default=None, description="Why the device got no enrollment profile from the MDM (a 403), in words."
+    )
+    web_view: WebViewOut | None = Field(
+        default=None, description="With configuration_web_url: the web view the device opened."
+    )
     enrollment: EnrollmentOut | None = None
 
 

@@ -24,7 +24,7 @@ from ..device_setup.models import DeviceSetup
 from ..device_setup.schemas import ActivateIn, MdmContactOut
 from ..devices.models import Device
 from . import enrollment as flow
-from . import extras, polls, records, transport
+from . import extras, first_contact, polls, records, transport, web_view
 from . import profile as profiles
 from .commands import Facts
 from .models import DeviceEnrollment
@@ -50,9 +50,14 @@ async def enroll(
         request = await setup_service.first_mdm_request(
             db, device, setup.cloud_configuration, language=language
         )
-    contact, body = await setup_service.send_to_mdm(request, settings=settings)
+    first = await first_contact.run(sessionmaker, request, settings=settings, record_final=False)
     return await complete_enrollment(
-        sessionmaker, device_id=device.id, contact=contact, body=body, settings=settings
+        sessionmaker,
+        device_id=device.id,
+        contact=first.contact,
+        body=first.body,
+        settings=settings,
+        refusal=first.failure,
     )
 
 
@@ -73,16 +78,52 @@ async def switch_on(
     result = ActivationOut(**dict(setup))
     if mdm_request is not None:
         await db.commit()
-        result.mdm, answer = await setup_service.send_to_mdm(mdm_request, settings=settings)
-        if options.enroll:
+        first = await first_contact.run(
+            sessionmaker,
+            mdm_request,
+            settings=settings,
+            psso_token=options.psso_access_token,
+            record_final=not options.enroll,
+        )
+        result.mdm, result.updates, result.stopped = first.contact, first.updates or None, first.failure
+        contact = first.contact
+        if (
+            contact.method == "GET"
+            and first.failure is None
+            and contact.error is None
+            and not contact.refusal
+        ):
+            # the web view opens; a person or a test signs in (web_view), then the device enrolls
+            result.web_view, result.enrollment = await web_view.open_view(
+                sessionmaker,
+                device_id=mdm_request.device_id,
+                contact=contact,
+                body=first.body,
+                host_rule=options.web_view_host_rule,
+                settings=settings,
+                enroll=web_enroller(sessionmaker, settings),
+            )
+        if options.enroll and result.enrollment is None:
             result.enrollment = await complete_enrollment(
                 sessionmaker,
                 device_id=mdm_request.device_id,
-                contact=result.mdm,
-                body=answer,
+                contact=contact,
+                body=first.body,
                 settings=settings,
+                refusal=first.failure,
             )
     return result
+
+
+def web_enroller(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> web_view.Enroll:
+    """Enrollment from the profile a web-view page returned."""
+
+    async def enroll(device_id: int, contact: MdmContactOut, body: bytes) -> EnrollmentOut:
+        return await complete_enrollment(
+            sessionmaker, device_id=device_id, contact=contact, body=body, settings=settings
+        )
+
+    return enroll
 
 
 async def complete_enrollment(
@@ -92,8 +133,10 @@ async def complete_enrollment(
     contact: MdmContactOut,
     body: bytes | None,
     settings: Settings,
+    refusal: str | None = None,
 ) -> EnrollmentOut:
-    """Continue from the MDM's answer to the device's first request (activate's `enroll`)."""
+    """Continue from the MDM's answer to the device's first request (activate's `enroll`);
+    `refusal`: why the MDM's 403 ended Setup Assistant's enrollment (first_contact)."""
     async with sessionmaker() as db, db.begin():
         device = await db.get(Device, device_id)
         setup = await db.get(DeviceSetup, device_id)
@@ -109,14 +152,14 @@ async def complete_enrollment(
     fetch = {"url": contact.url, "status": contact.status}  # the step's fields besides step, ok, detail
     out = EnrollmentOut(serial_number=serial, outcome="failed", steps=[])
     enrolled = None
-    problem = contact.error or contact.refusal
+    problem = refusal or contact.error or contact.refusal
     if problem is not None or body is None:
         attempt.fail("profile.fetch", problem or "the MDM gave no profile", **fetch)
-    elif contact.method == "GET":
+    elif contact.method == "GET" and not (contact.content_type or "").startswith(web_view.ASPEN):
         attempt.fail(
             "profile.fetch",
-            "ConfigurationWebURL opens a web view (a user signs in there); enroll needs a profile "
-            "from ConfigurationURL",
+            "ConfigurationWebURL opens a web view: the device enrolls once a user signs in there "
+            "(the console's device page, or POST .../web-view/submit and .../web-view/follow)",
             **fetch,
         )
     else:

@@ -15,6 +15,7 @@ from ..core.errors import ControlError, not_found
 from ..device_setup import service as setup_service
 from ..devices import locking
 from ..devices.models import Device
+from . import account_config, web_view
 from .models import DeviceEnrollment, MdmExchange
 from .schemas import EraseOut, ExchangeOut, ExchangesOut, ManagedOut
 
@@ -56,6 +57,8 @@ async def managed(db: AsyncSession, *, serial: str) -> ManagedOut:
         profiles=row.profiles,
         lock=row.lock,
         not_now_remaining=row.not_now_remaining,
+        account_configuration=row.account_configuration,
+        accounts=account_config.accounts(row.account_configuration),
         poll_every_seconds=row.poll_every_seconds,
         next_poll_at=row.next_poll_at,
     )
@@ -116,6 +119,7 @@ async def erase(db: AsyncSession, *, serial: str) -> EraseOut:
     gone (the exchange log stays); Apple's record stays. The control API and the MDM's
     EraseDevice command both end here."""
     device, had_configuration = await setup_service.erase(db, serial=serial)
+    await web_view.erase(db, device_id=device.id)
     enrollment = await db.get(DeviceEnrollment, device.id)
     if enrollment is not None:
         await db.delete(enrollment)

@@ -1,7 +1,19 @@
 """What a device tells the MDM about itself in Setup Assistant: the signed MachineInfo plist.
 
-Apple's MachineInfo keys: UDID, SERIAL, PRODUCT (hardware model identifier), VERSION (build),
-OS_VERSION, IMEI and MEID (cellular models only), LANGUAGE, MDM_CAN_REQUEST_SOFTWARE_UPDATE.
+The keys are those a device of its platform and OS version sends, and no others
+(device-2026.md §1.2, Apple's `other/machineinfo.yaml`):
+
+| Key | Sent by |
+|---|---|
+| UDID, SERIAL, PRODUCT, VERSION, LANGUAGE | every device |
+| OS_VERSION, SUPPLEMENTAL_BUILD_VERSION | iOS/iPadOS/tvOS 17+, macOS 14+, visionOS |
+| SUPPLEMENTAL_OS_VERSION_EXTRA | the same, only while a Rapid Security Response is applied |
+| IMEI, MEID | cellular iPhones and iPads |
+| MDM_CAN_REQUEST_SOFTWARE_UPDATE | iOS/iPadOS 17+, macOS 14+ (visionOS: `visionos_software_update`) |
+| SOFTWARE_UPDATE_DEVICE_ID | iOS 17.4+, macOS 14.4+, visionOS 1.1+ (Mac: board ID, else product type) |
+| MDM_CAN_REQUEST_PSSO_CONFIG | macOS 26.0+, absent on the retry that carries the IdP's Bearer token |
+| MANDATORY_SOFTWARE_UPDATE_REQUIRED | macOS 26.1+, when the Mac must take a mandatory update first |
+
 The plist is CMS-signed (SignedData with the content attached) by the device's identity.
 Identifiers are derived from the serial, so one device always reports the same UDID.
 """
@@ -10,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import plistlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
@@ -17,54 +31,23 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 
+from ..devices import software
 from ..devices.models import Device
 
-# Hardware model identifiers of the generator's models (dep_emulator.devices.generator).
-PRODUCTS = {
-    "iPhone 16 Pro": "iPhone17,1",
-    "iPhone 16": "iPhone17,3",
-    "iPhone 15 Pro": "iPhone16,1",
-    "iPhone 15": "iPhone15,4",
-    "iPhone 14": "iPhone14,7",
-    "iPhone 13": "iPhone14,5",
-    "iPhone SE (3rd generation)": "iPhone14,6",
-    "iPhone 12": "iPhone13,2",
-    "iPhone 8": "iPhone10,1",
-    "iPad Pro 13-inch (M4)": "iPad16,5",
-    "iPad Air 11-inch (M2)": "iPad14,8",
-    "iPad (10th generation)": "iPad13,18",
-    "iPad mini (6th generation)": "iPad14,1",
-    "iPad (9th generation)": "iPad12,1",
-    "iPad mini 4": "iPad5,1",
-    "MacBook Pro 14-inch": "Mac15,3",
-    "MacBook Pro 16-inch": "Mac15,7",
-    "MacBook Air 13-inch (M2)": "Mac14,2",
-    "MacBook Air 15-inch (M3)": "Mac15,13",
-    "Mac mini": "Mac14,3",
-    "iMac": "Mac15,4",
-    "Mac Studio": "Mac14,13",
-    "MacBook Pro 13-inch": "MacBookPro17,1",
-    "Apple TV 4K": "AppleTV14,1",
-    "Apple TV HD": "AppleTV5,3",
-    "Apple Vision Pro": "RealityDevice14,1",
-    "iPod touch": "iPod9,1",
-}
-FAMILY_PRODUCTS = {
-    "iPhone": "iPhone17,3",
-    "iPad": "iPad13,18",
-    "Mac": "Mac15,3",
-    "AppleTV": "AppleTV14,1",
-    "Vision": "RealityDevice14,1",
-    "iPod": "iPod9,1",
-}
-# (OS_VERSION, VERSION) a freshly erased device of each OS runs.
-OS_BUILDS = {
-    "iOS": ("18.1", "22B83"),
-    "iPadOS": ("18.1", "22B83"),
-    "OSX": ("15.1", "24B83"),
-    "tvOS": ("18.1", "22J580"),
-    "visionOS": ("2.1", "22N580"),
-}
+# Oldest version sending OS_VERSION, the SUPPLEMENTAL_* keys and (iOS/macOS) the update flag.
+_OS_VERSION_SINCE = {"iOS": (17,), "iPadOS": (17,), "OSX": (14,), "tvOS": (17,), "visionOS": (1,)}
+_UPDATE_FLAG_SINCE = {"iOS": (17,), "iPadOS": (17,), "OSX": (14,)}
+_UPDATE_DEVICE_ID_SINCE = {"iOS": (17, 4), "iPadOS": (17, 4), "OSX": (14, 4), "visionOS": (1, 1)}
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How this request differs from a plain first request (all unverified corners are switches)."""
+
+    language: str = "en"
+    psso_retry: bool = False  # the retry carrying the IdP's Bearer token: no MDM_CAN_REQUEST_PSSO_CONFIG
+    mandatory_software_update: bool = False  # macOS 26.1+: MANDATORY_SOFTWARE_UPDATE_REQUIRED
+    visionos_software_update: bool = False  # the schema disagrees with itself (§1.2): default absent
 
 
 def udid(device: Device) -> str:
@@ -76,24 +59,47 @@ def udid(device: Device) -> str:
 
 
 def product(device: Device) -> str:
-    return PRODUCTS.get(device.model) or FAMILY_PRODUCTS.get(device.device_family, "iPhone17,3")
+    return software.effective(device).product_type
 
 
-def machine_info(device: Device, *, language: str) -> dict[str, Any]:
-    os_version, build = OS_BUILDS.get(device.os, OS_BUILDS["iOS"])
+def _since(table: Mapping[str, tuple[int, ...]], os: str, version: tuple[int, ...]) -> bool:
+    first = table.get(os)
+    return first is not None and version >= first
+
+
+def machine_info(device: Device, *, language: str = "en", options: Options | None = None) -> dict[str, Any]:
+    options = options or Options(language=language)
+    now = software.effective(device)
+    version = software.version_key(now.os_version)
+    os = device.os
     info: dict[str, Any] = {
         "UDID": udid(device),
         "SERIAL": device.serial_number,
-        "PRODUCT": product(device),
-        "VERSION": build,
-        "OS_VERSION": os_version,
-        "LANGUAGE": language,
-        "MDM_CAN_REQUEST_SOFTWARE_UPDATE": True,
+        "PRODUCT": now.product_type,
+        "VERSION": now.os_build,
+        "LANGUAGE": options.language,
     }
-    if device.imei:
-        info["IMEI"] = device.imei[0]
-    if device.meid:
-        info["MEID"] = device.meid[0]
+    if _since(_OS_VERSION_SINCE, os, version):
+        info["OS_VERSION"] = now.os_version
+        info["SUPPLEMENTAL_BUILD_VERSION"] = now.supplemental_build
+        if now.supplemental_extra:
+            info["SUPPLEMENTAL_OS_VERSION_EXTRA"] = now.supplemental_extra
+    if os in ("iOS", "iPadOS"):
+        if device.imei:
+            info["IMEI"] = device.imei[0]
+        if device.meid:
+            info["MEID"] = device.meid[0]
+    if _since(_UPDATE_FLAG_SINCE, os, version) or (os == "visionOS" and options.visionos_software_update):
+        info["MDM_CAN_REQUEST_SOFTWARE_UPDATE"] = True
+    if _since(_UPDATE_DEVICE_ID_SINCE, os, version):
+        info["SOFTWARE_UPDATE_DEVICE_ID"] = (
+            software.BOARD_IDS.get(now.product_type, "J413AP") if os == "OSX" else now.product_type
+        )
+    if os == "OSX" and version >= (26,):
+        if not options.psso_retry:
+            info["MDM_CAN_REQUEST_PSSO_CONFIG"] = True
+        if version >= (26, 1) and options.mandatory_software_update:
+            info["MANDATORY_SOFTWARE_UPDATE_REQUIRED"] = True
     return info
 
 

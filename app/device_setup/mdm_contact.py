@@ -31,7 +31,7 @@ class ContactLimits:
     max_bytes: int
 
 
-def _ssl_context(anchor_certs: list[str]) -> ssl.SSLContext:
+def ssl_context(anchor_certs: list[str]) -> ssl.SSLContext:
     context = ssl.create_default_context()
     for anchor in anchor_certs:
         context.load_verify_locations(cadata=base64.b64decode(anchor, validate=True))
@@ -39,7 +39,12 @@ def _ssl_context(anchor_certs: list[str]) -> ssl.SSLContext:
 
 
 async def contact_mdm(
-    config: dict[str, Any], *, signed_info: bytes, user_agent: str, limits: ContactLimits
+    config: dict[str, Any],
+    *,
+    signed_info: bytes,
+    user_agent: str,
+    limits: ContactLimits,
+    bearer_token: str | None = None,
 ) -> tuple[MdmContactOut, bytes | None]:
     """What the MDM answered, and the body it answered with (None when no usable answer came:
     `error` or `refusal` says why, in words). Bounded: the whole exchange takes at most
@@ -55,9 +60,11 @@ async def contact_mdm(
         headers = {"Content-Type": "application/pkcs7-signature"}
         content = signed_info
     headers["User-Agent"] = user_agent
+    if bearer_token is not None:  # the Platform SSO retry (macOS 26, device-2026.md §2.3)
+        headers["Authorization"] = f"Bearer {bearer_token}"
     result = MdmContactOut(method=method, url=url)
     try:
-        verify = _ssl_context(list(config.get("AnchorCertificates") or []))
+        verify = ssl_context(list(config.get("AnchorCertificates") or []))
     except (ValueError, ssl.SSLError) as exc:
         result.error = f"unusable anchor certificate: {exc}"
         return result, None
@@ -72,6 +79,7 @@ async def contact_mdm(
                 async with client.stream(method, url, headers=headers, content=content) as response:
                     result.status = response.status_code
                     result.content_type = response.headers.get("content-type")
+                    result.set_cookies = response.headers.get_list("set-cookie")  # for the web view
                     body = b""
                     async for chunk in response.aiter_bytes():
                         body += chunk

@@ -26,6 +26,29 @@ class ActivateIn(BaseModel):
         pattern=LANGUAGE_TAG,
         description="LANGUAGE the device reports; default: the profile's, else en.",
     )
+    mandatory_software_update: bool = Field(
+        default=False,
+        description="macOS 26.1+: the Mac must take a mandatory update in Setup Assistant "
+        "(MachineInfo MANDATORY_SOFTWARE_UPDATE_REQUIRED).",
+    )
+    visionos_software_update: bool = Field(
+        default=False,
+        description="visionOS: send MDM_CAN_REQUEST_SOFTWARE_UPDATE (Apple's schema lists it n/a on "
+        "visionOS yet allows the 403 there; unverified, so off by default).",
+    )
+    web_view_host_rule: Literal["whole_host", "last_two_labels"] = Field(
+        default="whole_host",
+        description="Which hosts the web view accepts the enrollment profile from: the whole host of "
+        "configuration_web_url (as Setup Assistant's code compares it; default) or its last two DNS "
+        "labels (as Apple's article words it).",
+    )
+    psso_access_token: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="macOS 26: the access token the identity provider hands the Mac after sign-in; "
+        "with it the Mac answers the MDM's com.apple.psso.required by retrying with "
+        "Authorization: Bearer. Without it the device reports the requirement and stops.",
+    )
 
 
 class EnrollmentProfileOut(BaseModel):
@@ -51,6 +74,9 @@ class MdmContactOut(BaseModel):
         description="Why the answer is not a profile, in words: the MDM's refusal (status, Apple's 403 "
         "code and message, Retry-After), an empty answer, or one over the size limit.",
     )
+    # For the web view (device_mdm.web_view): its first load's cookies and redirect; not shown.
+    set_cookies: list[str] = Field(default_factory=list, exclude=True)
+    location: str | None = Field(default=None, exclude=True)
 
 
 class SetupOut(BaseModel):

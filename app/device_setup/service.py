@@ -16,7 +16,7 @@ which must not wait on a row lock the activation still holds.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..clock import service as clock
 from ..core.config import Settings
 from ..core.errors import not_found
-from ..devices import audit, locking
+from ..devices import audit, locking, software
 from ..devices.events import MODIFIED, FeedEvent, record_events
 from ..devices.models import Device
 from ..orgs.models import Org
@@ -54,6 +54,8 @@ class MdmRequest:
     config: dict[str, Any]
     signed_info: bytes
     user_agent: str
+    info: dict[str, Any] = field(default_factory=dict)  # the MachineInfo inside signed_info
+    options: machine_info.Options = field(default_factory=machine_info.Options)
 
 
 async def activate(
@@ -88,7 +90,7 @@ async def activate(
     request = None
     if (options.contact_mdm or options.enroll) and config is not None:
         language = options.language or str((profile_body or {}).get("language") or "en")
-        request = await first_mdm_request(db, device, config, language=language)
+        request = await first_mdm_request(db, device, config, info_options=info_options(options, language))
     return result, request
 
 
@@ -132,20 +134,43 @@ def _profile_view(
     return {"profile_uuid": profile_uuid, **body, "org_name": org_name}
 
 
+def info_options(options: ActivateIn, language: str) -> machine_info.Options:
+    return machine_info.Options(
+        language=language,
+        mandatory_software_update=options.mandatory_software_update,
+        visionos_software_update=options.visionos_software_update,
+    )
+
+
 async def first_mdm_request(
-    db: AsyncSession, device: Device, config: dict[str, Any], *, language: str
+    db: AsyncSession,
+    device: Device,
+    config: dict[str, Any],
+    *,
+    language: str = "en",
+    info_options: machine_info.Options | None = None,
 ) -> MdmRequest:
     """The signed machine info the device sends to the MDM, under a fresh device identity."""
-    if not re.fullmatch(LANGUAGE_TAG, language):
-        language = "en"  # the DEP profile's language is free text; a device reports a tag
-    info = machine_info.machine_info(device, language=language)
+    chosen = info_options or machine_info.Options(language=language)
+    if not re.fullmatch(LANGUAGE_TAG, chosen.language):
+        # the DEP profile's language is free text; a device reports a tag
+        chosen = machine_info.Options(
+            language="en",
+            psso_retry=chosen.psso_retry,
+            mandatory_software_update=chosen.mandatory_software_update,
+            visionos_software_update=chosen.visionos_software_update,
+        )
+    info = machine_info.machine_info(device, options=chosen)
     cert, key = await ca.issue_device_identity(db, udid=info["UDID"], serial=device.serial_number)
     signed = machine_info.signed_plist(info, cert=cert, key=key)
-    user_agent = f"{info['PRODUCT']}/{info['OS_VERSION']} ({info['VERSION']}) MDM-emulated-device"
-    return MdmRequest(device.id, config, signed, user_agent)
+    now = software.effective(device)
+    user_agent = f"{now.product_type}/{now.os_version} ({now.os_build}) MDM-emulated-device"
+    return MdmRequest(device.id, config, signed, user_agent, info, chosen)
 
 
-async def send_to_mdm(request: MdmRequest, *, settings: Settings) -> tuple[MdmContactOut, bytes | None]:
+async def send_to_mdm(
+    request: MdmRequest, *, settings: Settings, bearer_token: str | None = None
+) -> tuple[MdmContactOut, bytes | None]:
     """Make the device's first request to the MDM (call it with no transaction open): what it
     answered, and the body (the enrollment profile, for `device_mdm.service.enroll`)."""
     return await contact_mdm(
@@ -157,6 +182,7 @@ async def send_to_mdm(request: MdmRequest, *, settings: Settings) -> tuple[MdmCo
             max_redirects=settings.mdm_max_redirects,
             max_bytes=settings.mdm_profile_max_bytes,
         ),
+        bearer_token=bearer_token,
     )
 
 

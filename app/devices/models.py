@@ -52,6 +52,11 @@ class Device(Base):
     meid: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
     eid: Mapped[str | None] = mapped_column(String(40))
     mdm_migration_deadline: Mapped[datetime | None]
+    # What it is and runs (dep_emulator.devices.software): null = a fresh device of its model.
+    product_type: Mapped[str | None] = mapped_column(String(40))
+    os_version: Mapped[str | None] = mapped_column(String(20))
+    os_build: Mapped[str | None] = mapped_column(String(20))
+    os_supplemental_extra: Mapped[str | None] = mapped_column(String(8))
 
     is_replacement_device: Mapped[bool] = mapped_column(Boolean, default=False)
     replaces_serial_number: Mapped[str | None] = mapped_column(String(64))

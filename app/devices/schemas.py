@@ -61,6 +61,17 @@ class DeviceAttributes(BaseModel):
     meid: list[str] | None = Field(default=None, max_length=4)
     eid: str | None = Field(default=None, max_length=40)
     mdm_migration_deadline: datetime | None = None
+    # What it is and runs (dep_emulator.devices.software); not in DEP's record: no feed event.
+    product_type: str | None = Field(
+        default=None, max_length=40, description="Model identifier, e.g. iPhone18,3; default: its model's."
+    )
+    os_version: str | None = Field(
+        default=None, max_length=20, description="e.g. 26.1; the build: os_build, else the release table's."
+    )
+    os_build: str | None = Field(default=None, max_length=20, description="e.g. 23B85.")
+    os_supplemental_extra: str | None = Field(
+        default=None, max_length=8, description='Rapid Security Response applied, e.g. "(a)"; null: none.'
+    )
 
 
 class DeviceIn(DeviceAttributes):
@@ -98,6 +109,12 @@ class GenerateIn(BaseModel):
     )
     server_uuid: str | None = Field(
         default=None, max_length=64, description="Assign them to this MDM server in the same request."
+    )
+    os_version: str | None = Field(
+        default=None,
+        max_length=20,
+        description="Every generated device runs this OS version (build per platform from the release "
+        "table); default: the current release of each platform.",
     )
 
 
@@ -167,6 +184,17 @@ class HistoryOut(BaseModel):
     at: datetime
 
 
+class SoftwareOut(BaseModel):
+    """What the device is and runs (not part of DEP's record)."""
+
+    product_type: str = Field(description="Hardware model identifier (MachineInfo PRODUCT).")
+    part_number: str = Field(description="As the Business API's orgDevices shows it, e.g. MYMJ3LL/A.")
+    os_version: str
+    os_build: str
+    os_supplemental_extra: str | None = Field(description='Rapid Security Response, e.g. "(a)".')
+    supplemental_build_version: str
+
+
 class DeviceOut(BaseModel):
     serial_number: str
     org_id: str | None
@@ -176,6 +204,7 @@ class DeviceOut(BaseModel):
     replaces_serial_number: str | None
     replacement_date: datetime | None
     fields: dict[str, Any] = Field(description="Apple's Device object, ungated (spec §7).")
+    software: SoftwareOut | None = None
     history: list[HistoryOut] | None = None
 
 

@@ -30,7 +30,7 @@ from ..orgs import service as orgs_service
 from ..orgs.models import MdmServer, Org
 from . import listing, service
 from . import views as inventory
-from .views import DeviceView
+from .views import DeviceView, software_out
 
 router = APIRouter(tags=["devices"])
 RESULTS_SHOWN = 10_000
@@ -61,6 +61,7 @@ def device_out(view: DeviceView) -> DeviceOut:
         replaces_serial_number=d.replaces_serial_number,
         replacement_date=d.replacement_date,
         fields=wire.device_fields(d),
+        software=software_out(d),
         history=history,
     )
 
@@ -122,6 +123,7 @@ async def add_devices(
             seed=g.seed,
             start=g.start,
             server=await _org_server(db, org, g.server_uuid or server_uuid),
+            os_version=g.os_version,
         )
         return AddDevicesOut(
             count=made.count, serials=made.serials if made.count <= 1000 else None, seed=made.seed

@@ -20,11 +20,11 @@ from ..bulk import deadlines, importing
 from ..bulk import generation as bulk
 from ..clock import service as clock
 from ..core.errors import ControlError, not_found
-from ..devices import locking
+from ..devices import locking, software
 from ..devices.events import MODIFIED, FeedEvent, record_events
 from ..devices.generator import generate_devices as generate_specs
 from ..devices.models import Device, DeviceAssignment
-from ..devices.schemas import DeviceAttributes, DeviceIn
+from ..devices.schemas import FAMILY_OS, DeviceAttributes, DeviceIn
 from ..orgs.models import MdmServer, Org
 from .assignments import ServerGone, assign_devices, assign_locked, disown_devices, release_locked
 
@@ -73,7 +73,16 @@ async def add_devices(
         for chunk in locking.chunks(added.device_ids)
         for d in await locking.load_devices(db, ids=chunk)
     }
-    return [by_id[i] for i in added.device_ids]
+    result = [by_id[i] for i in added.device_ids]
+    for spec, device in zip(devices, result, strict=True):  # product type and OS chosen up front
+        chosen = spec.model_dump(include=set(software.SOFTWARE_FIELDS), exclude_unset=True)
+        if chosen:
+            try:
+                software.apply(device, chosen)
+            except ValueError as exc:
+                raise ControlError(422, "validation_error", f"{spec.serial_number}: {exc}") from exc
+    await db.flush()
+    return result
 
 
 async def import_devices(
@@ -121,6 +130,7 @@ async def generate_devices(
     server: MdmServer | None = None,
     assigned_by: str | None = None,
     progress: Callable[[int], None] | None = None,
+    os_version: str | None = None,
 ) -> Generated:
     """Generate `count` realistic devices into the org with COPY (a million is fine); 409 on collisions.
 
@@ -138,6 +148,8 @@ async def generate_devices(
         generate_specs(count, seed=seed, families=families, order_number=order_number, start=start, now=now)
     except ValueError as exc:
         raise ControlError(422, "validation_error", str(exc)) from exc
+    if os_version is not None:
+        _check_generated_os(os_version, families)
     chunk = bulk.chunk_of(
         count=count,
         seed=seed,
@@ -148,6 +160,7 @@ async def generate_devices(
         org_id=org.id,
         admin=org.email,
         assigned_by=assigned_by,
+        os_version=os_version,
     )
     serials = await bulk.copy_generated(
         db,
@@ -159,6 +172,17 @@ async def generate_devices(
         progress=progress,
     )
     return Generated(count=count, seed=seed, serials=serials)
+
+
+def _check_generated_os(os_version: str, families: Sequence[str] | None) -> None:
+    """422 unless the release table has `os_version` for every platform being generated."""
+    platforms = {FAMILY_OS[f] for f in families or FAMILY_OS}
+    missing = sorted(p for p in platforms if software.build_for(p, os_version) is None)
+    if missing:
+        known = "; ".join(f"{p}: {', '.join(software.known_versions(p))}" for p in missing)
+        raise ControlError(
+            422, "validation_error", f"os_version {os_version} is not in the release table for {known}"
+        )
 
 
 async def _locked_device(db: AsyncSession, *, serial: str) -> Device:
@@ -177,14 +201,19 @@ async def modify_device(db: AsyncSession, *, serial: str, changes: DeviceAttribu
     if not values:
         return device
     now = await clock.now(db)
-    for key, value in values.items():
+    try:  # product type and OS: not in DEP's record, so they alone write no feed event
+        software.apply(device, values)
+    except ValueError as exc:
+        raise ControlError(422, "validation_error", str(exc)) from exc
+    wire_values = {k: v for k, v in values.items() if k not in software.SOFTWARE_FIELDS}
+    for key, value in wire_values.items():
         if key in ("imei", "meid") and value is None:
             value = []
         if value is None and key in ("model", "description", "color", "device_family", "os"):
             raise ControlError(422, "validation_error", f"{key} cannot be null")
         setattr(device, key, value)
     device.updated_at = now
-    if device.server_id is not None:
+    if device.server_id is not None and wire_values:
         await record_events(db, [FeedEvent(device.server_id, device, MODIFIED)], at=now)
     await db.flush()
     return device

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.errors import ControlError, not_found
-from ..devices import locking
+from ..devices import locking, software
 from ..devices.models import Device, DeviceAssignment
+from ..devices.schemas import SoftwareOut
 from ..orgs.models import MdmServer, Org
 from .assignments import assign_locked
 
@@ -113,3 +114,15 @@ async def order_serials(db: AsyncSession, *, org: Org, order_number: str) -> lis
         .order_by(Device.id)
     )
     return list(rows)
+
+
+def software_out(d: Device) -> SoftwareOut:
+    now = software.effective(d)
+    return SoftwareOut(
+        product_type=now.product_type,
+        part_number=software.part_number(d.model, d.color, d.description),
+        os_version=now.os_version,
+        os_build=now.os_build,
+        os_supplemental_extra=now.supplemental_extra,
+        supplemental_build_version=now.supplemental_build,
+    )

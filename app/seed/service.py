@@ -397,6 +397,7 @@ async def _generate(
         start=spec.start,
         server=server,
         assigned_by=ACTOR if server is not None else None,
+        os_version=spec.os_version,
     )
     return made.count, made.count if server is not None else 0
 

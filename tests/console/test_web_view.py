@@ -1,0 +1,100 @@
+"""A person signs in through the device's web view in the console (configuration_web_url), and
+Setup Assistant's panes follow the device's platform and OS version (issue 31 §4, §6)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from dep_emulator.testing.replicas import Replica
+from playwright.async_api import Page, expect
+
+from tests.console.conftest import screenshot
+from tests.console.helpers import Mdm, add_server, control, create_org
+from tests.device_setup.small_mdm import SmallMdm, small_mdm
+
+
+@pytest.fixture
+def small() -> Iterator[SmallMdm]:
+    with small_mdm() as running:
+        yield running
+
+
+async def test_a_person_signs_in_in_the_web_view_and_the_device_enrolls(
+    page: Page, emulator: Replica, tmp_path: Path, small: SmallMdm
+) -> None:
+    base = emulator.url
+    org_id = await create_org(page, base, "Shelbyville High")
+    added = await add_server(page, base, org_id, tmp_path, name="web-auth-mdm")
+    made = await control(
+        "POST",
+        base,
+        f"/orgs/{org_id}/devices",
+        json={"generate": {"count": 1, "families": ["iPhone"], "seed": 4}},
+    )
+    (serial,) = made["serials"]
+    await control(
+        "POST", base, f"/orgs/{org_id}/assignments", json={"server_uuid": added["uuid"], "serials": [serial]}
+    )
+    async with httpx.AsyncClient() as client:
+        small.ca_pem = (await client.get(f"{base}/emulator/v1/device-ca")).content
+    mdm = Mdm(base, added["credentials"])
+    profile = {
+        "profile_name": "Staff",
+        "url": small.base_url + "/enroll",
+        "configuration_web_url": small.base_url + "/web",
+        "await_device_configured": True,
+        "skip_setup_items": ["Siri", "Wallpaper", "NoSuchPane"],
+        "devices": [serial],
+    }
+    defined = mdm.call("POST", "/profile", profile)
+    assert defined.status_code == 200 and defined.json()["devices"] == {serial: "SUCCESS"}, defined.text
+
+    # The device runs 26.1: the console changes it, as PATCH does.
+    await page.goto(f"{base}/console/devices/{serial}")
+    await page.get_by_label("OS version").fill("26.1")
+    await page.get_by_role("button", name="Change software").click()
+    await expect(page.get_by_text("The device's software was changed.")).to_be_visible()
+    await expect(page.locator("dd").filter(has_text="26.1 (23B85)")).to_have_count(1)
+
+    await page.get_by_role("button", name="Switch On").click()
+    screen = page.get_by_role("region", name="Setup Assistant")
+    await expect(screen.get_by_text("iOS 26.1 (23B85)", exact=True)).to_be_visible()
+    shown = screen.get_by_role("list", name="Panes shown")
+    # iOS 26 panes are there; panes iOS 26 no longer has are not.
+    for title in ("What's New", "Multitasking", "Camera Control", "Apple Intelligence"):
+        await expect(shown.get_by_text(title)).to_be_visible()
+    for title in ("Display Zoom", "Home Button", "FileVault", "Siri"):
+        await expect(shown.get_by_text(title)).to_have_count(0)
+    await expect(
+        screen.get_by_role("list", name="Panes skipped").get_by_text("Siri")
+    ).to_be_visible()
+    await expect(screen.get_by_role("list", name="Not on this OS").get_by_text("Wallpaper")).to_be_visible()
+    await expect(
+        screen.get_by_role("list", name="Unknown skip keys").get_by_text("NoSuchPane")
+    ).to_be_visible()
+    await shown.scroll_into_view_if_needed()
+    await screenshot(page, "setup-assistant-26")
+
+    # The web view shows the MDM's sign-in page; the person types, the device submits.
+    web = page.get_by_role("region", name="Web view")
+    await expect(web.get_by_role("heading", name="Example MDM sign-in")).to_be_visible()
+    await expect(web.get_by_text("Sign in to enroll")).to_be_visible()
+    await web.get_by_label("User name").fill("alice")
+    await web.get_by_label("Password").fill("wonderland")
+    await web.scroll_into_view_if_needed()
+    await screenshot(page, "web-view")
+    await web.get_by_role("button", name="Sign in").click()
+    web = page.get_by_role("region", name="Web view")
+    await expect(
+        web.get_by_text("Web view enrolled: the page returned the enrollment profile")
+    ).to_be_visible()
+    assert [p["form"]["username"] for p in small.web_puts] == ["alice"]
+    assert small.web_puts[0]["cookie"] == f"pending-{serial}"
+    # Enrolled, awaiting configuration; the exchanges show the web view's loads.
+    await expect(page.locator("dt:has-text('Awaiting configuration') + dd")).to_have_text("Yes")
+    await expect(page.get_by_role("cell", name="web_view.submit")).to_have_count(1)
+    state = await control("GET", base, f"/devices/{serial}/mdm")
+    assert state["awaiting_configuration"] is True
