@@ -84,8 +84,8 @@ async def run(
             break
         try:
             refusal = su.refusal(body, contact.content_type)
-        except su.UpdateImpossible as exc:
-            result.failure = str(exc)
+        except su.UpdateImpossible as exc:  # not a predefined error: the refusal as the MDM gave it
+            result.failure = contact.refusal or str(exc)
             result.steps.append(_step(request, contact, body, result.failure))
             break
         said = f" (the MDM's message: {refusal.message!r})" if refusal.message else ""
@@ -127,7 +127,7 @@ async def run(
                 )
             bearer = retry
         else:
-            result.failure = f"the MDM refused the device with {refusal.code}{said}"
+            result.failure = contact.refusal or f"the MDM refused the device with {refusal.code}{said}"
             result.steps.append(_step(request, contact, body, result.failure))
             break
     async with sessionmaker() as db, db.begin():
