@@ -94,7 +94,7 @@ async def test_a_person_signs_in_in_the_web_view_and_the_device_enrolls(
     assert [p["form"]["username"] for p in small.web_puts] == ["alice"]
     assert small.web_puts[0]["cookie"] == f"pending-{serial}"
     # Enrolled, awaiting configuration; the exchanges show the web view's loads.
-    await expect(page.locator("dt:has-text('Awaiting configuration') + dd")).to_have_text("Yes")
+    await expect(page.locator("dt:text-is('Awaiting configuration') + dd")).to_have_text("Yes")
     await expect(page.get_by_role("cell", name="web_view.submit")).to_have_count(1)
     state = await control("GET", base, f"/devices/{serial}/mdm")
     assert state["awaiting_configuration"] is True
