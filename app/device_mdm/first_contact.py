@@ -85,8 +85,7 @@ async def run(
         try:
             refusal = su.refusal(body, contact.content_type)
         except su.UpdateImpossible as exc:  # not a predefined error: the refusal as the MDM gave it
-            result.failure = contact.refusal or str(exc)
-            result.steps.append(_step(request, contact, body, result.failure))
+            result.failure = contact.refusal or str(exc)  # recorded by enrollment's profile.fetch
             break
         said = f" (the MDM's message: {refusal.message!r})" if refusal.message else ""
         if refusal.code == su.SOFTWARE_UPDATE_REQUIRED:
@@ -128,7 +127,7 @@ async def run(
             bearer = retry
         else:
             result.failure = contact.refusal or f"the MDM refused the device with {refusal.code}{said}"
-            result.steps.append(_step(request, contact, body, result.failure))
+            # recorded by enrollment's profile.fetch
             break
     async with sessionmaker() as db, db.begin():
         await records.record(db, request.device_id, result.steps)

@@ -31,10 +31,12 @@ def _tampered(bad: MisbehavingMdm) -> bytes:
     return signed.replace(b"Original MDM", b"Tampered MDM")
 
 
-SOFTWARE_UPDATE = {
-    "code": "com.apple.softwareupdate.required",
-    "message": "This iPhone needs iOS 26.5 before it can be set up.",
-    "details": {"OSVersion": "26.5", "BuildVersion": "23F75"},
+# A predefined 403 the device does not act on (issue 31 made com.apple.softwareupdate.required an
+# update and a retry: tests/device_setup/test_os_update.py).
+APPLE_ERROR = {
+    "code": "com.apple.watch.pairing.token.missing",
+    "message": "Pair this watch with its iPhone first.",
+    "details": {"security-token": "0F2C6A1E-0000-4000-8000-000000000001"},
 }
 
 NOT_APPLE = "unauthorized enrollment client: not signed by Apple Device CA"
@@ -55,10 +57,10 @@ ROWS: list[tuple[str, Any, str, str, int | None]] = [
     ),
     (
         "403 with Apple's JSON error body",
-        lambda r: Reply(403, json.dumps(SOFTWARE_UPDATE).encode(), {"Content-Type": "application/json"}),
+        lambda r: Reply(403, json.dumps(APPLE_ERROR).encode(), {"Content-Type": "application/json"}),
         "profile.fetch",
-        "the MDM refused the device (HTTP 403, com.apple.softwareupdate.required): "
-        "This iPhone needs iOS 26.5 before it can be set up. (OSVersion 26.5, BuildVersion 23F75)",
+        "the MDM refused the device (HTTP 403, com.apple.watch.pairing.token.missing): "
+        "Pair this watch with its iPhone first. (security-token 0F2C6A1E-0000-4000-8000-000000000001)",
         403,
     ),
     (
