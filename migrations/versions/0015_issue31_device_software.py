@@ -4,7 +4,7 @@ Null means what a fresh device of its model runs (dep_emulator.devices.software)
 rows need no backfill. Not part of DEP's Device object: the `wire` column is unchanged.
 
 Revision ID: 0015_issue31
-Revises: 0015_issue32
+Revises: 0017_issue30
 Create Date: 2026-12-07
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0015_issue31"
-down_revision: str | None = "0015_issue32"
+down_revision: str | None = "0017_issue30"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
