@@ -13,6 +13,9 @@ from tests.devices.helpers import add, generate
 
 SIX = ("apps", "configurations", "packages", "orgDevices", "users", "userGroups")
 
+# Both ends of the audit trail's range are required (issue 29 item 6).
+ALL_TIME = "filter[startTimestamp]=2000-01-01T00:00:00Z&filter[endTimestamp]=2100-01-01T00:00:00Z"
+
 
 def linkage(kind: str, *ids: str) -> dict[str, Any]:
     return {"data": [{"type": kind, "id": i} for i in ids]}
@@ -286,7 +289,7 @@ async def test_writes_leave_collection_audit_events_and_school_gets_404(
         f"/v1/blueprints/{bp['id']}/relationships/orgDevices", json=linkage("orgDevices", w["serials"][0])
     )
     await abm.delete(f"/v1/blueprints/{bp['id']}")
-    events = (await abm.get("/v1/auditEvents?filter[startTimestamp]=2000-01-01T00:00:00Z&limit=1000")).json()[
+    events = (await abm.get(f"/v1/auditEvents?{ALL_TIME}&limit=1000")).json()[
         "data"
     ]
     mine = [e["attributes"] for e in events if e["attributes"]["subjectId"] == bp["id"]]
@@ -298,7 +301,7 @@ async def test_writes_leave_collection_audit_events_and_school_gets_404(
     assert mine[0]["eventDataPropertyKey"] == "eventDataCollectionCreated"
     filtered = (
         await abm.get(
-            "/v1/auditEvents?filter[startTimestamp]=2000-01-01T00:00:00Z&filter[type]=COLLECTION_DELETED"
+            f"/v1/auditEvents?{ALL_TIME}&filter[type]=COLLECTION_DELETED"
         )
     ).json()
     assert [e["attributes"]["subjectId"] for e in filtered["data"]] == [bp["id"]]

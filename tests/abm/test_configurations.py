@@ -22,6 +22,9 @@ PACKAGE_ATTRIBUTES = {
     "updatedDateTime",
 }
 
+# Both ends of the audit trail's range are required (issue 29 item 6).
+ALL_TIME = "filter[startTimestamp]=2000-01-01T00:00:00Z&filter[endTimestamp]=2100-01-01T00:00:00Z"
+
 
 def profile(*payload_types: str) -> str:
     content = [
@@ -96,7 +99,7 @@ async def test_a_custom_setting_is_created_read_updated_and_deleted(
     assert values["updatedDateTime"] >= attributes["updatedDateTime"]
     assert (await abm.delete(f"/v1/configurations/{config_id}")).status_code == 204
     assert_error(await abm.get(f"/v1/configurations/{config_id}"), 404, "NOT_FOUND")
-    events = (await abm.get("/v1/auditEvents?filter[startTimestamp]=2000-01-01T00:00:00Z")).json()["data"]
+    events = (await abm.get(f"/v1/auditEvents?{ALL_TIME}")).json()["data"]
     mine = [e["attributes"] for e in events if e["attributes"]["subjectId"] == config_id]
     assert [e["type"] for e in mine] == [
         "CONFIG_SETTINGS_CREATED",
