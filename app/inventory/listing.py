@@ -4,11 +4,12 @@ PostgreSQL in one statement on the hot pool (issue 15).
 Per listed device, `wire.device_fields` and a pydantic `DeviceOut` cost about 16 ms of CPU per
 page of 100, and the ORM session around the page (BEGIN, the org's `Session.get`, COMMIT) as
 much again as the page's statement. Here one statement checks the org and the MDM server filter
-and returns the page's JSON, as the fetch and sync pages do (feed_read.py): the keyset read of
+and returns the page's JSON, as the fetch and sync pages do (dep_emulator.feed.read): the keyset read of
 the org's devices by serial number, one ordered aggregate over the LIMIT and an ordered probe
 for one more device. A single statement reads one snapshot; the list writes nothing.
 
-The text must say what `DeviceList(devices=[control_router.device_out(view) ...])` says: same
+The text must say what `DeviceList(devices=[router.device_out(view) ...])` says, less the
+`software` view that GET one device adds (derived per device in Python, dep_emulator.devices.software): same
 keys in the same order, nulls, times in pydantic's form, cursors (tests/devices/test_inventory_list.py
 compares every device with `GET /emulator/v1/devices/{serial}`).
 """
