@@ -31,7 +31,7 @@ from ..orgs import service as orgs_service
 from ..orgs import settings as org_settings
 from ..orgs.models import Org
 from ..profiles import service as profiles_service
-from . import setup_assistant
+from . import device_builtin, setup_assistant
 from .render import ConsoleRoute, redirect, render, text, upload, upload_chunks
 from .security import read_form
 
@@ -327,6 +327,7 @@ async def _device_context(db: DbSession, serial: str) -> dict[str, Any]:
     except ControlError:
         web = None
     return {
+        "builtin": await device_builtin.context(db, device=device, org=org),  # issue 30
         "web_view": web,
         "software": software_out(device),
         "managed": managed,

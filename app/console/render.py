@@ -14,8 +14,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData, UploadFile
 
 from ..clock import service as clock
-from ..core.errors import ControlError
+from ..core.errors import ControlError, JsonApiError
 from . import security
+from .paging import BAD_CURSOR
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")  # autoescape on for .html
@@ -92,8 +93,9 @@ def html(request: Request, body: str) -> Response:
 class ConsoleRoute(APIRoute):
     """Renders the console's exceptions as pages instead of the control API's JSON.
 
-    A service's `ControlError` (a missing org, a server without a certificate) becomes a page with
-    the same status, after the request's transaction rolled back (the exception passed `get_db`)."""
+    A service's `ControlError` (a missing org, a server without a certificate) or `JsonApiError` (an
+    unknown Blueprint, a cursor that is not ours) becomes a page with the same status, after the
+    request's transaction rolled back (the exception passed `get_db`)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -107,5 +109,8 @@ class ConsoleRoute(APIRoute):
                 return page_error(request, 403, exc.message)
             except ControlError as exc:
                 return page_error(request, exc.status_code, exc.message)
+            except JsonApiError as exc:  # the Business API's reads (Users, Blueprints, ...): its detail
+                bad_cursor = (exc.source or {}).get("parameter") == "cursor"
+                return page_error(request, exc.status_code, BAD_CURSOR if bad_cursor else exc.detail)
 
         return route

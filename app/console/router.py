@@ -10,10 +10,13 @@ from fastapi.staticfiles import StaticFiles
 
 from . import (
     pages_auth,
+    pages_blueprints,
+    pages_content,
     pages_device_os,
     pages_devices,
     pages_ops,
     pages_orgs,
+    pages_people,
     pages_servers,
     pages_web_view,
 )
@@ -41,6 +44,9 @@ console_router.include_router(
         pages_device_os.router,
         pages_web_view.router,
         pages_ops.router,
+        pages_people.router,
+        pages_content.router,
+        pages_blueprints.router,
         guarded=True,
     )
 )
