@@ -83,7 +83,7 @@ async def blueprint(org_id: str, blueprint_id: str, request: Request, db: DbSess
             for item in relationship["data"]
         ]
         more = "nextCursor" in relationship["meta"]["paging"]
-        sections.append({"kind": kind, "title": TITLES[kind], "items": items, "more": more})
+        sections.append({"kind": kind, "title": TITLES[kind], "resources": items, "more": more})
     return render(
         request,
         "blueprint.html",
