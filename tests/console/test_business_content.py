@@ -41,6 +41,12 @@ async def test_apps_blueprints_and_configurations(page: Page, emulator: Replica)
     ada = await control(
         "POST", base, f"/orgs/{org_id}/users", json={"first_name": "Ada", "last_name": "Lovelace"}
     )
+    bob = await control(
+        "POST", base, f"/orgs/{org_id}/users", json={"first_name": "Bob", "last_name": "Byte"}
+    )
+    design = await control(
+        "POST", base, f"/orgs/{org_id}/user-groups", json={"name": "Design", "members": [bob["id"]]}
+    )
     portal = await control(
         "POST",
         base,
@@ -79,6 +85,7 @@ async def test_apps_blueprints_and_configurations(page: Page, emulator: Replica)
                         "configurations": linkage("configurations", [config_id, portal["id"]]),
                         "orgDevices": linkage("orgDevices", serials),
                         "users": linkage("users", [ada["id"]]),
+                        "userGroups": linkage("userGroups", [design["id"]]),
                     },
                 }
             },
@@ -87,7 +94,7 @@ async def test_apps_blueprints_and_configurations(page: Page, emulator: Replica)
         blueprint_id = created.json()["data"]["id"]
         assert created.json()["data"]["attributes"]["appLicenseDeficient"] is True
 
-    # Apps: Pages has 2 licences for 61 targets (60 devices, 1 user): short by 59; Slack is not.
+    # Apps: Pages has 2 licences for 62 targets (60 devices, Ada, Bob through Design): short by 60.
     await page.goto(f"{base}/console/orgs/{org_id}", timeout=SLOW)
     await nav(page, "Apps")
     apps = page.locator("#apps-table tbody tr")
@@ -96,12 +103,12 @@ async def test_apps_blueprints_and_configurations(page: Page, emulator: Replica)
     cells = pages_row.get_by_role("cell")
     await expect(cells.nth(1)).to_have_text("361309726")
     await expect(cells.nth(4)).to_have_text("2")
-    await expect(cells.nth(5)).to_have_text("61")
+    await expect(cells.nth(5)).to_have_text("62")
     await expect(cells.nth(6)).to_have_text("0")
-    await expect(cells.nth(7)).to_have_text("Short by 59")
+    await expect(cells.nth(7)).to_have_text("Short by 60")
     slack = apps.filter(has_text="Slack").get_by_role("cell")
     await expect(slack.nth(4)).to_have_text("500")
-    await expect(slack.nth(6)).to_have_text("439")
+    await expect(slack.nth(6)).to_have_text("438")
     await expect(slack.nth(7)).to_have_text("No")
     await expect(page.locator("#packages-table tbody tr")).to_contain_text("Company Tools")
     await screenshot(page, "apps")
@@ -111,7 +118,7 @@ async def test_apps_blueprints_and_configurations(page: Page, emulator: Replica)
     row = page.locator("tbody tr")
     await expect(row).to_have_count(1, timeout=SLOW)
     await expect(row.get_by_role("cell")).to_have_text(
-        ["iPad Fleet", "ACTIVE", "2", "1", "2", "60", "1", "0", "Yes"]
+        ["iPad Fleet", "ACTIVE", "2", "1", "2", "60", "1", "1", "Yes"]
     )
     await row.get_by_role("link", name="iPad Fleet").click()
     await expect(page.get_by_role("heading", name="iPad Fleet", level=1)).to_be_visible(timeout=SLOW)
@@ -121,6 +128,7 @@ async def test_apps_blueprints_and_configurations(page: Page, emulator: Replica)
     await expect(page.get_by_role("list", name="Configurations")).to_contain_text("Baseline")
     await expect(page.get_by_role("list", name="Configurations")).to_contain_text("FILE_VAULT")
     await expect(page.get_by_role("list", name="Users")).to_contain_text("Ada Lovelace")
+    await expect(page.get_by_role("list", name="Groups")).to_contain_text("Design (1 members)")
     await expect(page.get_by_role("list", name="Devices").get_by_role("listitem")).to_have_count(50)
     await screenshot(page, "blueprint")
     # All 60 devices: the linkage in two pages.
@@ -152,6 +160,12 @@ async def test_apps_blueprints_and_configurations(page: Page, emulator: Replica)
     await screenshot(page, "configuration")
     await page.goto(f"{base}/console/orgs/{org_id}/configurations/{portal['id']}")
     await expect(page.get_by_text("is made in Apple's portal and has no profile to show")).to_be_visible()
+
+    # A user's page lists the Blueprints that target it, directly (Ada) or through a group (Bob).
+    for user, groups in ((ada, "Not in any group."), (bob, "Design")):
+        await page.goto(f"{base}/console/orgs/{org_id}/users/{user['id']}", timeout=SLOW)
+        await expect(page.get_by_role("list", name="Blueprints")).to_have_text("iPad Fleet")
+        await expect(page.locator("main")).to_contain_text(groups)
 
     # Delete Blueprint: gone from the list and from the Business API.
     await page.goto(f"{base}/console/orgs/{org_id}/blueprints/{blueprint_id}")
