@@ -105,7 +105,7 @@ async def run(
                     f"the MDM still requires an update after {su.MAX_UPDATES} updates: enrollment stops"
                 )
                 break
-            updated = await _update(sessionmaker, request, refusal.details, result)
+            updated = await install_update(sessionmaker, request, refusal.details, result)
             if updated is None:
                 break
             request = updated
@@ -189,7 +189,7 @@ def _psso(
     return None
 
 
-async def _update(
+async def install_update(
     sessionmaker: async_sessionmaker[AsyncSession],
     request: setup_service.MdmRequest,
     details: dict[str, Any] | None,

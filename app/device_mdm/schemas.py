@@ -142,6 +142,11 @@ class WebViewOut(BaseModel):
     detail: str | None = None
     host_rule: str
     enrollment: EnrollmentOut | None = None
+    updates: list[OsUpdateOut] | None = Field(
+        default=None,
+        description="Updates the device installed because a page answered 403 "
+        "com.apple.softwareupdate.required; it then loaded configuration_web_url anew.",
+    )
 
 
 class WebSubmitIn(BaseModel):

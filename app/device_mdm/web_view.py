@@ -10,7 +10,7 @@ redirects itself, and stops at the first of:
   as `configuration_web_url` (what Setup Assistant's code compares; default) or the same last two
   DNS labels (Apple's article; `web_view_host_rule: last_two_labels`);
 - a 403 with a JSON predefined error: `com.apple.softwareupdate.required` makes the device update
-  and start over (a new first load, a new cookie jar); any other code cancels;
+  and start over (`web_update`: a new first load, a new cookie jar); any other code cancels;
 - a 404: Setup Assistant cancels;
 - `MAX_STEPS` loads: the emulator gives up (a loop between pages, say).
 Any other answer is a page to show. Every load is an exchange (password fields masked).
@@ -36,7 +36,7 @@ from ..device_setup.models import DeviceSetup
 from ..device_setup.schemas import MdmContactOut
 from ..devices import locking
 from ..devices.models import Device
-from . import records, transport
+from . import records, transport, web_update
 from .models import DeviceWebView
 from .schemas import EnrollmentOut, WebViewOut
 from .web_page import cookie_jar, host_allowed, out, saved_cookies
@@ -132,7 +132,7 @@ async def open_view(
         body or b"",
         jar,
         enroll,
-        step=None,
+        settings=settings,
     )
 
 
@@ -289,7 +289,7 @@ async def _browse(
         body,
         client.cookies,
         enroll,
-        step=None,
+        settings=settings,
     )
 
 
@@ -318,10 +318,11 @@ async def _land(
     jar: httpx.Cookies,
     enroll: Enroll,
     *,
-    step: str | None,
+    settings: Settings,
 ) -> tuple[WebViewOut, EnrollmentOut | None]:
     """What the device does with the page it reached."""
     kind = (content_type or "").split(";")[0].strip().lower()
+    update: su.Refusal | None = None
     async with sessionmaker() as db, db.begin():
         device = await db.scalar(select(Device).where(Device.serial_number == serial))
         assert device is not None
@@ -348,6 +349,8 @@ async def _land(
                 view.detail = f"the MDM answered 403 {refusal.code}" + (
                     f": {refusal.message}" if refusal.message else ""
                 )
+                if refusal.code == su.SOFTWARE_UPDATE_REQUIRED:
+                    update = refusal  # web_update, once this transaction is committed
             except su.UpdateImpossible as exc:
                 view.detail = str(exc)
             view.state = "cancelled"
@@ -356,6 +359,16 @@ async def _land(
         else:
             view.page = body.decode("utf-8", "replace")
         result = out(view, serial)
+    if update is not None:
+        return await web_update.update_and_reload(
+            sessionmaker,
+            device_id=device_id,
+            refusal=update,
+            host_rule=rule,
+            settings=settings,
+            open_view=open_view,
+            enroll=enroll,
+        )
     enrollment = None
     if result.state == "enrolled":
         contact = MdmContactOut(method="GET", url=url, status=status, content_type=content_type)

@@ -2,11 +2,15 @@
 """Setup Assistant's panes as Apple's SkipKeys name them, per platform and OS version.
 
 From Apple's schema `other/skipkeys.yaml` (apple/device-management @0a4527c, the iOS/macOS 26
-era; 52 keys): where a key lists a platform, `introduced` (`None`: n/a) and the version that no
-longer has the pane (`deprecated`/`removed`); platforms a key does not list take the schema's
-own defaults (iOS 7.0, macOS 10.9, tvOS 10.2, visionOS 26.0). iPadOS follows iOS. A device shows
-the panes its platform and version have; a profile's unknown skip keys are still accepted (the
-cloud configuration carries them) and listed as unknown.
+era; 52 keys), plus the two keys Apple's SkipKeys page added in 2026 that the schema we read has
+not (54 keys in late 2026): `AccessibilityAppearance` (iOS 17.0) and `LiquidGlass` (iOS and
+macOS 27.0), as MDM client libraries that track the page list them (petarov/apple-mdm-clients,
+"Add new DEP skip items", 2026-07-21; device-level skip lists of Apple Configurator-style tools
+carry `AccessibilityAppearance` too). Where a key lists a platform: `introduced` (`None`: n/a)
+and the version that no longer has the pane (`deprecated`/`removed`); platforms a key does not
+list take the schema's own defaults (iOS 7.0, macOS 10.9, tvOS 10.2, visionOS 26.0). iPadOS
+follows iOS. A device shows the panes its platform and version have; a profile's unknown skip
+keys are still accepted (the cloud configuration carries them) and listed as unknown.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ NA = None
 # fmt: off
 SKIP_KEYS: dict[str, tuple[str, dict[str, tuple[str | None, str | None]]]] = {
     "Accessibility": ("Accessibility", {"iOS": (NA, None), "OSX": ("11.0", None), "tvOS": (NA, None), "visionOS": (NA, None)}),
+    "AccessibilityAppearance": ("Accessibility Appearance", {"iOS": ("17.0", None), "OSX": (NA, None), "tvOS": (NA, None), "visionOS": (NA, None)}),
     "ActionButton": ("Action Button", {"iOS": ("17.0", None), "OSX": (NA, None), "tvOS": (NA, None), "visionOS": (NA, None)}),
     "AdditionalPrivacySettings": ("Additional Privacy Settings", {"iOS": (NA, None), "OSX": ("26.0", None), "tvOS": (NA, None), "visionOS": (NA, None)}),
     "Android": ("Move from Android", {"iOS": ("9.0", None), "OSX": (NA, None), "tvOS": (NA, None), "visionOS": (NA, None)}),
@@ -38,6 +43,7 @@ SKIP_KEYS: dict[str, tuple[str, dict[str, tuple[str | None, str | None]]]] = {
     "iMessageAndFaceTime": ("iMessage and FaceTime", {"iOS": ("12.0", None), "OSX": (NA, None), "tvOS": (NA, None), "visionOS": (NA, None)}),
     "Intelligence": ("Apple Intelligence", {"iOS": ("18.0", None), "OSX": ("15.0", None), "tvOS": (NA, None)}),
     "Keyboard": ("Keyboard", {"iOS": ("13.0", None), "OSX": (NA, None), "tvOS": (NA, None), "visionOS": (NA, None)}),
+    "LiquidGlass": ("Liquid Glass", {"iOS": ("27.0", None), "OSX": ("27.0", None), "tvOS": (NA, None), "visionOS": (NA, None)}),
     "Location": ("Location Services", {"OSX": ("10.11", None)}),
     "MessagingActivationUsingPhoneNumber": ("iMessage Activation", {"iOS": ("10.0", None), "OSX": (NA, None), "tvOS": (NA, None), "visionOS": (NA, None)}),
     "Multitasking": ("Multitasking", {"iOS": ("26.0", None), "OSX": (NA, None), "tvOS": (NA, None), "visionOS": (NA, None)}),

@@ -61,6 +61,11 @@ class SmallMdm(MdmEndpoint):
     users: dict[str, str] = field(default_factory=lambda: {"alice": "wonderland"})
     web_puts: list[dict[str, Any]] = field(default_factory=list)
     profile_base: str | None = None  # where sign-in sends the device for its profile (another host)
+    # A minimum OS checked only once the user signed in (the OS the web view's first load reported),
+    # or any 403 (content type, body) the sign-in answers instead.
+    sign_in_required: str | None = None
+    sign_in_refusal: tuple[str, bytes] | None = None
+    web_os: dict[str, str] = field(default_factory=dict)  # serial -> OS_VERSION of its last first load
 
     def profile_bytes(self) -> bytes:
         assert self.identity is not None
@@ -143,6 +148,7 @@ def build_app(mdm: SmallMdm) -> Starlette:
         if refused is not None:
             return refused
         serial = entry.info["SERIAL"]
+        mdm.web_os[serial] = str(entry.info.get("OS_VERSION", "0"))
         response = HTMLResponse(
             "<html><head><title>Example MDM sign-in</title></head><body><h1>Sign in to enroll</h1>"
             f'<form method="post" action="/web/login"><input type="hidden" name="serial" value="{serial}">'
@@ -167,6 +173,16 @@ def build_app(mdm: SmallMdm) -> Starlette:
                 '<input name="username"><input type="password" name="password">'
                 "<button>Sign in</button></form></body></html>"
             )
+        if mdm.sign_in_refusal is not None:
+            return Response(mdm.sign_in_refusal[1], status_code=403, media_type=mdm.sign_in_refusal[0])
+        seen_os = mdm.web_os.get(form.get("serial", ""), "0")
+        if mdm.sign_in_required and version_key(seen_os) < version_key(mdm.sign_in_required):
+            body = {
+                "code": SOFTWARE_UPDATE,
+                "message": f"{form['username']}, update to {mdm.sign_in_required} to enroll.",
+                "details": {"OSVersion": mdm.sign_in_required},
+            }
+            return Response(json.dumps(body), status_code=403, media_type="application/json")
         # To another host (profile_base) the cookie does not follow: a ticket in the URL does.
         ticket = f"?ticket=signed-in-{form['username']}" if mdm.profile_base else ""
         response = RedirectResponse((mdm.profile_base or "") + "/web/profile" + ticket, status_code=302)
