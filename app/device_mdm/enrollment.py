@@ -45,6 +45,7 @@ class Enrolled:
     token: bytes
     unlock_token: bytes | None
     awaiting_configuration: bool
+    token_update_sent: bool = True  # False: held after Authenticate (setup_progress.token_update)
 
 
 @dataclass
@@ -87,8 +88,10 @@ async def enroll(
     now: Any,
     attestor: Attestor | None = None,
     pending_retries: int = 0,
+    hold_token_update: bool = False,
 ) -> Enrolled:
-    """Run enrollment from the profile in `body`; EnrollmentFailed (the step recorded) if a step fails."""
+    """Run enrollment from the profile in `body`; EnrollmentFailed (the step recorded) if a step fails.
+    `hold_token_update`: stop after Authenticate (TokenUpdate is sent later, setup_progress)."""
     try:
         profile = profiles.parse(body)
         mdm, identity_payload = profiles.enrollment_payloads(profile)
@@ -146,23 +149,41 @@ async def enroll(
         authenticate["IMEI"] = facts.imei
     if facts.meid:
         authenticate["MEID"] = facts.meid
-    token_update: dict[str, Any] = {
+    token_update = token_update_message(
+        topic=mdm["Topic"],
+        udid=facts.udid,
+        push_magic=push_magic,
+        token=token,
+        unlock_token=unlock_token,
+        awaiting=awaiting,
+    )
+    messages = (authenticate,) if hold_token_update else (authenticate, token_update)
+    async with transport.mdm_client(
+        identity, anchors, client_certificate=not sign, timeout_seconds=timeout_seconds
+    ) as client:
+        for message in messages:
+            await check_in(attempt, client, check_in_url, message, identity=identity, sign=sign, facts=facts)
+    return Enrolled(
+        identity, anchors, mdm, profile, push_magic, token, unlock_token, awaiting, not hold_token_update
+    )
+
+
+def token_update_message(
+    *, topic: str, udid: str, push_magic: str, token: bytes, unlock_token: bytes | None, awaiting: bool
+) -> dict[str, Any]:
+    """The TokenUpdate check-in; `AwaitingConfiguration` while Setup Assistant waits for DeviceConfigured."""
+    message: dict[str, Any] = {
         "MessageType": "TokenUpdate",
-        "Topic": mdm["Topic"],
-        "UDID": facts.udid,
+        "Topic": topic,
+        "UDID": udid,
         "PushMagic": push_magic,
         "Token": token,
     }
     if unlock_token is not None:
-        token_update["UnlockToken"] = unlock_token
+        message["UnlockToken"] = unlock_token
     if awaiting:
-        token_update["AwaitingConfiguration"] = True
-    async with transport.mdm_client(
-        identity, anchors, client_certificate=not sign, timeout_seconds=timeout_seconds
-    ) as client:
-        for message in (authenticate, token_update):
-            await check_in(attempt, client, check_in_url, message, identity=identity, sign=sign, facts=facts)
-    return Enrolled(identity, anchors, mdm, profile, push_magic, token, unlock_token, awaiting)
+        message["AwaitingConfiguration"] = True
+    return message
 
 
 async def check_in(

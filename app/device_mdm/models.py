@@ -46,6 +46,10 @@ class DeviceEnrollment(Base):
     not_now_remaining: Mapped[int] = mapped_column(Integer, default=0)
     # AccountConfiguration's settings while the Mac awaits configuration (device_mdm.account_config).
     account_configuration: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    # Setup Assistant's progress (device_mdm.setup_progress), on the emulator clock: when the device
+    # sent TokenUpdate (null: held after Authenticate) and when DeviceConfigured released it.
+    token_update_at: Mapped[datetime | None]
+    configured_at: Mapped[datetime | None]
     poll_every_seconds: Mapped[float | None]
     next_poll_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]

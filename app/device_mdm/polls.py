@@ -14,6 +14,7 @@ from cryptography import x509
 from sqlalchemy import delete, func, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ..clock import service as clock
 from ..core.config import Settings
 from ..core.errors import ControlError
 from ..device_setup.models import DeviceSetup
@@ -57,7 +58,7 @@ async def claim_due(db: AsyncSession) -> Lease | None:
                 "next_poll_at = clock_timestamp() + make_interval(secs => poll_every_seconds), "
                 "lease_until = clock_timestamp() + make_interval(secs => :lease) "
                 "WHERE device_id = (SELECT device_id FROM device_enrollment "
-                "  WHERE next_poll_at <= clock_timestamp() "
+                "  WHERE next_poll_at <= clock_timestamp() AND token_update_at IS NOT NULL "
                 "  AND (lease_until IS NULL OR lease_until < clock_timestamp()) "
                 "  ORDER BY next_poll_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
                 "RETURNING device_id, lease_until"
@@ -71,7 +72,14 @@ async def claim_due(db: AsyncSession) -> Lease | None:
 async def poll(sessionmaker: async_sessionmaker[AsyncSession], *, serial: str, settings: Settings) -> PollOut:
     """Wake the device: it connects to its MDM and runs every command the MDM has for it."""
     async with sessionmaker() as db, db.begin():
-        device, _ = await enrolled(db, serial)
+        device, row = await enrolled(db, serial)
+        if row.token_update_at is None:  # setup_state: Authenticate sent, TokenUpdate held
+            raise ControlError(
+                409,
+                "token_update_pending",
+                f"device {serial!r} sent Authenticate but holds its TokenUpdate: it does not connect to "
+                "its MDM before it has sent it (POST .../mdm/token-update)",
+            )
         until = await take_lease(db, device.id)
         if until is None:
             raise ControlError(409, "poll_in_progress", f"device {serial!r} is talking to its MDM already")
@@ -104,6 +112,7 @@ async def run_poll(
         )
         reports_before = await extras.load(db, lease.device_id, facts, managed)  # DDM, attestation cache
         server_url, sign, check_in_url = row.server_url, row.sign_message, row.check_in_url
+        was_awaiting = row.awaiting_configuration
     async with transport.mdm_client(
         identity, anchors, client_certificate=not sign, timeout_seconds=settings.mdm_contact_timeout_seconds
     ) as client:
@@ -141,6 +150,11 @@ async def run_poll(
                     profiles=managed.profiles,
                     lock=managed.lock,
                     account_configuration=managed.account_configuration,
+                    configured_at=(
+                        await clock.now(db)
+                        if was_awaiting and not managed.awaiting_configuration
+                        else DeviceEnrollment.configured_at
+                    ),
                     not_now_remaining=func.greatest(
                         0, DeviceEnrollment.not_now_remaining - talk.not_now_used
                     ),

@@ -15,7 +15,7 @@ from ..core.db import DbSession
 from ..core.dep import SettingsDep
 from ..core.openapi import control_errors
 from ..device_setup.schemas import ActivateIn
-from . import polls, service, state
+from . import polls, service, state, token_update
 from .schemas import (
     ActivationOut,
     CheckOutOut,
@@ -26,6 +26,7 @@ from .schemas import (
     NotNowIn,
     PollOut,
     ScheduleIn,
+    TokenUpdateOut,
 )
 
 router = APIRouter(tags=["managed device"])
@@ -87,6 +88,17 @@ async def enroll(serial: str, sessions: Sessions, settings: SettingsDep) -> Enro
 async def poll(serial: str, sessions: Sessions, settings: SettingsDep) -> PollOut:
     """Wake the device as an APNs push would: Idle, then every command the MDM has, answered."""
     return await polls.poll(sessions, serial=serial, settings=settings)
+
+
+@router.post(
+    "/devices/{serial}/mdm/token-update",
+    response_model=TokenUpdateOut,
+    response_model_exclude_none=True,
+    responses=control_errors(409),  # not_enrolled, token_update_sent, poll_in_progress
+)
+async def send_token_update(serial: str, sessions: Sessions, settings: SettingsDep) -> TokenUpdateOut:
+    """The device sends the TokenUpdate it held after Authenticate (activate's hold_token_update)."""
+    return await token_update.send(sessions, serial=serial, settings=settings)
 
 
 @router.post(

@@ -34,7 +34,10 @@ class ProfileCheckOut(BaseModel):
 
 class EnrollmentOut(BaseModel):
     serial_number: str
-    outcome: Literal["enrolled", "failed"]
+    outcome: Literal["enrolled", "authenticated", "failed"] = Field(
+        description="authenticated: the device sent Authenticate and holds TokenUpdate (hold_token_update) "
+        "until POST .../mdm/token-update."
+    )
     failure: str | None = Field(default=None, description="Why enrollment stopped, in words.")
     profile: ProfileCheckOut | None = None
     identity_subject: str | None = None
@@ -51,6 +54,38 @@ class PollOut(BaseModel):
     )
     commands: int = Field(description="Commands the device answered in this connection.")
     problem: str | None = None
+    steps: list[StepOut]
+
+
+class SetupStateOut(BaseModel):
+    """Where Setup Assistant is after enrollment (device-2026.md §4's ordering races), emulator clock."""
+
+    state: Literal["token_update_pending", "awaiting_configuration", "configured", "not_awaiting"] = Field(
+        description="token_update_pending: Authenticate sent, TokenUpdate held, the device does not connect "
+        "to its MDM; awaiting_configuration: Setup Assistant waits for DeviceConfigured; configured: "
+        "DeviceConfigured released it; not_awaiting: enrolled without await_device_configured."
+    )
+    since: datetime = Field(description="When the device entered this state.")
+    waited_seconds: float | None = Field(
+        default=None, description="For the two waiting states: how long so far (emulator clock)."
+    )
+    stalled: bool = Field(
+        default=False,
+        description="Waiting longer than stalled_after_seconds: a real device keeps waiting, without end.",
+    )
+    stalled_after_seconds: float
+    commands_while_waiting: int = Field(
+        default=0, description="Commands the device answered since it began to await configuration."
+    )
+    last_contact_at: datetime | None = Field(default=None, description="The device's last exchange.")
+    report: str = Field(description="The state in words.")
+
+
+class TokenUpdateOut(BaseModel):
+    serial_number: str
+    ok: bool
+    detail: str | None = None
+    setup: SetupStateOut | None = None
     steps: list[StepOut]
 
 
@@ -77,6 +112,7 @@ class ManagedOut(BaseModel):
     )
     poll_every_seconds: float | None
     next_poll_at: datetime | None
+    setup: SetupStateOut | None = None
 
 
 class ExchangeOut(StepOut):

@@ -111,6 +111,7 @@ async def switch_on(
                 body=first.body,
                 settings=settings,
                 refusal=first.failure,
+                hold_token_update=options.hold_token_update,
             )
     return result
 
@@ -134,9 +135,11 @@ async def complete_enrollment(
     body: bytes | None,
     settings: Settings,
     refusal: str | None = None,
+    hold_token_update: bool = False,
 ) -> EnrollmentOut:
     """Continue from the MDM's answer to the device's first request (activate's `enroll`);
-    `refusal`: why the MDM's 403 ended Setup Assistant's enrollment (first_contact)."""
+    `refusal`: why the MDM's 403 ended Setup Assistant's enrollment (first_contact);
+    `hold_token_update`: stop after Authenticate (setup_progress sends TokenUpdate later)."""
     async with sessionmaker() as db, db.begin():
         device = await db.get(Device, device_id)
         setup = await db.get(DeviceSetup, device_id)
@@ -174,6 +177,7 @@ async def complete_enrollment(
                 now=now,
                 attestor=attestor,
                 pending_retries=settings.scep_pending_retries,
+                hold_token_update=hold_token_update,
             )
         except flow.EnrollmentFailed as exc:
             out.failure = str(exc)
@@ -195,7 +199,7 @@ async def complete_enrollment(
         await records.record(db, device_id, attempt.steps)
     out.steps = [StepOut(**s) for s in attempt.steps]
     if enrolled is not None:
-        out.outcome = "enrolled"
+        out.outcome = "enrolled" if enrolled.token_update_sent else "authenticated"
         out.identity_subject = enrolled.identity.certificate.subject.rfc4514_string()
         out.identity_issuer = enrolled.identity.certificate.issuer.rfc4514_string()
         out.awaiting_configuration = enrolled.awaiting_configuration
@@ -209,12 +213,14 @@ async def _store(
         return False  # erased while enrolling
     cert_pem, key_pem = enrolled.identity.pem()
     mdm = enrolled.mdm
+    now = await clock.now(db)
     inserted = await db.scalar(
         insert(DeviceEnrollment)
         .values(
             device_id=device_id,
             udid=facts.udid,
-            enrolled_at=await clock.now(db),
+            enrolled_at=now,
+            token_update_at=now if enrolled.token_update_sent else None,
             server_url=mdm["ServerURL"],
             check_in_url=str(mdm.get("CheckInURL") or mdm["ServerURL"]),
             topic=mdm["Topic"],

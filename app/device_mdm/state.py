@@ -15,7 +15,7 @@ from ..core.errors import ControlError, not_found
 from ..device_setup import service as setup_service
 from ..devices import locking
 from ..devices.models import Device
-from . import account_config, web_view
+from . import account_config, setup_state, web_view
 from .models import DeviceEnrollment, MdmExchange
 from .schemas import EraseOut, ExchangeOut, ExchangesOut, ManagedOut
 
@@ -61,6 +61,7 @@ async def managed(db: AsyncSession, *, serial: str) -> ManagedOut:
         accounts=account_config.accounts(row.account_configuration),
         poll_every_seconds=row.poll_every_seconds,
         next_poll_at=row.next_poll_at,
+        setup=await setup_state.state_of(db, row),
     )
 
 

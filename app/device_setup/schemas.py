@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # A language tag as a device reports it (en, fr-FR, zh-Hans-CN): it goes into a property list,
 # which cannot hold control characters.
@@ -42,6 +42,12 @@ class ActivateIn(BaseModel):
         "configuration_web_url (as Setup Assistant's code compares it; default) or its last two DNS "
         "labels (as Apple's article words it).",
     )
+    hold_token_update: bool = Field(
+        default=False,
+        description="With enroll: the device sends Authenticate and stops before TokenUpdate, as Setup "
+        "Assistant is between the two; POST .../mdm/token-update sends it. Reproduces an MDM that "
+        "sends commands on Authenticate, before it can push (fleet#32009).",
+    )
     psso_access_token: str | None = Field(
         default=None,
         max_length=4096,
@@ -49,6 +55,12 @@ class ActivateIn(BaseModel):
         "with it the Mac answers the MDM's com.apple.psso.required by retrying with "
         "Authorization: Bearer. Without it the device reports the requirement and stops.",
     )
+
+    @model_validator(mode="after")
+    def _hold_needs_enroll(self) -> ActivateIn:
+        if self.hold_token_update and not self.enroll:
+            raise ValueError("hold_token_update needs enroll: only an enrolling device holds its TokenUpdate")
+        return self
 
 
 class EnrollmentProfileOut(BaseModel):

@@ -1,0 +1,102 @@
+"""A Mac awaiting configuration gets AccountConfiguration from its MDM: the device's console page
+lists the accounts Setup Assistant would create, and where Setup Assistant is (issue 31 §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from dep_emulator.testing.replicas import Replica
+from playwright.async_api import Page, expect
+
+from tests.console.helpers import Mdm, add_server, control, create_org
+from tests.device_setup.small_mdm import SmallMdm, small_mdm
+
+
+@pytest.fixture
+def small() -> Iterator[SmallMdm]:
+    with small_mdm() as running:
+        yield running
+
+
+async def test_the_device_page_lists_the_accounts_setup_assistant_would_create(
+    page: Page, emulator: Replica, tmp_path: Path, small: SmallMdm
+) -> None:
+    page.set_default_timeout(60_000)
+    base = emulator.url
+    org_id = await create_org(page, base, "Capital City Labs")
+    added = await add_server(page, base, org_id, tmp_path, name="mac-mdm")
+    made = await control(
+        "POST",
+        base,
+        f"/orgs/{org_id}/devices",
+        json={"generate": {"count": 1, "families": ["Mac"], "seed": 31}},
+    )
+    (serial,) = made["serials"]
+    await control(
+        "POST", base, f"/orgs/{org_id}/assignments", json={"server_uuid": added["uuid"], "serials": [serial]}
+    )
+    async with httpx.AsyncClient() as client:
+        small.ca_pem = (await client.get(f"{base}/emulator/v1/device-ca")).content
+    mdm = Mdm(base, added["credentials"])
+    profile = {
+        "profile_name": "Lab Macs",
+        "url": small.base_url + "/enroll",
+        "await_device_configured": True,
+        "devices": [serial],
+    }
+    defined = mdm.call("POST", "/profile", profile)
+    assert defined.status_code == 200 and defined.json()["devices"] == {serial: "SUCCESS"}, defined.text
+    enrolled = await control("POST", base, f"/devices/{serial}/activate", json={"enroll": True})
+    assert enrolled["enrollment"]["outcome"] == "enrolled", enrolled["enrollment"]
+
+    # Before the MDM says anything: awaiting configuration, no accounts yet.
+    await page.goto(f"{base}/console/devices/{serial}")
+    await expect(page.locator("dd.setup-state")).to_contain_text("awaiting configuration")
+    await expect(page.get_by_role("list", name="Accounts Setup Assistant will create")).to_have_count(0)
+
+    # The MDM sends AccountConfiguration; the Mac acknowledges it at its next connection.
+    small.commands.append(
+        {
+            "CommandUUID": "ACCOUNTS-1",
+            "Command": {
+                "RequestType": "AccountConfiguration",
+                "AutoSetupAdminAccounts": [
+                    {
+                        "shortName": "labadmin",
+                        "fullName": "Lab Admin",
+                        "passwordHash": b"h" * 64,
+                        "hidden": True,
+                    }
+                ],
+                "PrimaryAccountFullName": "Marge Bouvier",
+                "PrimaryAccountUserName": "marge",
+                "SetPrimarySetupAccountAsRegularUser": True,
+                "LockPrimaryAccountInfo": True,
+                "ManagedLocalUserShortName": "labadmin",
+            },
+        }
+    )
+    polled = await control("POST", base, f"/devices/{serial}/mdm/poll")
+    assert polled["commands"] == 1
+
+    await page.goto(f"{base}/console/devices/{serial}")
+    accounts = page.get_by_role("list", name="Accounts Setup Assistant will create")
+    items = accounts.get_by_role("listitem")
+    await expect(items).to_have_count(2)
+    await expect(items.nth(0)).to_have_text("Lab Admin labadmin: administrator, hidden, managed")
+    await expect(items.nth(1)).to_have_text("Marge Bouvier marge: standard, fields locked")
+    await expect(page.locator("dd.setup-state")).to_contain_text(
+        "answered 1 command(s) meanwhile, none of them DeviceConfigured"
+    )
+    await expect(page.get_by_role("cell", name="command.AccountConfiguration")).to_have_count(1)
+
+    # Two hours later on the emulator clock, still no DeviceConfigured: the page says it is stalled.
+    await control("POST", base, "/clock", json={"advance_seconds": 7200})
+    await page.goto(f"{base}/console/devices/{serial}")
+    await expect(page.locator("dd.setup-state")).to_contain_text("awaiting configuration, stalled")
+    await expect(page.locator("dd.setup-state")).to_contain_text(
+        "has not sent DeviceConfigured for 2.0 hours"
+    )
