@@ -11,6 +11,7 @@ import pytest
 from dep_emulator.testing.replicas import Replica
 from playwright.async_api import Page, expect
 
+from tests.console.conftest import screenshot
 from tests.console.helpers import Mdm, add_server, control, create_org
 from tests.device_setup.small_mdm import SmallMdm, small_mdm
 
@@ -100,3 +101,7 @@ async def test_the_device_page_lists_the_accounts_setup_assistant_would_create(
     await expect(page.locator("dd.setup-state")).to_contain_text(
         "has not sent DeviceConfigured for 2.0 hours"
     )
+    await page.get_by_role("heading", name="Managed by the MDM").evaluate(
+        "e => e.scrollIntoView({block: 'start'})"
+    )
+    await screenshot(page, "awaiting-configuration")
