@@ -22,8 +22,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("device_enrollment", sa.Column("token_update_at", sa.DateTime(timezone=True), nullable=True))
-    op.add_column("device_enrollment", sa.Column("configured_at", sa.DateTime(timezone=True), nullable=True))
+    for column in ("token_update_at", "configured_at"):
+        op.add_column("device_enrollment", sa.Column(column, sa.DateTime(timezone=True), nullable=True))
     op.execute("UPDATE device_enrollment SET token_update_at = enrolled_at")
 
 
