@@ -45,7 +45,7 @@ class Enrolled:
     token: bytes
     unlock_token: bytes | None
     awaiting_configuration: bool
-    token_update_sent: bool = True  # False: held after Authenticate (setup_progress.token_update)
+    token_update_sent: bool = True  # False: held after Authenticate (token_update.send)
 
 
 @dataclass
@@ -91,7 +91,7 @@ async def enroll(
     hold_token_update: bool = False,
 ) -> Enrolled:
     """Run enrollment from the profile in `body`; EnrollmentFailed (the step recorded) if a step fails.
-    `hold_token_update`: stop after Authenticate (TokenUpdate is sent later, setup_progress)."""
+    `hold_token_update`: stop after Authenticate (token_update.send sends it later)."""
     try:
         profile = profiles.parse(body)
         mdm, identity_payload = profiles.enrollment_payloads(profile)

@@ -46,7 +46,7 @@ class DeviceEnrollment(Base):
     not_now_remaining: Mapped[int] = mapped_column(Integer, default=0)
     # AccountConfiguration's settings while the Mac awaits configuration (device_mdm.account_config).
     account_configuration: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
-    # Setup Assistant's progress (device_mdm.setup_progress), on the emulator clock: when the device
+    # Setup Assistant's progress (device_mdm.setup_state), on the emulator clock: when the device
     # sent TokenUpdate (null: held after Authenticate) and when DeviceConfigured released it.
     token_update_at: Mapped[datetime | None]
     configured_at: Mapped[datetime | None]

@@ -83,7 +83,7 @@ async def enroll(serial: str, sessions: Sessions, settings: SettingsDep) -> Enro
     "/devices/{serial}/mdm/poll",
     response_model=PollOut,
     response_model_exclude_none=True,
-    responses=control_errors(409),  # not_enrolled, poll_in_progress
+    responses=control_errors(409),  # not_enrolled, poll_in_progress, token_update_pending
 )
 async def poll(serial: str, sessions: Sessions, settings: SettingsDep) -> PollOut:
     """Wake the device as an APNs push would: Idle, then every command the MDM has, answered."""

@@ -139,7 +139,7 @@ async def complete_enrollment(
 ) -> EnrollmentOut:
     """Continue from the MDM's answer to the device's first request (activate's `enroll`);
     `refusal`: why the MDM's 403 ended Setup Assistant's enrollment (first_contact);
-    `hold_token_update`: stop after Authenticate (setup_progress sends TokenUpdate later)."""
+    `hold_token_update`: stop after Authenticate (token_update.send sends it later)."""
     async with sessionmaker() as db, db.begin():
         device = await db.get(Device, device_id)
         setup = await db.get(DeviceSetup, device_id)

@@ -50,15 +50,17 @@ async def test_the_device_page_lists_the_accounts_setup_assistant_would_create(
     }
     defined = mdm.call("POST", "/profile", profile)
     assert defined.status_code == 200 and defined.json()["devices"] == {serial: "SUCCESS"}, defined.text
-    enrolled = await control("POST", base, f"/devices/{serial}/activate", json={"enroll": True})
-    assert enrolled["enrollment"]["outcome"] == "enrolled", enrolled["enrollment"]
-
-    # Before the MDM says anything: awaiting configuration, no accounts yet.
+    # The Mac stops between Authenticate and TokenUpdate (fleet#32009's window).
+    enrolled = await control(
+        "POST", base, f"/devices/{serial}/activate", json={"enroll": True, "hold_token_update": True}
+    )
+    assert enrolled["enrollment"]["outcome"] == "authenticated", enrolled["enrollment"]
     await page.goto(f"{base}/console/devices/{serial}")
-    await expect(page.locator("dd.setup-state")).to_contain_text("awaiting configuration")
+    await expect(page.locator("dd.setup-state")).to_contain_text("token update pending")
     await expect(page.get_by_role("list", name="Accounts Setup Assistant will create")).to_have_count(0)
 
-    # The MDM sends AccountConfiguration; the Mac acknowledges it at its next connection.
+    # The MDM sends AccountConfiguration on Authenticate, before it can push; the Mac gets it at its
+    # first connection, after TokenUpdate.
     small.commands.append(
         {
             "CommandUUID": "ACCOUNTS-1",
@@ -80,6 +82,11 @@ async def test_the_device_page_lists_the_accounts_setup_assistant_would_create(
             },
         }
     )
+    sent = await control("POST", base, f"/devices/{serial}/mdm/token-update")
+    assert sent["setup"]["state"] == "awaiting_configuration"
+    await page.goto(f"{base}/console/devices/{serial}")
+    await expect(page.locator("dd.setup-state")).to_contain_text("awaiting configuration")
+    await expect(page.get_by_role("list", name="Accounts Setup Assistant will create")).to_have_count(0)
     polled = await control("POST", base, f"/devices/{serial}/mdm/poll")
     assert polled["commands"] == 1
 
