@@ -11,6 +11,7 @@ distinct targets: devices plus users, direct or through groups (§4.2).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Request
@@ -20,10 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..blueprints import members
 from ..blueprints import service as blueprints
 from ..blueprints.models import Blueprint, Configuration
+from ..clock import service as clock
 from ..clock.service import isoformat
 from ..content.models import OrgApp, OrgPackage
 from ..devices.models import Device
 from ..orgs.models import Org
+from ..orgs.settings import org_setting
 from ..people.models import OrgUser, UserGroup
 from . import content, org_devices, people
 from .jsonapi import (
@@ -43,9 +46,12 @@ FIELDS = (*ATTRIBUTES, *members.RELATIONSHIPS)
 BLUEPRINTS_PAGE_SQL = text(
     "SELECT * FROM blueprint WHERE org_id = :org AND id > :after ORDER BY org_id, id LIMIT :n"
 )
+# Entries added after :visible are not shown yet (the org's blueprint_linkage_delay_seconds).
 MEMBERS_PAGE_SQL = text(
     "SELECT member_id FROM blueprint_member WHERE blueprint_id = :blueprint AND kind = :kind "
-    "AND member_id > :after ORDER BY blueprint_id, kind, member_id LIMIT :n"
+    "AND member_id > :after AND (CAST(:visible AS timestamptz) IS NULL OR added_at IS NULL "
+    "OR added_at <= CAST(:visible AS timestamptz)) "
+    "ORDER BY blueprint_id, kind, member_id LIMIT :n"
 )
 TARGET_USERS_SQL = text(
     "SELECT count(*) FROM (SELECT member_id::bigint AS user_id FROM blueprint_member "
@@ -116,6 +122,7 @@ async def render(
 
 
 async def list_blueprints(db: AsyncSession, *, org: Org, page: PageRequest, links: Links) -> dict[str, Any]:
+    await blueprints.purge(db, org=org)
     params = {"org": org.id, "after": page.after or "", "n": page.limit + 1}
     found = list(await db.scalars(select(Blueprint).from_statement(BLUEPRINTS_PAGE_SQL), params))
     more = len(found) > page.limit
@@ -125,9 +132,19 @@ async def list_blueprints(db: AsyncSession, *, org: Org, page: PageRequest, link
 
 
 async def _member_page(
-    db: AsyncSession, blueprint_id: str, kind: str, *, after: str | None, limit: int
+    db: AsyncSession, org: Org, blueprint_id: str, kind: str, *, after: str | None, limit: int
 ) -> list[str]:
-    params = {"blueprint": blueprint_id, "kind": kind, "after": after or "", "n": limit + 1}
+    """Up to limit + 1 linkage ids after `after`, as a reader sees them now: entries added less than
+    the org's `blueprint_linkage_delay_seconds` ago (emulator clock) are not shown yet (§3.1)."""
+    delay = int(org_setting(org, "blueprint_linkage_delay_seconds"))
+    visible = await clock.now(db) - timedelta(seconds=delay) if delay else None
+    params = {
+        "blueprint": blueprint_id,
+        "kind": kind,
+        "after": after or "",
+        "n": limit + 1,
+        "visible": visible,
+    }
     return list(await db.scalars(MEMBERS_PAGE_SQL, params))
 
 
@@ -180,7 +197,7 @@ async def one_blueprint(
     if include:
         included: list[dict[str, Any]] = []
         for kind, limit in include.items():
-            ids = await _member_page(db, blueprint.id, kind, after=None, limit=limit)
+            ids = await _member_page(db, org, blueprint.id, kind, after=None, limit=limit)
             more = len(ids) > limit
             ids = ids[:limit]
             relationship = data.setdefault("relationships", {}).setdefault(kind, {})
@@ -199,7 +216,7 @@ async def linkages(
 ) -> dict[str, Any]:
     """`GET /v1/blueprints/{id}/relationships/{kind}`: `{type: kind, id}` items, paged."""
     blueprint = await blueprints.get(db, org=org, blueprint_id=blueprint_id)
-    ids = await _member_page(db, blueprint.id, kind, after=page.after, limit=page.limit)
+    ids = await _member_page(db, org, blueprint.id, kind, after=page.after, limit=page.limit)
     more = len(ids) > page.limit
     ids = ids[: page.limit]
     data = [{"type": kind, "id": i} for i in ids]

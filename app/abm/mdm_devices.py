@@ -127,3 +127,13 @@ async def activation_lock_status(db: AsyncSession, *, org: Org, serial: str, lin
     attributes = {"isLocked": lock_type != "NONE", "lockType": lock_type}
     data = {"type": LOCK_TYPE, "id": device.serial_number, "attributes": attributes}
     return {"data": data, "links": {"self": links.self_url}}
+
+
+async def activation_lock_linkage(db: AsyncSession, *, org: Org, serial: str, links: Links) -> dict[str, Any]:
+    """`GET /v1/orgDevices/{id}/relationships/activationLockStatus`: `{type, id}` (the id is the serial)."""
+    device = (await org_devices.get_device(db, org=org, serial=serial)).device
+    path = f"/v1/orgDevices/{device.serial_number}"
+    return {
+        "data": {"type": LOCK_TYPE, "id": device.serial_number},
+        "links": {"self": links.self_url, "related": links.url(f"{path}/activationLockStatus")},
+    }

@@ -64,7 +64,7 @@ ATTRIBUTES = (
     "mdmMigrationStatus",
     "mdmMigrationDeadlineDateTime",
 )
-FIELDS = (*ATTRIBUTES, "assignedServer", "appleCareCoverage")
+FIELDS = (*ATTRIBUTES, "assignedServer", "appleCareCoverage", "activationLockStatus")
 COVERAGE_TYPE = "appleCareCoverage"
 COVERAGE_FIELDS = (
     "status",
@@ -151,6 +151,12 @@ def render(
                 }
             },
             "appleCareCoverage": {"links": {"related": links.url(f"{path}/appleCareCoverage")}},
+            "activationLockStatus": {  # abm-api-2.md §2.9, both variants
+                "links": {
+                    "self": links.url(f"{path}/relationships/activationLockStatus"),
+                    "related": links.url(f"{path}/activationLockStatus"),
+                }
+            },
         }
         resources.append(
             {
