@@ -148,3 +148,25 @@ async def test_org_devices_link_activation_lock_status(
         assert (
             await school.get(device["relationships"]["activationLockStatus"]["links"]["self"])
         ).status_code == 200
+
+
+async def test_a_seed_file_sets_the_business_api_switches(client: httpx.AsyncClient) -> None:
+    values = {
+        "builtin_device_management": False,
+        "api_missing_permissions": ["apps", "mdmDevices"],
+        "blueprint_name_rules": "strict",
+        "blueprint_delete_grace_seconds": 600,
+        "blueprint_linkage_delay_seconds": 30,
+    }
+    seeded = await client.post(
+        "/emulator/v1/seed", json={"orgs": [{"name": "Switched Org", "settings": values}]}
+    )
+    assert seeded.status_code == 200, seeded.text
+    org_id = seeded.json()["orgs"][0]["id"]
+    settings = (await client.get(f"/emulator/v1/orgs/{org_id}/settings")).json()
+    assert {key: settings[key] for key in values} == values
+    bad = await client.post(
+        "/emulator/v1/seed",
+        json={"orgs": [{"name": "Switched Org", "settings": {"blueprint_name_rules": "portal"}}]},
+    )
+    assert bad.status_code == 422, bad.text
