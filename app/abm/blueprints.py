@@ -35,6 +35,7 @@ from .jsonapi import (
     Links,
     PageRequest,
     bad_parameter,
+    cut_page,
     encode_cursor,
     list_document,
     sparse,
@@ -123,12 +124,14 @@ async def render(
 
 async def list_blueprints(db: AsyncSession, *, org: Org, page: PageRequest, links: Links) -> dict[str, Any]:
     await blueprints.purge(db, org=org)
-    params = {"org": org.id, "after": page.after or "", "n": page.limit + 1}
-    found = list(await db.scalars(select(Blueprint).from_statement(BLUEPRINTS_PAGE_SQL), params))
-    more = len(found) > page.limit
-    found = found[: page.limit]
+    params = {"org": org.id, "after": page.after or "", "n": page.fetch}
+    found, next_key = cut_page(
+        list(await db.scalars(select(Blueprint).from_statement(BLUEPRINTS_PAGE_SQL), params)),
+        page.limit,
+        lambda b: b.id,
+    )
     data = [await render(db, b, links=links, fields=None) for b in found]
-    return list_document(data, links=links, page=page, next_key=found[-1].id if more else None, total=None)
+    return list_document(data, links=links, page=page, next_key=next_key, total=None)
 
 
 async def _member_page(
@@ -197,14 +200,14 @@ async def one_blueprint(
     if include:
         included: list[dict[str, Any]] = []
         for kind, limit in include.items():
-            ids = await _member_page(db, org, blueprint.id, kind, after=None, limit=limit)
-            more = len(ids) > limit
-            ids = ids[:limit]
+            ids, next_key = cut_page(
+                await _member_page(db, org, blueprint.id, kind, after=None, limit=limit), limit, str
+            )
             relationship = data.setdefault("relationships", {}).setdefault(kind, {})
             relationship["data"] = [{"type": kind, "id": i} for i in ids]
             paging: dict[str, Any] = {"limit": limit}
-            if more:
-                paging["nextCursor"] = encode_cursor(ids[-1])
+            if next_key is not None:
+                paging["nextCursor"] = encode_cursor(next_key)
             relationship["meta"] = {"paging": paging}
             included.extend(await _resources(db, org, kind, ids, links))
         document["included"] = included
@@ -216,10 +219,10 @@ async def linkages(
 ) -> dict[str, Any]:
     """`GET /v1/blueprints/{id}/relationships/{kind}`: `{type: kind, id}` items, paged."""
     blueprint = await blueprints.get(db, org=org, blueprint_id=blueprint_id)
-    ids = await _member_page(db, org, blueprint.id, kind, after=page.after, limit=page.limit)
-    more = len(ids) > page.limit
-    ids = ids[: page.limit]
+    ids, next_key = cut_page(
+        await _member_page(db, org, blueprint.id, kind, after=page.after, limit=page.limit), page.limit, str
+    )
     data = [{"type": kind, "id": i} for i in ids]
-    document = list_document(data, links=links, page=page, next_key=ids[-1] if more else None, total=None)
+    document = list_document(data, links=links, page=page, next_key=next_key, total=None)
     document["links"]["related"] = links.url(f"/v1/blueprints/{blueprint.id}/{kind}")
     return document

@@ -20,7 +20,7 @@ from ..clock.service import isoformat
 from ..core.errors import JsonApiError
 from ..orgs.models import Org
 from . import org_devices
-from .jsonapi import Links, PageRequest, list_document, not_found, sparse
+from .jsonapi import Links, PageRequest, cut_page, list_document, not_found, sparse
 
 TYPE, DETAILS_TYPE, LOCK_TYPE = "mdmDevices", "mdmDeviceDetails", "activationLockStatus"
 FIELDS = ("serialNumber", "deviceName", "productFamily", "enrolledUserId", "details")
@@ -72,14 +72,16 @@ async def list_devices(
     params = {
         "org": org.id,
         "after": page.after or "",
-        "n": page.limit + 1,
+        "n": page.fetch,
         "server": await _server_id(db, org),
     }
-    found = list(await db.scalars(select(BuiltinEnrollment).from_statement(PAGE_SQL), params))
-    more = len(found) > page.limit
-    found = found[: page.limit]
+    found, next_key = cut_page(
+        list(await db.scalars(select(BuiltinEnrollment).from_statement(PAGE_SQL), params)),
+        page.limit,
+        lambda e: e.id,
+    )
     data = [render(e, links=links, fields=fields) for e in found]
-    return list_document(data, links=links, page=page, next_key=found[-1].id if more else None, total=None)
+    return list_document(data, links=links, page=page, next_key=next_key, total=None)
 
 
 async def details(
