@@ -201,13 +201,10 @@ async def _insert(db: AsyncSession, blueprint_id: str, kind: str, ids: list[str]
         await db.execute(pg_insert(BlueprintMember).on_conflict_do_nothing(), rows[start : start + CHUNK])
 
 
-async def _remove(db: AsyncSession, blueprint_id: str, kind: str, ids: list[str] | None) -> None:
+async def _remove(db: AsyncSession, blueprint_id: str, kind: str, ids: list[str]) -> None:
     stmt = delete(BlueprintMember).where(
         BlueprintMember.blueprint_id == blueprint_id, BlueprintMember.kind == kind
     )
-    if ids is None:
-        await db.execute(stmt)
-        return
     ids = [i for i in ids if "\x00" not in i]
     for start in range(0, len(ids), CHUNK):
         await db.execute(stmt.where(BlueprintMember.member_id.in_(ids[start : start + CHUNK])))

@@ -1,10 +1,12 @@
 """Fault scripts: depsim-style ordered responses per endpoint, each unit fired exactly once.
 
 A script targets `"METHOD /path"` (and optionally one MDM server: only requests
-authenticated as that server match). Each matching request consumes one unit of the
-script's current entry, atomically, in the same statement that reads it
-(`consume_sql`): `SELECT ... FOR UPDATE` on the first live matching script, then `UPDATE
-... RETURNING` its position. Concurrent replicas queue on that row for the length of one
+authenticated as that server match). On the Business API (`/v1`) the path may name an operation
+by its template, `{id}` standing for the id segment (`GET /v1/blueprints/{id}/relationships/apps`,
+dep_emulator.traffic.abm.path_template); a 429 there is answered in Apple's JSON:API envelope.
+Each matching request consumes one unit of the script's current entry, atomically, in the same
+statement that reads it (`consume_sql`): `SELECT ... FOR UPDATE` on the first live matching
+script, then `UPDATE ... RETURNING` its position. Concurrent replicas queue on that row for the length of one
 statement, so every unit fires once and in order. With several live scripts for one
 endpoint the oldest goes first.
 
