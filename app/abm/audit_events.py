@@ -33,7 +33,7 @@ from ..devices import audit
 from ..devices.models import AuditEvent
 from ..orgs.models import Org
 from . import org_devices
-from .jsonapi import Links, PageRequest, bad_parameter, list_document, parse_fields, sparse
+from .jsonapi import Links, PageRequest, bad_parameter, cut_page, list_document, parse_fields, sparse
 
 TYPE = "auditEvents"
 CATEGORY = {
@@ -241,11 +241,7 @@ async def list_events(
     after = _after(page)
     if after is not None:
         stmt = stmt.where(tuple_(AuditEvent.occurred_at, AuditEvent.id) > tuple_(*after))
-    stmt = stmt.order_by(AuditEvent.occurred_at, AuditEvent.id).limit(page.limit + 1)
-    events = list(await db.scalars(stmt))
-    more = len(events) > page.limit
-    events = events[: page.limit]
+    stmt = stmt.order_by(AuditEvent.occurred_at, AuditEvent.id).limit(page.fetch)
+    events, next_key = cut_page(list(await db.scalars(stmt)), page.limit, _cursor_key)
     data = [render(e, org, links=links, fields=query["fields"]) for e in events]
-    return list_document(
-        data, links=links, page=page, next_key=_cursor_key(events[-1]) if more else None, total=None
-    )
+    return list_document(data, links=links, page=page, next_key=next_key, total=None)

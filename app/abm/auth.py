@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from ..core.db import DbSession
 from ..core.errors import JsonApiError
+from ..orgs.settings import org_setting
 from .tokens import Caller, resolve_bearer
 
 
@@ -37,9 +38,21 @@ async def current_caller(request: Request, db: DbSession) -> Caller:
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
-async def business_caller(caller: CurrentCaller) -> Caller:
+# The resources that exist only while the org's built-in device management is on (abm-api-2.md
+# §1.3: Apple says so of apps and packages; mdmDevices, Blueprints and Configurations are that
+# service's devices and policy objects). The answer while it is off is *unverified*: 403.
+BUILTIN_RESOURCES = frozenset({"apps", "packages", "mdmDevices", "blueprints", "configurations"})
+
+
+def forbidden(detail: str) -> JsonApiError:
+    return JsonApiError(403, "FORBIDDEN_ERROR", "This request is forbidden for security reasons", detail)
+
+
+async def business_caller(request: Request, caller: CurrentCaller) -> Caller:
     """Callers of the Business-only resources (abm-api-2.md §1.2): a `school.api` token gets 404
-    `NOT_FOUND`, as for any path the School API lacks (the answer is *unverified*, §1.3)."""
+    `NOT_FOUND`, as for any path the School API lacks (the answer is *unverified*, §1.3). Then the
+    org's switches (§5 item 10): built-in device management off, and resources the API account's
+    role has no permission for, answer 403 `FORBIDDEN_ERROR`."""
     if caller.account.scope != "business.api":
         raise JsonApiError(
             404,
@@ -47,7 +60,23 @@ async def business_caller(caller: CurrentCaller) -> Caller:
             "The specified resource doesn't exist",
             "This resource is part of the Apple Business API only; Apple School Manager has no such path.",
         )
+    resource = resource_of(request)
+    if resource in BUILTIN_RESOURCES and not org_setting(caller.org, "builtin_device_management"):
+        raise forbidden(
+            f"The resource '{resource}' requires Apple's built-in device management, which is turned off "
+            "for this organization. Use Apps and Books for Organizations instead."
+        )
+    if resource in org_setting(caller.org, "api_missing_permissions"):
+        raise forbidden(f"The API account's role does not have the permission to access '{resource}'.")
     return caller
+
+
+def resource_of(request: Request) -> str:
+    """The resource family of the matched route: `blueprints` for /v1/blueprints/{id}/relationships/apps."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", None) or request.url.path
+    parts = template.split("/")
+    return parts[2] if len(parts) > 2 else ""
 
 
 BusinessCaller = Annotated[Caller, Depends(business_caller)]

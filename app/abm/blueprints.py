@@ -11,6 +11,7 @@ distinct targets: devices plus users, direct or through groups (§4.2).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Request
@@ -20,10 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..blueprints import members
 from ..blueprints import service as blueprints
 from ..blueprints.models import Blueprint, Configuration
+from ..clock import service as clock
 from ..clock.service import isoformat
 from ..content.models import OrgApp, OrgPackage
 from ..devices.models import Device
 from ..orgs.models import Org
+from ..orgs.settings import org_setting
 from ..people.models import OrgUser, UserGroup
 from . import content, org_devices, people
 from .jsonapi import (
@@ -32,6 +35,7 @@ from .jsonapi import (
     Links,
     PageRequest,
     bad_parameter,
+    cut_page,
     encode_cursor,
     list_document,
     sparse,
@@ -43,9 +47,12 @@ FIELDS = (*ATTRIBUTES, *members.RELATIONSHIPS)
 BLUEPRINTS_PAGE_SQL = text(
     "SELECT * FROM blueprint WHERE org_id = :org AND id > :after ORDER BY org_id, id LIMIT :n"
 )
+# Entries added after :visible are not shown yet (the org's blueprint_linkage_delay_seconds).
 MEMBERS_PAGE_SQL = text(
     "SELECT member_id FROM blueprint_member WHERE blueprint_id = :blueprint AND kind = :kind "
-    "AND member_id > :after ORDER BY blueprint_id, kind, member_id LIMIT :n"
+    "AND member_id > :after AND (CAST(:visible AS timestamptz) IS NULL OR added_at IS NULL "
+    "OR added_at <= CAST(:visible AS timestamptz)) "
+    "ORDER BY blueprint_id, kind, member_id LIMIT :n"
 )
 TARGET_USERS_SQL = text(
     "SELECT count(*) FROM (SELECT member_id::bigint AS user_id FROM blueprint_member "
@@ -116,18 +123,31 @@ async def render(
 
 
 async def list_blueprints(db: AsyncSession, *, org: Org, page: PageRequest, links: Links) -> dict[str, Any]:
-    params = {"org": org.id, "after": page.after or "", "n": page.limit + 1}
-    found = list(await db.scalars(select(Blueprint).from_statement(BLUEPRINTS_PAGE_SQL), params))
-    more = len(found) > page.limit
-    found = found[: page.limit]
+    await blueprints.purge(db, org=org)
+    params = {"org": org.id, "after": page.after or "", "n": page.fetch}
+    found, next_key = cut_page(
+        list(await db.scalars(select(Blueprint).from_statement(BLUEPRINTS_PAGE_SQL), params)),
+        page.limit,
+        lambda b: b.id,
+    )
     data = [await render(db, b, links=links, fields=None) for b in found]
-    return list_document(data, links=links, page=page, next_key=found[-1].id if more else None, total=None)
+    return list_document(data, links=links, page=page, next_key=next_key, total=None)
 
 
 async def _member_page(
-    db: AsyncSession, blueprint_id: str, kind: str, *, after: str | None, limit: int
+    db: AsyncSession, org: Org, blueprint_id: str, kind: str, *, after: str | None, limit: int
 ) -> list[str]:
-    params = {"blueprint": blueprint_id, "kind": kind, "after": after or "", "n": limit + 1}
+    """Up to limit + 1 linkage ids after `after`, as a reader sees them now: entries added less than
+    the org's `blueprint_linkage_delay_seconds` ago (emulator clock) are not shown yet (§3.1)."""
+    delay = int(org_setting(org, "blueprint_linkage_delay_seconds"))
+    visible = await clock.now(db) - timedelta(seconds=delay) if delay else None
+    params = {
+        "blueprint": blueprint_id,
+        "kind": kind,
+        "after": after or "",
+        "n": limit + 1,
+        "visible": visible,
+    }
     return list(await db.scalars(MEMBERS_PAGE_SQL, params))
 
 
@@ -180,14 +200,14 @@ async def one_blueprint(
     if include:
         included: list[dict[str, Any]] = []
         for kind, limit in include.items():
-            ids = await _member_page(db, blueprint.id, kind, after=None, limit=limit)
-            more = len(ids) > limit
-            ids = ids[:limit]
+            ids, next_key = cut_page(
+                await _member_page(db, org, blueprint.id, kind, after=None, limit=limit), limit, str
+            )
             relationship = data.setdefault("relationships", {}).setdefault(kind, {})
             relationship["data"] = [{"type": kind, "id": i} for i in ids]
             paging: dict[str, Any] = {"limit": limit}
-            if more:
-                paging["nextCursor"] = encode_cursor(ids[-1])
+            if next_key is not None:
+                paging["nextCursor"] = encode_cursor(next_key)
             relationship["meta"] = {"paging": paging}
             included.extend(await _resources(db, org, kind, ids, links))
         document["included"] = included
@@ -199,10 +219,10 @@ async def linkages(
 ) -> dict[str, Any]:
     """`GET /v1/blueprints/{id}/relationships/{kind}`: `{type: kind, id}` items, paged."""
     blueprint = await blueprints.get(db, org=org, blueprint_id=blueprint_id)
-    ids = await _member_page(db, blueprint.id, kind, after=page.after, limit=page.limit)
-    more = len(ids) > page.limit
-    ids = ids[: page.limit]
+    ids, next_key = cut_page(
+        await _member_page(db, org, blueprint.id, kind, after=page.after, limit=page.limit), page.limit, str
+    )
     data = [{"type": kind, "id": i} for i in ids]
-    document = list_document(data, links=links, page=page, next_key=ids[-1] if more else None, total=None)
+    document = list_document(data, links=links, page=page, next_key=next_key, total=None)
     document["links"]["related"] = links.url(f"/v1/blueprints/{blueprint.id}/{kind}")
     return document

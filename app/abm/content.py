@@ -8,7 +8,6 @@ configuration has no `relationships` member (§2.6: strict clients would fail on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, text
@@ -19,7 +18,7 @@ from ..blueprints.models import Configuration
 from ..clock.service import isoformat
 from ..content.models import OrgApp, OrgPackage
 from ..orgs.models import Org
-from .jsonapi import Links, PageRequest, list_document, not_found, sparse
+from .jsonapi import Links, PageRequest, cut_page, list_document, not_found, sparse
 
 APPS, PACKAGES, CONFIGURATIONS = "apps", "packages", "configurations"
 APP_FIELDS = ("name", "bundleId", "websiteUrl", "appStoreUrl", "version", "supportedOS", "isCustomApp")
@@ -110,27 +109,17 @@ def render_configuration(
     }
 
 
-def _document(
-    data: list[dict[str, Any]], keys: Sequence[str], page: PageRequest, links: Links
-) -> dict[str, Any]:
-    more = len(data) > page.limit
-    return list_document(
-        data[: page.limit],
-        links=links,
-        page=page,
-        next_key=keys[page.limit - 1] if more else None,
-        total=None,
-    )
-
-
 async def list_apps(
     db: AsyncSession, *, org: Org, page: PageRequest, links: Links, fields: frozenset[str] | None
 ) -> dict[str, Any]:
-    params = {"org": org.id, "after": page.after or "", "n": page.limit + 1}
-    apps = list(await db.scalars(select(OrgApp).from_statement(APPS_PAGE_SQL), params))
-    return _document(
-        [render_app(a, links=links, fields=fields) for a in apps], [a.adam_id for a in apps], page, links
+    params = {"org": org.id, "after": page.after or "", "n": page.fetch}
+    apps, next_key = cut_page(
+        list(await db.scalars(select(OrgApp).from_statement(APPS_PAGE_SQL), params)),
+        page.limit,
+        lambda a: a.adam_id,
     )
+    data = [render_app(a, links=links, fields=fields) for a in apps]
+    return list_document(data, links=links, page=page, next_key=next_key, total=None)
 
 
 async def one_app(
@@ -149,10 +138,14 @@ async def one_app(
 async def list_packages(
     db: AsyncSession, *, org: Org, page: PageRequest, links: Links, fields: frozenset[str] | None
 ) -> dict[str, Any]:
-    params = {"org": org.id, "after": page.after or "", "n": page.limit + 1}
-    packages = list(await db.scalars(select(OrgPackage).from_statement(PACKAGES_PAGE_SQL), params))
+    params = {"org": org.id, "after": page.after or "", "n": page.fetch}
+    packages, next_key = cut_page(
+        list(await db.scalars(select(OrgPackage).from_statement(PACKAGES_PAGE_SQL), params)),
+        page.limit,
+        lambda p: p.id,
+    )
     data = [render_package(p, links=links, fields=fields) for p in packages]
-    return _document(data, [p.id for p in packages], page, links)
+    return list_document(data, links=links, page=page, next_key=next_key, total=None)
 
 
 async def one_package(
@@ -171,10 +164,14 @@ async def one_package(
 async def list_configurations(
     db: AsyncSession, *, org: Org, page: PageRequest, links: Links, fields: frozenset[str] | None
 ) -> dict[str, Any]:
-    params = {"org": org.id, "after": page.after or "", "n": page.limit + 1}
-    configs = list(await db.scalars(select(Configuration).from_statement(CONFIGURATIONS_PAGE_SQL), params))
+    params = {"org": org.id, "after": page.after or "", "n": page.fetch}
+    configs, next_key = cut_page(
+        list(await db.scalars(select(Configuration).from_statement(CONFIGURATIONS_PAGE_SQL), params)),
+        page.limit,
+        lambda c: c.id,
+    )
     data = [render_configuration(c, links=links, fields=fields, single=False) for c in configs]
-    return _document(data, [c.id for c in configs], page, links)
+    return list_document(data, links=links, page=page, next_key=next_key, total=None)
 
 
 def configuration_document(

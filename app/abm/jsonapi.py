@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
@@ -119,6 +119,11 @@ class PageRequest:
     limit: int
     after: str | None  # the last key of the previous page
 
+    @property
+    def fetch(self) -> int:
+        """Rows to read for one page: one more than it shows, to know whether another follows."""
+        return self.limit + 1
+
 
 async def page_request(request: Request) -> PageRequest:
     raw_limit = request.query_params.get("limit")
@@ -148,6 +153,16 @@ def decode_cursor(cursor: str) -> str:
     if not key or len(key) > 64 or "\x00" in key:
         raise bad_parameter("cursor", f"'{cursor[:80]}' is not a valid cursor")
     return key
+
+
+Row = TypeVar("Row")
+
+
+def cut_page(rows: Sequence[Row], limit: int, key: Callable[[Row], object]) -> tuple[list[Row], str | None]:
+    """Keyset paging: `rows` were read in key order, up to limit + 1 (`PageRequest.fetch`). The
+    page's rows, and the key of its last one when more follow (the next cursor's key), else None."""
+    kept = list(rows[:limit])
+    return kept, str(key(kept[-1])) if len(rows) > limit else None
 
 
 def list_document(

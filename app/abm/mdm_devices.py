@@ -20,7 +20,7 @@ from ..clock.service import isoformat
 from ..core.errors import JsonApiError
 from ..orgs.models import Org
 from . import org_devices
-from .jsonapi import Links, PageRequest, list_document, not_found, sparse
+from .jsonapi import Links, PageRequest, cut_page, list_document, not_found, sparse
 
 TYPE, DETAILS_TYPE, LOCK_TYPE = "mdmDevices", "mdmDeviceDetails", "activationLockStatus"
 FIELDS = ("serialNumber", "deviceName", "productFamily", "enrolledUserId", "details")
@@ -72,14 +72,16 @@ async def list_devices(
     params = {
         "org": org.id,
         "after": page.after or "",
-        "n": page.limit + 1,
+        "n": page.fetch,
         "server": await _server_id(db, org),
     }
-    found = list(await db.scalars(select(BuiltinEnrollment).from_statement(PAGE_SQL), params))
-    more = len(found) > page.limit
-    found = found[: page.limit]
+    found, next_key = cut_page(
+        list(await db.scalars(select(BuiltinEnrollment).from_statement(PAGE_SQL), params)),
+        page.limit,
+        lambda e: e.id,
+    )
     data = [render(e, links=links, fields=fields) for e in found]
-    return list_document(data, links=links, page=page, next_key=found[-1].id if more else None, total=None)
+    return list_document(data, links=links, page=page, next_key=next_key, total=None)
 
 
 async def details(
@@ -127,3 +129,13 @@ async def activation_lock_status(db: AsyncSession, *, org: Org, serial: str, lin
     attributes = {"isLocked": lock_type != "NONE", "lockType": lock_type}
     data = {"type": LOCK_TYPE, "id": device.serial_number, "attributes": attributes}
     return {"data": data, "links": {"self": links.self_url}}
+
+
+async def activation_lock_linkage(db: AsyncSession, *, org: Org, serial: str, links: Links) -> dict[str, Any]:
+    """`GET /v1/orgDevices/{id}/relationships/activationLockStatus`: `{type, id}` (the id is the serial)."""
+    device = (await org_devices.get_device(db, org=org, serial=serial)).device
+    path = f"/v1/orgDevices/{device.serial_number}"
+    return {
+        "data": {"type": LOCK_TYPE, "id": device.serial_number},
+        "links": {"self": links.self_url, "related": links.url(f"{path}/activationLockStatus")},
+    }

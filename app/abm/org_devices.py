@@ -35,7 +35,7 @@ from ..devices import audit, software
 from ..devices.models import AuditEvent, Device
 from ..orgs.models import MdmServer, Org
 from . import servers
-from .jsonapi import Links, PageRequest, list_document, not_found, sparse
+from .jsonapi import Links, PageRequest, cut_page, list_document, not_found, sparse
 
 TYPE = "orgDevices"
 ATTRIBUTES = (
@@ -64,7 +64,7 @@ ATTRIBUTES = (
     "mdmMigrationStatus",
     "mdmMigrationDeadlineDateTime",
 )
-FIELDS = (*ATTRIBUTES, "assignedServer", "appleCareCoverage")
+FIELDS = (*ATTRIBUTES, "assignedServer", "appleCareCoverage", "activationLockStatus")
 COVERAGE_TYPE = "appleCareCoverage"
 COVERAGE_FIELDS = (
     "status",
@@ -151,6 +151,12 @@ def render(
                 }
             },
             "appleCareCoverage": {"links": {"related": links.url(f"{path}/appleCareCoverage")}},
+            "activationLockStatus": {  # abm-api-2.md §2.9, both variants
+                "links": {
+                    "self": links.url(f"{path}/relationships/activationLockStatus"),
+                    "related": links.url(f"{path}/activationLockStatus"),
+                }
+            },
         }
         resources.append(
             {
@@ -215,14 +221,14 @@ async def list_devices(
     query = select(Device).where(Device.org_id == org.id)
     if page.after is not None:
         query = query.where(Device.serial_number > page.after)
-    devices = list(await db.scalars(query.order_by(Device.serial_number).limit(page.limit + 1)))
-    total = await db.scalar(select(func.count()).select_from(Device).where(Device.org_id == org.id))
-    more = len(devices) > page.limit
-    devices = devices[: page.limit]
-    data = render(devices, org, links=links, fields=fields)
-    return list_document(
-        data, links=links, page=page, next_key=devices[-1].serial_number if more else None, total=total
+    devices, next_key = cut_page(
+        list(await db.scalars(query.order_by(Device.serial_number).limit(page.fetch))),
+        page.limit,
+        lambda d: d.serial_number,
     )
+    total = await db.scalar(select(func.count()).select_from(Device).where(Device.org_id == org.id))
+    data = render(devices, org, links=links, fields=fields)
+    return list_document(data, links=links, page=page, next_key=next_key, total=total)
 
 
 async def one_device(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..clock.service import isoformat
 from ..orgs.models import Org
 from ..people.models import OrgUnit, OrgUser, UserGroup, UserGroupMember, UserRole
-from .jsonapi import Links, PageRequest, bad_parameter, list_document, not_found, sparse
+from .jsonapi import Links, PageRequest, bad_parameter, cut_page, list_document, not_found, sparse
 
 USERS, GROUPS, UNITS = "users", "userGroups", "organizationalUnits"
 USER_FIELDS = (
@@ -39,6 +40,7 @@ GROUP_FIELDS = (
     "users",
 )
 UNIT_FIELDS = ("name", "description", "createdDateTime", "updatedDateTime", "users")
+_id = attrgetter("id")  # the keyset key of groups and units (users: their numeric id, as text)
 
 # One statement per page, an index range scan stopped by its LIMIT (the extra row says "more").
 USERS_PAGE_SQL = text(
@@ -121,15 +123,13 @@ def render_user(
 async def list_users(
     db: AsyncSession, *, org: Org, page: PageRequest, links: Links, fields: frozenset[str] | None
 ) -> dict[str, Any]:
-    params = {"org": org.id, "after": _user_key(page), "n": page.limit + 1}
-    users = list(await db.scalars(select(OrgUser).from_statement(USERS_PAGE_SQL), params))
-    more = len(users) > page.limit
-    users = users[: page.limit]
+    params = {"org": org.id, "after": _user_key(page), "n": page.fetch}
+    users, next_key = cut_page(
+        list(await db.scalars(select(OrgUser).from_statement(USERS_PAGE_SQL), params)), page.limit, _id
+    )
     roles = await user_roles(db, [u.id for u in users])
     data = [render_user(u, roles.get(u.id, []), links=links, fields=fields) for u in users]
-    return list_document(
-        data, links=links, page=page, next_key=str(users[-1].id) if more else None, total=None
-    )
+    return list_document(data, links=links, page=page, next_key=next_key, total=None)
 
 
 async def one_user(
@@ -172,10 +172,24 @@ def render_group(
         "createdDateTime": isoformat(group.created_at),
         "updatedDateTime": isoformat(group.updated_at),
     }
+    return _with_users(GROUPS, group.id, path, attributes, links=links, fields=fields)
+
+
+def _with_users(
+    resource_type: str,
+    resource_id: str,
+    path: str,
+    attributes: dict[str, Any],
+    *,
+    links: Links,
+    fields: frozenset[str] | None,
+) -> dict[str, Any]:
+    """A userGroups or organizationalUnits resource: its one relationship, `users`, links only its
+    linkage (`self`), as in Apple's examples (abm-api-2.md §2.1)."""
     relationships = {"users": {"links": {"self": links.url(f"{path}/relationships/users")}}}
     return {
-        "type": GROUPS,
-        "id": group.id,
+        "type": resource_type,
+        "id": resource_id,
         "attributes": sparse(attributes, fields),
         "relationships": sparse(relationships, fields),
         "links": {"self": links.url(path)},
@@ -185,13 +199,13 @@ def render_group(
 async def list_groups(
     db: AsyncSession, *, org: Org, page: PageRequest, links: Links, fields: frozenset[str] | None
 ) -> dict[str, Any]:
-    params = {"org": org.id, "after": page.after or "", "n": page.limit + 1}
-    groups = list(await db.scalars(select(UserGroup).from_statement(GROUPS_PAGE_SQL), params))
-    more = len(groups) > page.limit
-    groups = groups[: page.limit]
+    params = {"org": org.id, "after": page.after or "", "n": page.fetch}
+    groups, next_key = cut_page(
+        list(await db.scalars(select(UserGroup).from_statement(GROUPS_PAGE_SQL), params)), page.limit, _id
+    )
     counts = await member_counts(db, [g.id for g in groups])
     data = [render_group(g, counts.get(g.id, 0), links=links, fields=fields) for g in groups]
-    return list_document(data, links=links, page=page, next_key=groups[-1].id if more else None, total=None)
+    return list_document(data, links=links, page=page, next_key=next_key, total=None)
 
 
 async def _group(db: AsyncSession, *, org: Org, group_id: str) -> UserGroup:
@@ -213,12 +227,9 @@ async def one_group(
 
 
 def _linkage(ids: list[int], *, page: PageRequest, links: Links, related: str) -> dict[str, Any]:
-    more = len(ids) > page.limit
-    ids = ids[: page.limit]
+    ids, next_key = cut_page(ids, page.limit, str)
     data = [{"type": USERS, "id": str(i)} for i in ids]
-    document = list_document(
-        data, links=links, page=page, next_key=str(ids[-1]) if more else None, total=None
-    )
+    document = list_document(data, links=links, page=page, next_key=next_key, total=None)
     document["links"]["related"] = related
     return document
 
@@ -228,7 +239,7 @@ async def group_user_linkages(
 ) -> dict[str, Any]:
     """`GET /v1/userGroups/{id}/relationships/users`: `{type: users, id}` items, paged."""
     group = await _group(db, org=org, group_id=group_id)
-    params = {"group": group.id, "after": _user_key(page), "n": page.limit + 1}
+    params = {"group": group.id, "after": _user_key(page), "n": page.fetch}
     ids = list(await db.scalars(GROUP_MEMBERS_SQL, params))
     return _linkage(ids, page=page, links=links, related=links.url(f"/v1/userGroups/{group.id}"))
 
@@ -244,25 +255,18 @@ def render_unit(unit: OrgUnit, *, links: Links, fields: frozenset[str] | None) -
         "createdDateTime": isoformat(unit.created_at),
         "updatedDateTime": isoformat(unit.updated_at),
     }
-    relationships = {"users": {"links": {"self": links.url(f"{path}/relationships/users")}}}
-    return {
-        "type": UNITS,
-        "id": unit.id,
-        "attributes": sparse(attributes, fields),
-        "relationships": sparse(relationships, fields),
-        "links": {"self": links.url(path)},
-    }
+    return _with_users(UNITS, unit.id, path, attributes, links=links, fields=fields)
 
 
 async def list_units(
     db: AsyncSession, *, org: Org, page: PageRequest, links: Links, fields: frozenset[str] | None
 ) -> dict[str, Any]:
-    params = {"org": org.id, "after": page.after or "", "n": page.limit + 1}
-    units = list(await db.scalars(select(OrgUnit).from_statement(UNITS_PAGE_SQL), params))
-    more = len(units) > page.limit
-    units = units[: page.limit]
+    params = {"org": org.id, "after": page.after or "", "n": page.fetch}
+    units, next_key = cut_page(
+        list(await db.scalars(select(OrgUnit).from_statement(UNITS_PAGE_SQL), params)), page.limit, _id
+    )
     data = [render_unit(u, links=links, fields=fields) for u in units]
-    return list_document(data, links=links, page=page, next_key=units[-1].id if more else None, total=None)
+    return list_document(data, links=links, page=page, next_key=next_key, total=None)
 
 
 async def _unit(db: AsyncSession, *, org: Org, unit_id: str) -> OrgUnit:
@@ -286,6 +290,6 @@ async def unit_user_linkages(
 ) -> dict[str, Any]:
     """`GET /v1/organizationalUnits/{id}/relationships/users`: the users holding a role in the unit."""
     unit = await _unit(db, org=org, unit_id=unit_id)
-    params = {"unit": unit.id, "after": _user_key(page), "n": page.limit + 1}
+    params = {"unit": unit.id, "after": _user_key(page), "n": page.fetch}
     ids = list(await db.scalars(UNIT_MEMBERS_SQL, params))
     return _linkage(ids, page=page, links=links, related=links.url(f"/v1/organizationalUnits/{unit.id}"))

@@ -115,3 +115,11 @@ async def get_activation_lock_status(
 ) -> dict[str, Any]:
     """Get the Activation Lock Status for an orgDevice (Business and School)."""
     return await mdm_devices.activation_lock_status(db, org=caller.org, serial=serial, links=links)
+
+
+@router.get("/orgDevices/{serial}/relationships/activationLockStatus")
+async def get_activation_lock_status_linkage(
+    serial: str, caller: CurrentCaller, links: RequestLinks, db: DbSession
+) -> dict[str, Any]:
+    """Get the Activation Lock Status linkage of an orgDevice (Business and School)."""
+    return await mdm_devices.activation_lock_linkage(db, org=caller.org, serial=serial, links=links)

@@ -26,7 +26,7 @@ from ..orgs import service as orgs_service
 from ..orgs.models import MdmServer, Org
 from ..orgs.schemas import MdmServerIn
 from ..session.models import AuthSession
-from .jsonapi import Links, PageRequest, conflict, list_document, not_found, sparse, unprocessable
+from .jsonapi import Links, PageRequest, conflict, cut_page, list_document, not_found, sparse, unprocessable
 from .models import ServerSetting
 
 TYPE = "mdmServers"
@@ -126,14 +126,14 @@ async def list_servers(
     query = select(MdmServer).where(MdmServer.org_id == org.id)
     if page.after is not None:
         query = query.where(MdmServer.server_uuid > page.after)
-    servers = list(await db.scalars(query.order_by(MdmServer.server_uuid).limit(page.limit + 1)))
-    total = await db.scalar(select(func.count()).select_from(MdmServer).where(MdmServer.org_id == org.id))
-    more = len(servers) > page.limit
-    servers = servers[: page.limit]
-    data = await render(db, servers, links=links, fields=fields)
-    return list_document(
-        data, links=links, page=page, next_key=servers[-1].server_uuid if more else None, total=total
+    servers, next_key = cut_page(
+        list(await db.scalars(query.order_by(MdmServer.server_uuid).limit(page.fetch))),
+        page.limit,
+        lambda s: s.server_uuid,
     )
+    total = await db.scalar(select(func.count()).select_from(MdmServer).where(MdmServer.org_id == org.id))
+    data = await render(db, servers, links=links, fields=fields)
+    return list_document(data, links=links, page=page, next_key=next_key, total=total)
 
 
 async def device_linkages(
@@ -144,14 +144,12 @@ async def device_linkages(
     query = select(Device.serial_number).where(Device.server_id == server.id)
     if page.after is not None:
         query = query.where(Device.serial_number > page.after)
-    serials = list(await db.scalars(query.order_by(Device.serial_number).limit(page.limit + 1)))
-    total = await db.scalar(select(func.count()).select_from(Device).where(Device.server_id == server.id))
-    more = len(serials) > page.limit
-    serials = serials[: page.limit]
-    data = [{"type": "orgDevices", "id": s} for s in serials]
-    document = list_document(
-        data, links=links, page=page, next_key=serials[-1] if more else None, total=total
+    serials, next_key = cut_page(
+        list(await db.scalars(query.order_by(Device.serial_number).limit(page.fetch))), page.limit, str
     )
+    total = await db.scalar(select(func.count()).select_from(Device).where(Device.server_id == server.id))
+    data = [{"type": "orgDevices", "id": s} for s in serials]
+    document = list_document(data, links=links, page=page, next_key=next_key, total=total)
     document["links"]["related"] = links.url(f"/v1/mdmServers/{server.server_uuid}")
     return document
 

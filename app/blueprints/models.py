@@ -42,6 +42,9 @@ class Blueprint(Base):
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Set by a DELETE under the org's `blueprint_delete_grace_seconds`: the Blueprint shows as
+    # TO_BE_DELETED until then (emulator clock) and is removed by the first read after it.
+    purge_at: Mapped[datetime | None]
 
 
 class BlueprintMember(Base):
@@ -57,3 +60,6 @@ class BlueprintMember(Base):
     )
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # When the entry was added (emulator clock): linkage GETs show it only
+    # `blueprint_linkage_delay_seconds` later. NULL: before the delay existed, always shown.
+    added_at: Mapped[datetime | None]

@@ -9,14 +9,20 @@
 - Relationship POST adds, DELETE removes; re-adding and removing a non-member are no-ops (204).
 - A relationship body holds at most MAX_IDS ids (*unverified*; 10,000 so one request can target
   10,000 devices, issue 30), 409 ENTITY_ERROR.RELATIONSHIP.INVALID beyond, as for a wrong `type`.
-- DELETE removes at once (no lingering TO_BE_DELETED state).
+- DELETE removes at once, or, under the org's `blueprint_delete_grace_seconds`, leaves the Blueprint
+  readable with status TO_BE_DELETED until then (emulator clock; writes on it get 409); the first
+  read after that removes it (§3.2, *unverified* period).
+- Names: any 1–200 characters, or under `blueprint_name_rules: strict` the rules reported from a
+  live tenant (§3.1, *unverified*): see `names.py`.
 - Never touches a device's assignment or the DEP feed (§4.2). Every write leaves a COLLECTION_*
   audit event.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -25,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..clock import service as clock
 from ..orgs.models import Org
+from ..orgs.settings import org_setting
 from . import audit, members
 from .errors import (
     ATTRIBUTE_INVALID,
@@ -40,6 +47,10 @@ from .models import Blueprint, BlueprintMember
 TYPE = "blueprints"
 MAX_IDS = 10_000
 CHUNK = 5000
+ACTIVE, TO_BE_DELETED = "ACTIVE", "TO_BE_DELETED"
+# `blueprint_name_rules: strict` (§3.1, *unverified*): a live tenant refused names with spaces and
+# parentheses; the length limit and the uniqueness in the org are the emulator's choice.
+STRICT_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def _linkage_ids(value: Any, kind: str, pointer: str) -> list[str]:
@@ -61,7 +72,9 @@ def _linkage_ids(value: Any, kind: str, pointer: str) -> list[str]:
     return ids
 
 
-def _data(body: Any, *, creating: bool) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[str]]]:
+def _data(
+    body: Any, *, creating: bool, strict: bool
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[str]]]:
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict):
         raise unprocessable("/data", "The request body must be a JSON object with a 'data' object")
@@ -78,6 +91,12 @@ def _data(body: Any, *, creating: bool) -> tuple[dict[str, Any], dict[str, Any],
         if not isinstance(name, str) or not name.strip() or len(name) > 200 or "\x00" in name:
             raise conflict(
                 ATTRIBUTE_INVALID, "'name' must be a string of 1 to 200 characters", "/data/attributes/name"
+            )
+        if strict and not STRICT_NAME.fullmatch(name):
+            raise conflict(
+                ATTRIBUTE_INVALID,
+                "'name' must be 1 to 64 letters, digits, '-', '_' or '.' (no spaces or parentheses)",
+                "/data/attributes/name",
             )
     description = attributes.get("description", "")
     if not isinstance(description, str) or len(description) > 1000 or "\x00" in description:
@@ -99,7 +118,15 @@ def _data(body: Any, *, creating: bool) -> tuple[dict[str, Any], dict[str, Any],
     return data, attributes, linked
 
 
+async def purge(db: AsyncSession, *, org: Org) -> None:
+    """Remove the org's Blueprints whose TO_BE_DELETED period has ended (emulator clock)."""
+    now = await clock.now(db)
+    await db.execute(delete(Blueprint).where(Blueprint.org_id == org.id, Blueprint.purge_at <= now))
+
+
 async def get(db: AsyncSession, *, org: Org, blueprint_id: str) -> Blueprint:
+    """The Blueprint, lingering TO_BE_DELETED ones included (404 once their period has ended)."""
+    await purge(db, org=org)
     blueprint = None
     if 0 < len(blueprint_id) <= 36 and "\x00" not in blueprint_id:
         blueprint = await db.scalar(
@@ -107,6 +134,37 @@ async def get(db: AsyncSession, *, org: Org, blueprint_id: str) -> Blueprint:
         )
     if blueprint is None:
         raise not_found(TYPE, blueprint_id)
+    return blueprint
+
+
+async def _check_unique_name(db: AsyncSession, *, org: Org, name: str, blueprint_id: str | None) -> None:
+    """Strict name rules: no other ACTIVE Blueprint of the org has this name (case-insensitive)."""
+    taken = await db.scalar(
+        select(Blueprint.id).where(
+            Blueprint.org_id == org.id,
+            Blueprint.status == ACTIVE,
+            func.lower(Blueprint.name) == name.lower(),
+            Blueprint.id != (blueprint_id or ""),
+        )
+    )
+    if taken is not None:
+        raise conflict(
+            ATTRIBUTE_INVALID, f"A Blueprint named '{name}' already exists", "/data/attributes/name"
+        )
+
+
+def _strict(org: Org) -> bool:
+    return bool(org_setting(org, "blueprint_name_rules") == "strict")
+
+
+def _writable(blueprint: Blueprint) -> Blueprint:
+    """409 on a write to a Blueprint being deleted (*unverified*: Apple's answer is not known)."""
+    if blueprint.status == TO_BE_DELETED:
+        raise conflict(
+            ATTRIBUTE_INVALID,
+            f"The Blueprint '{blueprint.id}' is being deleted and cannot be changed",
+            "/data/attributes/status",
+        )
     return blueprint
 
 
@@ -136,30 +194,41 @@ async def _check_sides(db: AsyncSession, *, blueprint_id: str) -> None:
 
 
 async def _insert(db: AsyncSession, blueprint_id: str, kind: str, ids: list[str]) -> None:
-    rows = [{"blueprint_id": blueprint_id, "kind": kind, "member_id": i} for i in ids]
+    """Add entries (existing ones keep their `added_at`)."""
+    now = await clock.now(db)
+    rows = [{"blueprint_id": blueprint_id, "kind": kind, "member_id": i, "added_at": now} for i in ids]
     for start in range(0, len(rows), CHUNK):
         await db.execute(pg_insert(BlueprintMember).on_conflict_do_nothing(), rows[start : start + CHUNK])
 
 
-async def _remove(db: AsyncSession, blueprint_id: str, kind: str, ids: list[str] | None) -> None:
+async def _remove(db: AsyncSession, blueprint_id: str, kind: str, ids: list[str]) -> None:
     stmt = delete(BlueprintMember).where(
         BlueprintMember.blueprint_id == blueprint_id, BlueprintMember.kind == kind
     )
-    if ids is None:
-        await db.execute(stmt)
-        return
     ids = [i for i in ids if "\x00" not in i]
     for start in range(0, len(ids), CHUNK):
         await db.execute(stmt.where(BlueprintMember.member_id.in_(ids[start : start + CHUNK])))
 
 
+async def _remove_others(db: AsyncSession, blueprint_id: str, kind: str, kept: list[str]) -> None:
+    """A PATCH's replace: drop the entries of `kind` not in `kept` (kept ones keep `added_at`)."""
+    stmt = delete(BlueprintMember).where(
+        BlueprintMember.blueprint_id == blueprint_id, BlueprintMember.kind == kind
+    )
+    if kept:
+        stmt = stmt.where(BlueprintMember.member_id.not_in(kept))
+    await db.execute(stmt)
+
+
 async def create(db: AsyncSession, *, org: Org, body: Any, actor: str | None) -> Blueprint:
     """`POST /v1/blueprints` (→ 201, status ACTIVE)."""
-    _, attributes, linked = _data(body, creating=True)
+    _, attributes, linked = _data(body, creating=True, strict=_strict(org))
+    if _strict(org):
+        await _check_unique_name(db, org=org, name=attributes["name"], blueprint_id=None)
     now = await clock.now(db)
     blueprint = Blueprint(
         id=str(uuid.uuid4()).upper(), org_id=org.id, name=attributes["name"].strip(),
-        description=attributes.get("description", ""), status="ACTIVE", created_at=now, updated_at=now,
+        description=attributes.get("description", ""), status=ACTIVE, created_at=now, updated_at=now,
     )  # fmt: skip
     db.add(blueprint)
     await db.flush()
@@ -172,26 +241,38 @@ async def create(db: AsyncSession, *, org: Org, body: Any, actor: str | None) ->
 
 async def update(db: AsyncSession, *, org: Org, blueprint_id: str, body: Any, actor: str | None) -> Blueprint:
     """`PATCH /v1/blueprints/{id}`: partial attributes; each relationship sent replaces that one."""
-    blueprint = await get(db, org=org, blueprint_id=blueprint_id)
-    data, attributes, linked = _data(body, creating=False)
+    blueprint = _writable(await get(db, org=org, blueprint_id=blueprint_id))
+    data, attributes, linked = _data(body, creating=False, strict=_strict(org))
     if data.get("id") != blueprint.id:
         raise conflict(ATTRIBUTE_INVALID, "'data.id' must be the id in the URL", "/data/id")
     if "name" in attributes:
+        if _strict(org):
+            await _check_unique_name(db, org=org, name=attributes["name"], blueprint_id=blueprint.id)
         blueprint.name = attributes["name"].strip()
     if "description" in attributes:
         blueprint.description = attributes["description"]
     for kind, ids in linked.items():
-        await _remove(db, blueprint.id, kind, None)
-        await _insert(db, blueprint.id, kind, await members.known(db, org=org, kind=kind, ids=ids))
+        kept = await members.known(db, org=org, kind=kind, ids=ids)
+        await _remove_others(db, blueprint.id, kind, kept)
+        await _insert(db, blueprint.id, kind, kept)
     await _check_sides(db, blueprint_id=blueprint.id)
     return await _touch(db, org=org, blueprint=blueprint, actor=actor)
 
 
 async def delete_blueprint(db: AsyncSession, *, org: Org, blueprint_id: str, actor: str | None) -> None:
-    """`DELETE /v1/blueprints/{id}` (→ 204)."""
+    """`DELETE /v1/blueprints/{id}` (→ 204): at once, or TO_BE_DELETED for the org's grace period
+    (a second DELETE meanwhile changes nothing)."""
     blueprint = await get(db, org=org, blueprint_id=blueprint_id)
+    if blueprint.status == TO_BE_DELETED:
+        return
     await _audit(db, org=org, blueprint=blueprint, event_type=audit.COLLECTION_DELETED, actor=actor)
-    await db.delete(blueprint)
+    grace = int(org_setting(org, "blueprint_delete_grace_seconds"))
+    if grace > 0:
+        now = await clock.now(db)
+        blueprint.status, blueprint.updated_at = TO_BE_DELETED, now
+        blueprint.purge_at = now + timedelta(seconds=grace)
+    else:
+        await db.delete(blueprint)
     await db.flush()
 
 
@@ -199,7 +280,7 @@ async def change_relationship(
     db: AsyncSession, *, org: Org, blueprint_id: str, kind: str, body: Any, add: bool, actor: str | None
 ) -> None:
     """`POST` (add) or `DELETE` (remove) `/v1/blueprints/{id}/relationships/{kind}` (→ 204)."""
-    blueprint = await get(db, org=org, blueprint_id=blueprint_id)
+    blueprint = _writable(await get(db, org=org, blueprint_id=blueprint_id))
     ids = _linkage_ids(body, kind, "/data")
     if add:
         await _insert(db, blueprint.id, kind, await members.known(db, org=org, kind=kind, ids=ids))

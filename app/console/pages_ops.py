@@ -264,7 +264,9 @@ async def save_settings(org_id: str, request: Request, db: DbSession, settings: 
     for key, spec in org_settings.ORG_SETTINGS.items():
         if not spec.form:
             continue
-        if isinstance(spec.default, bool):
+        if spec.many:
+            patch[key] = [v for v in form.getlist(key) if isinstance(v, str)]
+        elif isinstance(spec.default, bool):
             patch[key] = form.get(key) == "on"
         elif isinstance(spec.default, int):
             value = text(form, key)

@@ -16,7 +16,8 @@ TRANSPORT_KINDS = ("error", "status", "delay_ms", "drop_connection", "pass")
 ENDPOINT_KINDS = ("echo_cursor", "device_status")
 KINDS = TRANSPORT_KINDS + ENDPOINT_KINDS
 
-_ENDPOINT = re.compile(r"^(\*|GET|POST|PUT|DELETE|PATCH) (/[A-Za-z0-9_\-./]*)$")
+# `{id}` stands for one path segment on the Business API (`GET /v1/blueprints/{id}`).
+_ENDPOINT = re.compile(r"^(\*|GET|POST|PUT|DELETE|PATCH) (/[A-Za-z0-9_\-./]*(\{id\}[A-Za-z0-9_\-./]*)*)$")
 
 
 class FaultResponse(BaseModel):
@@ -96,7 +97,10 @@ class FaultResponse(BaseModel):
 class FaultScriptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    endpoint: str = Field(description='"METHOD /path", e.g. "POST /devices/sync"; METHOD may be "*".')
+    endpoint: str = Field(
+        description='"METHOD /path", e.g. "POST /devices/sync"; METHOD may be "*". On the Business API '
+        '`{id}` stands for any one id: "GET /v1/blueprints/{id}/relationships/apps".'
+    )
     server_uuid: str | None = Field(default=None, description="Only requests authenticated as this server.")
     responses: list[FaultResponse] = Field(min_length=1, max_length=1000)
     probability: float | None = Field(

@@ -1,10 +1,12 @@
 """Fault scripts: depsim-style ordered responses per endpoint, each unit fired exactly once.
 
 A script targets `"METHOD /path"` (and optionally one MDM server: only requests
-authenticated as that server match). Each matching request consumes one unit of the
-script's current entry, atomically, in the same statement that reads it
-(`consume_sql`): `SELECT ... FOR UPDATE` on the first live matching script, then `UPDATE
-... RETURNING` its position. Concurrent replicas queue on that row for the length of one
+authenticated as that server match). On the Business API (`/v1`) the path may name an operation
+by its template, `{id}` standing for the id segment (`GET /v1/blueprints/{id}/relationships/apps`,
+dep_emulator.traffic.abm.path_template); a 429 there is answered in Apple's JSON:API envelope.
+Each matching request consumes one unit of the script's current entry, atomically, in the same
+statement that reads it (`consume_sql`): `SELECT ... FOR UPDATE` on the first live matching
+script, then `UPDATE ... RETURNING` its position. Concurrent replicas queue on that row for the length of one
 statement, so every unit fires once and in order. With several live scripts for one
 endpoint the oldest goes first.
 
@@ -52,19 +54,20 @@ from .models import FaultScript
 from .schemas import ENDPOINT_KINDS, FaultScriptIn, FaultScriptOut, FaultStepOut
 
 
-def consume_sql(*, server_expr: str, kind: str | None) -> str:
+def consume_sql(*, server_expr: str, kind: str | None, templated: bool = False) -> str:
     """CTEs `fault_target` and `fault_fired` consuming one unit; `fired` returns (fault_id, response).
 
     `server_expr` is an SQL expression for the requesting server's id (NULL: unknown);
     `kind` None means "any transport kind" (the middleware), else the hook's own kind.
-    Binds :f_method and :f_path (and :f_kind).
+    Binds :f_method and :f_path (and :f_kind); `templated` (the Business API's /v1 paths): also
+    scripts of the path's template, bound as :f_template (e.g. `/v1/blueprints/{id}`).
     """
     return f"""
     fault_target AS (
         SELECT f.id, f.step, f.used, f.responses -> f.step AS response,
                coalesce((f.responses -> f.step ->> 'count')::int, 1) AS step_count
         FROM fault_script f
-        WHERE {_step_due(server_expr=server_expr, kind=kind)}
+        WHERE {_step_due(server_expr=server_expr, kind=kind, templated=templated)}
           AND (f.probability IS NULL OR random() < f.probability)
         ORDER BY f.id LIMIT 1
         FOR UPDATE
@@ -89,14 +92,15 @@ def pending_sql(*, server_expr: str, kind: str) -> str:
     return f"EXISTS (SELECT FROM fault_script f WHERE {_step_due(server_expr=server_expr, kind=kind)})"
 
 
-def _step_due(*, server_expr: str, kind: str | None) -> str:
+def _step_due(*, server_expr: str, kind: str | None, templated: bool = False) -> str:
     """Scripts of `f` (fault_script) whose current step is for this endpoint and server, and of
     any transport kind (`kind` None: the middleware) or of the hook's own (bound as :f_kind)."""
     if kind is None:
         kind_pred = "NOT jsonb_exists_any(f.responses -> f.step, array['echo_cursor', 'device_status'])"
     else:
         kind_pred = "jsonb_exists(f.responses -> f.step, :f_kind)"
-    return f"""f.path = :f_path AND f.method IN (:f_method, '*')
+    path_pred = "f.path IN (:f_path, :f_template)" if templated else "f.path = :f_path"
+    return f"""{path_pred} AND f.method IN (:f_method, '*')
           AND f.step < jsonb_array_length(f.responses)
           AND (f.server_id IS NULL OR f.server_id = ({server_expr}))
           AND {kind_pred}"""

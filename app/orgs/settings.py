@@ -26,6 +26,29 @@ class LostEvents(TypedDict, total=False):
     probability: Annotated[float, Field(ge=0, le=1)]  # a share of all devices, the same ones every time
 
 
+# The Business API 2.x resource families an API account's role may lack (api_missing_permissions).
+BUSINESS_RESOURCES = (
+    "users",
+    "userGroups",
+    "organizationalUnits",
+    "apps",
+    "packages",
+    "configurations",
+    "blueprints",
+    "mdmDevices",
+)
+BusinessResource = Literal[
+    "users",
+    "userGroups",
+    "organizationalUnits",
+    "apps",
+    "packages",
+    "configurations",
+    "blueprints",
+    "mdmDevices",
+]
+
+
 @dataclass(frozen=True, slots=True)
 class OrgSetting:
     adapter: TypeAdapter[Any]
@@ -34,6 +57,7 @@ class OrgSetting:
     choices: tuple[Any, ...] = ()  # the values a form offers (none: a checkbox or a number)
     observed: str = ""  # the observed behaviour it switches (docs/observed-behaviour.md), e.g. "F1"
     form: bool = True  # a field of the console's Settings form (False: set through the API or a seed)
+    many: bool = False  # a list of `choices` (checkboxes on the form)
 
 
 # Observed behaviours switched elsewhere than by a key here (docs/observed-behaviour.md).
@@ -102,6 +126,42 @@ ORG_SETTINGS: dict[str, OrgSetting] = {
         "DEP /devices/disown and AppleCare replacements always send `deleted`.",
         choices=("none", "deleted"),
         observed="F1",
+    ),
+    # Apple Business API 2.x (abm-api-2.md §1.3, §3, §5 items 5 and 10; docs/business-api-2.md).
+    "builtin_device_management": OrgSetting(
+        TypeAdapter(bool),
+        True,
+        "Apple's built-in device management is on; false: /v1/apps, /v1/packages, /v1/mdmDevices, "
+        "/v1/blueprints and /v1/configurations answer 403 FORBIDDEN_ERROR (abm-api-2.md §1.3; the "
+        "status is unverified).",
+    ),
+    "api_missing_permissions": OrgSetting(
+        TypeAdapter(list[BusinessResource]),
+        [],
+        "Business API 2.x resources the org's API accounts have no permission for: every call on them "
+        "answers 403 FORBIDDEN_ERROR (abm-api-2.md §1.3).",
+        choices=BUSINESS_RESOURCES,
+        many=True,
+    ),
+    "blueprint_name_rules": OrgSetting(
+        TypeAdapter(Literal["lenient", "strict"]),
+        "lenient",
+        "lenient: a Blueprint name is any 1 to 200 characters (Apple's examples); strict: at most 64 "
+        "letters, digits, '-', '_' and '.', unique in the org, else 409 ENTITY_ERROR.ATTRIBUTE.INVALID "
+        "(reported from a live tenant; abm-api-2.md §3.1, unverified).",
+        choices=("lenient", "strict"),
+    ),
+    "blueprint_delete_grace_seconds": OrgSetting(
+        TypeAdapter(Annotated[int, Field(ge=0, le=86_400)]),
+        0,
+        "A deleted Blueprint stays readable with status TO_BE_DELETED this many seconds on the emulator "
+        "clock, then disappears (0: gone at once; abm-api-2.md §3.2).",
+    ),
+    "blueprint_linkage_delay_seconds": OrgSetting(
+        TypeAdapter(Annotated[int, Field(ge=0, le=86_400)]),
+        0,
+        "An id added to a Blueprint relationship shows on its linkage GETs only this many seconds later "
+        "on the emulator clock (0: at once; abm-api-2.md §3.1 'eventual consistency').",
     ),
 }
 

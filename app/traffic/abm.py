@@ -18,10 +18,38 @@ PREFIX = "/v1/"
 STATUS = 429
 CONTENT_TYPE = b"application/json"
 MAX_TOKEN_LENGTH = 200
+# A fault's 429 on /v1 without a Retry-After of its own gets this one (pyaxm waits 60 s by default).
+FAULT_RETRY_AFTER = "60"
 
 
 def is_abm_path(path: str) -> bool:
     return path.startswith(PREFIX)
+
+
+def path_template(path: str) -> str:
+    """The path with its id segment as `{id}`, the form fault scripts name Business API operations
+    by: `/v1/blueprints/B1/relationships/apps` → `/v1/blueprints/{id}/relationships/apps`."""
+    parts = path.split("/")
+    if len(parts) > 3 and parts[3]:
+        parts[3] = "{id}"
+    return "/".join(parts)
+
+
+def fault_answer(
+    status: int, body: bytes, headers: list[tuple[bytes, bytes]], *, own_body: bool
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """A fault script's 429 on /v1 as Apple's rate limit answers it (§1.8): the JSON:API document
+    and a Retry-After (the script's, else FAULT_RETRY_AFTER); anything else, or a script's own
+    `body`, is sent as the script says."""
+    if status != STATUS or own_body:
+        return body, headers
+    retry_after = next((v.decode("latin-1") for k, v in headers if k == b"retry-after"), FAULT_RETRY_AFTER)
+    kept = [(k, v) for k, v in headers if k not in (b"retry-after", b"content-type")]
+    return refusal_body(retry_after), [
+        *kept,
+        (b"retry-after", retry_after.encode("latin-1")),
+        (b"content-type", CONTENT_TYPE),
+    ]
 
 
 def bearer_hash(authorization: str | None) -> str | None:

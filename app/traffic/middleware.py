@@ -227,7 +227,12 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
 
     try:
         if action is not None and action.answers:
-            await _send_plain(journaled, outcome, action.status or 500, action.body, action.headers)
+            body_out, fault_headers = action.body, action.headers
+            if abm_call and caller is not None and caller.fault_response is not None:
+                body_out, fault_headers = abm.fault_answer(
+                    action.status or 500, body_out, fault_headers, own_body="body" in caller.fault_response
+                )
+            await _send_plain(journaled, outcome, action.status or 500, body_out, fault_headers)
         elif action is not None and action.kind == "drop":
             await drop_connection(send)
         elif refusal is not None:

@@ -34,7 +34,7 @@ from ..journal import service as journal_service
 from ..journal.service import JournalEntry, insert_journal_sql, prune, prune_due
 from ..orgs.models import MdmServer, Org
 from ..session.service import FEED_SESSION_COLUMNS, FEED_SESSION_NAMES
-from . import report, rules
+from . import abm, report, rules
 from .schemas import TrafficReport, TrafficRulesIn, TrafficRulesOut
 
 
@@ -131,7 +131,7 @@ WITH acct AS (
 {faults}
 SELECT NULL::int, NULL::text, acct.stored_rules, fault_fired.fault_id, fault_fired.fault_response, acct.id
 FROM (SELECT 1) AS one LEFT JOIN acct ON true LEFT JOIN fault_fired ON true
-""".format(faults=consume_sql(server_expr="SELECT NULL::int", kind=None))
+""".format(faults=consume_sql(server_expr="SELECT NULL::int", kind=None, templated=True))
 )
 
 
@@ -152,7 +152,7 @@ async def resolve(
     params: dict[str, Any]
     sql: TextClause
     if bearer_hash is not None:
-        sql, params = _RESOLVE_BY_BEARER, {"bearer_hash": bearer_hash}
+        sql, params = _RESOLVE_BY_BEARER, {"bearer_hash": bearer_hash, "f_template": abm.path_template(path)}
     elif consumer_key is not None:
         sql, params = _RESOLVE_BY_CONSUMER, {"consumer_key": consumer_key}
     elif sync_read_ahead is not None:
