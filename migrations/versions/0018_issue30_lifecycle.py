@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018_issue30b"
-down_revision: str | None = "0015_issue31"
+down_revision: str | None = "0018_issue31"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
