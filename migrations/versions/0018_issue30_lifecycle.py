@@ -2,7 +2,7 @@
 linkage entry was added (the read-after-write delay on linkage GETs)
 
 Revision ID: 0018_issue30b
-Revises: 0015_issue31
+Revises: 0018_issue31
 Create Date: 2026-12-08
 """
 
