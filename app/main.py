@@ -15,7 +15,7 @@ from .churn.worker import churn_worker
 from .console.docs import install_docs
 from .console.middleware import RootRedirectMiddleware
 from .console.router import console_router, static_files
-from .core import driver, embedded_pg, migrate
+from .core import driver, embedded_pg, keys, migrate
 from .core.body_limit import BodySizeLimitMiddleware
 from .core.config import Settings, get_settings
 from .core.db import create_engine, create_sessionmaker
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool | None 
     if run_migrations is None:
         run_migrations = settings.migrate_on_start
     configure_logging(settings.log_level, settings.log_format)
+    keys.configure(settings.device_key_pool)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -61,6 +62,7 @@ class Server:
         self.queues: dict[str, list[bytes]] = {}
         self.profile = b""
         self.per_device: tuple[pki.Issued, str] | None = None  # (CA, ServerURL): one identity per device
+        self.device_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.recorded: dict[str, list[bytes]] = {}  # UDID -> bodies the device PUT, in order
         self.declarations: dict[str, bytes] = {}
         items: dict[str, list[dict[str, str]]] = {
@@ -101,8 +103,11 @@ class Server:
             profile = self.profile
             if self.per_device is not None:  # NanoMDM ties each identity to one enrollment
                 ca, server_url = self.per_device
-                identity = pki.leaf(ca, "bench device", server=False)
-                profile = pkcs12_profile(identity, server_url=server_url)
+                # one certificate per device (NanoMDM ties a certificate to one enrollment), one
+                # key for all: the bench times the device, not this server's key generation
+                identity = pki.leaf(ca, "bench device", server=False, key=self.device_key)
+                # OpenSSL's default PBKDF2 rounds: the device's PKCS#12 decryption as MDMs make it
+                profile = pkcs12_profile(identity, server_url=server_url, kdf_rounds=2048)
             return Response(profile, media_type="application/x-apple-aspen-config")
 
         async def mdm(request: Request) -> Response:
@@ -161,7 +166,7 @@ async def floor(url: str, bodies: list[bytes]) -> float:
     return time.perf_counter() - started
 
 
-async def run(emulator: Any, devices: int) -> None:
+async def run(emulator: Any, devices: int, in_flight: int) -> None:
     ddm = Server()
     port = free_port()
     server = serve(ddm.app(), port)
@@ -171,7 +176,7 @@ async def run(emulator: Any, devices: int) -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         control = emulator.control
-        serials = await enrolled(emulator, base, devices, Path(tmp))
+        serials, _ = await enrolled(emulator, base, devices, Path(tmp), in_flight=in_flight)
         udids = {serial: control.get(f"/devices/{serial}/mdm")["udid"] for serial in serials}
         device_times, floor_times = [], []
         async with httpx.AsyncClient(base_url=emulator.base_url + "/emulator/v1", timeout=120) as client:
@@ -198,10 +203,10 @@ async def run(emulator: Any, devices: int) -> None:
     print(f"ratio device / exchanges: {device_ms / floor_ms:.1f}")  # noqa: T201
 
 
-async def run_nanohub(emulator: Any, devices: int) -> None:
+async def run_nanohub(emulator: Any, devices: int, in_flight: int) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    from tests.device_ddm.nanohub import nanohub
+    from tests.device_ddm.nanohub import API_KEY, nanohub
 
     ddm = Server()
     port = free_port()
@@ -217,30 +222,66 @@ async def run_nanohub(emulator: Any, devices: int) -> None:
             declaration.pop("ServerToken")
             hub.put_declaration(declaration)
             hub.set_declaration("bench", declaration["Identifier"])
-        control = emulator.control
-        serials = await enrolled(emulator, f"http://127.0.0.1:{port}", devices, Path(tmp))
-        times, failed = [], []
-        async with httpx.AsyncClient(base_url=emulator.base_url + "/emulator/v1", timeout=120) as client:
-            for serial in serials:
-                udid = control.get(f"/devices/{serial}/mdm")["udid"]
-                hub.enroll_set(udid, "bench")  # queues DeclarativeManagement (the push fails: no APNs)
-                started = time.perf_counter()
+        started = time.perf_counter()
+        serials, enroll_times = await enrolled(
+            emulator, f"http://127.0.0.1:{port}", devices, Path(tmp), in_flight=in_flight
+        )
+        enroll_wall = time.perf_counter() - started
+        times: list[float] = []
+        failed: list[str] = []
+        gate = asyncio.Semaphore(in_flight)
+
+        async def sync(client: httpx.AsyncClient, api: httpx.AsyncClient, serial: str) -> None:
+            async with gate:
+                udid = (await client.get(f"/devices/{serial}/mdm")).json()["udid"]
+                # queues DeclarativeManagement (the push fails without APNs: 500, the command is stored)
+                answer = await api.put(f"/enrollment-sets/{udid}", params={"set": "bench"})
+                assert answer.status_code in (204, 304, 500), answer.text
+                begun = time.perf_counter()
                 polled = (await client.post(f"/devices/{serial}/mdm/poll")).json()
-                times.append(time.perf_counter() - started)
-                stored = hub.declaration_status(udid)
-                ok = polled["outcome"] == "idle" and polled["steps"][-1]["step"] == "ddm.status"
-                ok = ok and all(s["ok"] for s in polled["steps"]) and len(stored) == DECLARATIONS
-                ok = ok and all(entry["active"] for entry in stored.values())
-                if not ok:
-                    failed.append(serial)
+                times.append(time.perf_counter() - begun)
+                stored_answer = await api.get(f"/declaration-status/{udid}")
+            stored = {s["identifier"]: s for s in stored_answer.json().get(udid) or []}
+            ok = polled["outcome"] == "idle" and polled["steps"][-1]["step"] == "ddm.status"
+            ok = ok and all(s["ok"] for s in polled["steps"]) and len(stored) == DECLARATIONS
+            ok = ok and all(entry["active"] and entry["valid"] == "valid" for entry in stored.values())
+            if not ok:
+                failed.append(serial)
+
+        limits = httpx.Limits(max_connections=in_flight)
+        started = time.perf_counter()
+        async with (
+            httpx.AsyncClient(
+                base_url=emulator.base_url + "/emulator/v1", timeout=600, limits=limits
+            ) as client,
+            httpx.AsyncClient(
+                base_url=hub.base_url + "/api/v1/ddm", auth=("nanohub", API_KEY), timeout=60, limits=limits
+            ) as api,
+        ):
+            await asyncio.gather(*(sync(client, api, serial) for serial in serials))
+        sync_wall = time.perf_counter() - started
     server.should_exit = True
-    print(f"NanoHub v0.2.0: devices {devices}, declarations per device {DECLARATIONS}")  # noqa: T201
-    print(f"device sync (POST .../mdm/poll), median: {statistics.median(times) * 1000:.1f} ms")  # noqa: T201
+    print(f"NanoHub v0.2.0: devices {devices}, declarations per device {DECLARATIONS}, in flight {in_flight}")  # noqa: T201
+    print(  # noqa: T201
+        f"enrollment (POST .../activate): {enroll_wall:.1f} s for all, per device median "
+        f"{statistics.median(enroll_times) * 1000:.0f} ms, p95 {_p95(enroll_times) * 1000:.0f} ms"
+    )
+    print(  # noqa: T201
+        f"DDM sync (POST .../mdm/poll): {sync_wall:.1f} s for all, per device median "
+        f"{statistics.median(times) * 1000:.0f} ms, p95 {_p95(times) * 1000:.0f} ms"
+    )
     print(f"devices whose sync or stored status was not complete: {len(failed)} {failed[:5]}")  # noqa: T201
 
 
-async def enrolled(emulator: Any, base: str, devices: int, tmp: Path) -> list[str]:
-    """`devices` iPhones assigned to a DEP profile whose URL is `base`/enroll, enrolled."""
+def _p95(values: list[float]) -> float:
+    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
+
+
+async def enrolled(
+    emulator: Any, base: str, devices: int, tmp: Path, *, in_flight: int = 1
+) -> tuple[list[str], list[float]]:
+    """`devices` iPhones assigned to a DEP profile whose URL is `base`/enroll, enrolled with at most
+    `in_flight` activations at a time; the serials and each activation's seconds."""
     control = emulator.control
     org = control.post("/orgs", {"name": "DDM bench"})
     handle = create_mdm_server(control, org["id"], tmp)
@@ -255,19 +296,42 @@ async def enrolled(emulator: Any, base: str, devices: int, tmp: Path) -> list[st
             await mdm.put(
                 "/profile/devices", json={"profile_uuid": profile["profile_uuid"], "devices": chunk}
             )
-    for serial in serials:
-        result = control.post(f"/devices/{serial}/activate", {"enroll": True})
+    gate = asyncio.Semaphore(in_flight)
+    seconds: list[float] = []
+
+    async def activate(client: httpx.AsyncClient, serial: str) -> None:
+        async with gate:
+            started = time.perf_counter()
+            response = await client.post(f"/devices/{serial}/activate", json={"enroll": True})
+            seconds.append(time.perf_counter() - started)
+        result = response.json()
         assert result["enrollment"]["outcome"] == "enrolled", result
-    return serials
+
+    limits = httpx.Limits(max_connections=in_flight)
+    async with httpx.AsyncClient(
+        base_url=emulator.base_url + "/emulator/v1", timeout=600, limits=limits
+    ) as client:
+        await asyncio.gather(*(activate(client, serial) for serial in serials))
+    return serials, seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=20)
     parser.add_argument("--nanohub", action="store_true", help="sync against NanoHub v0.2.0 (no floor)")
+    parser.add_argument(
+        "--in-flight", type=int, default=4, help="devices enrolling (and, with --nanohub, syncing) at once"
+    )
+    parser.add_argument(
+        "--key-pool", type=int, default=16, help="the emulator's device_key_pool (0: a fresh key per device)"
+    )
     args = parser.parse_args()
-    with running_emulator() as emulator:  # migrates with asyncio.run: outside the bench's loop
-        asyncio.run((run_nanohub if args.nanohub else run)(emulator, args.devices))
+    # running_emulator migrates with asyncio.run: outside the bench's loop
+    with running_emulator(device_key_pool=args.key_pool) as emulator:
+        if args.nanohub:
+            asyncio.run(run_nanohub(emulator, args.devices, args.in_flight))
+        else:
+            asyncio.run(run(emulator, args.devices, args.in_flight))
 
 
 if __name__ == "__main__":

@@ -213,6 +213,15 @@ class Settings(BaseSettings):
         description="Times a device asks again (GetCertInitial, at once) about a SCEP request its CA "
         "left PENDING; then it reports that the CA left the request PENDING.",
     )
+    device_key_pool: int = Field(
+        default=0,
+        ge=0,
+        le=10000,
+        description="The identities the emulated Apple device CA issues to virtual devices take their "
+        "RSA key from a pool of this many keys, reused across devices (0: a fresh key each, as real "
+        "devices have). For benches of many devices, where key generation dominates enrollment; "
+        "keys a device makes for its MDM (SCEP, ACME) stay fresh.",
+    )
     mdm_poll_loop_seconds: float = Field(
         default=1.0,
         ge=0,

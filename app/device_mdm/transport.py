@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import os
 import plistlib
 import ssl
@@ -25,6 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from ..core import tls
 from ..device_setup import refusal
 from ..device_setup.cms import detached_signature
 
@@ -47,17 +49,25 @@ class Identity:
 
     @classmethod
     def from_pem(cls, cert: str, key: str) -> Identity:
-        loaded = serialization.load_pem_private_key(key.encode(), password=None)
-        assert isinstance(loaded, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
-        return cls(x509.load_pem_x509_certificate(cert.encode()), loaded)
+        return _from_pem(cert, key)
 
 
-def trust(anchors: list[x509.Certificate]) -> ssl.SSLContext:
-    """The system's roots plus the profile's anchors, as the device trusts the MDM's URLs."""
-    context = ssl.create_default_context()
-    for anchor in anchors:
-        context.load_verify_locations(cadata=anchor.public_bytes(serialization.Encoding.PEM).decode())
-    return context
+@functools.lru_cache(maxsize=4096)
+def _from_pem(cert: str, key: str) -> Identity:
+    """Parsed once per identity: a device's stored identity is read on every poll (the key was
+    checked when the device got it, so it is not checked again)."""
+    loaded = serialization.load_pem_private_key(
+        key.encode(), password=None, unsafe_skip_rsa_key_validation=True
+    )
+    assert isinstance(loaded, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
+    return Identity(x509.load_pem_x509_certificate(cert.encode()), loaded)
+
+
+def trust(anchors: list[x509.Certificate], *, shared: bool = True) -> ssl.SSLContext:
+    """The system's roots plus the profile's anchors, as the device trusts the MDM's URLs (a
+    shared, read-only context unless `shared` is false)."""
+    pems = tuple(anchor.public_bytes(serialization.Encoding.PEM).decode() for anchor in anchors)
+    return tls.shared_context(pems) if shared else tls.fresh_context(pems)
 
 
 @asynccontextmanager
@@ -71,8 +81,9 @@ async def mdm_client(
     """An HTTP client for the MDM: the anchors trusted, the identity as TLS client certificate
     when the profile does not sign messages (ssl loads a chain only from a file: a private
     temporary one, removed at once)."""
-    context = trust(anchors)
-    if identity is not None and client_certificate:
+    with_certificate = identity is not None and client_certificate
+    context = trust(anchors, shared=not with_certificate)
+    if identity is not None and with_certificate:
         cert_pem, key_pem = identity.pem()
         fd, path = tempfile.mkstemp(suffix=".pem")
         try:

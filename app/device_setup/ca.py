@@ -9,6 +9,7 @@ CA and an MDM trusts it once: `GET /emulator/v1/device-ca`.
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -20,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..clock import service as clock
+from ..core import keys
 from .models import DeviceCA
 
 CA_NAME = x509.Name(
@@ -90,9 +92,15 @@ async def load_ca(db: AsyncSession) -> tuple[x509.Certificate, rsa.RSAPrivateKey
             select(DeviceCA).where(DeviceCA.id == 1).execution_options(populate_existing=True)
         )
         assert row is not None
-    loaded = serialization.load_pem_private_key(row.private_key_pem.encode(), password=None)
+    return _parsed(row.certificate_pem, row.private_key_pem)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(certificate_pem: str, private_key_pem: str) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    """The CA row parsed once per process (it is read for every identity the CA issues)."""
+    loaded = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
     assert isinstance(loaded, rsa.RSAPrivateKey)
-    return x509.load_pem_x509_certificate(row.certificate_pem.encode()), loaded
+    return x509.load_pem_x509_certificate(certificate_pem.encode()), loaded
 
 
 async def ca_certificate_pem(db: AsyncSession) -> str:
@@ -106,7 +114,7 @@ async def issue_device_identity(
     """A fresh identity for one device (CN = its UDID), signed by the device CA."""
     ca_cert, ca_key = await load_ca(db)
     now = await clock.now(db)
-    key = await asyncio.to_thread(_new_key)
+    key = await keys.device_key()
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, udid),

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from ..core import tls
 from . import cms, refusal
 from .schemas import EnrollmentProfileOut, MdmContactOut
 
@@ -32,10 +33,7 @@ class ContactLimits:
 
 
 def ssl_context(anchor_certs: list[str]) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    for anchor in anchor_certs:
-        context.load_verify_locations(cadata=base64.b64decode(anchor, validate=True))
-    return context
+    return tls.shared_context(tuple(base64.b64decode(anchor, validate=True) for anchor in anchor_certs))
 
 
 async def contact_mdm(

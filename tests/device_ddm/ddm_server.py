@@ -161,7 +161,12 @@ def ddm_server() -> Iterator[DdmServer]:
 
 
 def pkcs12_profile(
-    identity: pki.Issued, *, server_url: str, password: str = "secret", anchor: bytes | None = None
+    identity: pki.Issued,
+    *,
+    server_url: str,
+    password: str = "secret",
+    anchor: bytes | None = None,
+    kdf_rounds: int | None = None,
 ) -> bytes:
     """An enrollment profile: a PKCS#12 identity, SignMessage (the identity in Mdm-Signature),
     and `anchor` (DER) as a root payload when given."""
@@ -184,7 +189,7 @@ def pkcs12_profile(
                     "PayloadIdentifier": "com.example.identity",
                     "PayloadUUID": "32323232-0000-4000-8000-000000000002",
                     "PayloadVersion": 1,
-                    "PayloadContent": identity.pkcs12(password),
+                    "PayloadContent": identity.pkcs12(password, kdf_rounds=kdf_rounds),
                     "Password": password,
                 },
                 {

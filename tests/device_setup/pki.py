@@ -33,10 +33,20 @@ class Issued:
         )
         return str(cert_file), str(key_file)
 
-    def pkcs12(self, password: str) -> bytes:
-        return pkcs12.serialize_key_and_certificates(
-            b"identity", self.key, self.cert, None, serialization.BestAvailableEncryption(password.encode())
+    def pkcs12(self, password: str, *, kdf_rounds: int | None = None) -> bytes:
+        """`kdf_rounds`: fewer than the library's default makes a cheaper PKCS#12 (a bench)."""
+        encryption: serialization.KeySerializationEncryption = serialization.BestAvailableEncryption(
+            password.encode()
         )
+        if kdf_rounds is not None:
+            encryption = (
+                serialization.PrivateFormat.PKCS12.encryption_builder()
+                .kdf_rounds(kdf_rounds)
+                .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+                .hmac_hash(hashes.SHA256())
+                .build(password.encode())
+            )
+        return pkcs12.serialize_key_and_certificates(b"identity", self.key, self.cert, None, encryption)
 
 
 def _name(common_name: str) -> x509.Name:
@@ -61,8 +71,9 @@ def ca(common_name: str) -> Issued:
     return Issued(cert, key)
 
 
-def leaf(issuer: Issued, common_name: str, *, server: bool) -> Issued:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def leaf(issuer: Issued, common_name: str, *, server: bool, key: rsa.RSAPrivateKey | None = None) -> Issued:
+    """A certificate for `key` (a new one unless given: a bench reuses one key for many leaves)."""
+    key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = datetime.now(UTC)
     builder = (
         x509.CertificateBuilder()
