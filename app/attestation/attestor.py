@@ -20,10 +20,14 @@ class Attestor:
     device: ca.Subject
     capability: str  # attest | ignore (device-2026.md §6.1)
     tamper: str | None
+    properties: str = "full"  # what DevicePropertiesAttestation carries (§7; attestation.schemas)
 
     created: dict[str, object] | None = None  # a CA made during a poll, stored after it (properties.save)
 
-    def attest(self, public_key: ec.EllipticCurvePublicKey, freshness: bytes | None) -> list[bytes]:
+    def attest(
+        self, public_key: ec.EllipticCurvePublicKey, freshness: bytes | None, *, properties: str = "full"
+    ) -> list[bytes]:
+        """[leaf, sub CA]; `properties` partial/blank: OIDs omitted or left empty (§7 only)."""
         if self.authority is None:  # first use, inside a poll: made now, stored with the poll's outcome
             self.created = ca.create(self.now)
             self.authority = ca.authority(self.created)
@@ -34,6 +38,7 @@ class Attestor:
             public_key=public_key,
             freshness=freshness,
             tamper=self.tamper,
+            properties=properties,
         )
 
 
@@ -54,4 +59,5 @@ async def attestor(
         device,
         ca.capability(device_family, product),
         await service.tamper_of(db, device_id),
+        await service.properties_of(db, device_id),
     )

@@ -183,8 +183,11 @@ def mint(
     public_key: ec.EllipticCurvePublicKey,
     freshness: bytes | None,
     tamper: str | None = None,
+    properties: str = "full",
 ) -> list[bytes]:
-    """[leaf DER, sub CA DER]: an attestation of `public_key` (root omitted, as Apple sends it)."""
+    """[leaf DER, sub CA DER]: an attestation of `public_key` (root omitted, as Apple sends it);
+    `properties` partial: only the sepOS version and the freshness code; blank: every value empty
+    but the freshness code (device-2026.md §7)."""
     issuer, issuer_key, chain_ca = (
         authority.intermediate.subject,
         authority.intermediate_key,
@@ -210,6 +213,10 @@ def mint(
         "os": device.os_version.encode(),
         "llb": b"iBoot-11881.0.0",
     }
+    if properties == "partial":
+        values = {"sepos": values["sepos"]}
+    elif properties == "blank":
+        values = dict.fromkeys(values, b"")
     if freshness is not None:
         values["freshness"] = freshness
     spki = public_key.public_bytes(
@@ -221,7 +228,9 @@ def mint(
         .issuer_name(issuer)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - (timedelta(days=2) if tamper == "expired" else timedelta(minutes=5)))
+        # a day back: an ACME server on real time still accepts it after the emulator clock moved
+        # a day ahead (a renewal test); Apple's exact validity is not documented
+        .not_valid_before(now - (timedelta(days=2) if tamper == "expired" else timedelta(days=1)))
         .not_valid_after(now - timedelta(hours=1) if tamper == "expired" else now + timedelta(days=7))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
     )

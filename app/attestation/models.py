@@ -33,6 +33,8 @@ class DeviceAttestation(Base):
         BigInteger, ForeignKey("device.id", ondelete="CASCADE"), primary_key=True
     )
     tamper: Mapped[str | None] = mapped_column(String(40))
+    # DevicePropertiesAttestation as full/partial/blank/omitted (§7); None: the org's setting
+    properties: Mapped[str | None] = mapped_column(String(16))
     cached_chain: Mapped[list[str] | None] = mapped_column(JSONB)  # hex DER, leaf first
     cached_nonce: Mapped[bytes | None] = mapped_column(LargeBinary)
     minted_at: Mapped[datetime | None]

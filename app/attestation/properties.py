@@ -4,7 +4,8 @@ The answer is the chain (leaf first, root omitted) the emulated Apple CA mints f
 its freshness code the `DeviceAttestationNonce` bytes as sent (not hashed). No nonce, or the
 nonce of the cached attestation → the cached one; a new nonce → a new attestation, but at most
 one per 7 days of emulator time, otherwise the cached one (whose freshness then does not match).
-Hardware that cannot attest omits the key.
+Hardware that cannot attest omits the key; so does a device (or org) whose switch says `omitted`,
+and `partial` / `blank` mint chains with OIDs left out or empty (attestation.schemas).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class PropertiesAttestation:
         """The chain to report; None to omit the key; a string when the nonce is unusable."""
         if nonce is not None and (not isinstance(nonce, bytes) or len(nonce) > MAX_NONCE):
             return "DeviceAttestationNonce must be data of at most 32 bytes"
-        if self.attestor.capability != "attest":
+        if self.attestor.capability != "attest" or self.attestor.properties == "omitted":
             return None
         cached = self.cached_chain
         if cached is not None and (nonce is None or nonce == self.cached_nonce):
@@ -44,7 +45,7 @@ class PropertiesAttestation:
         if cached is not None and self.minted_at is not None and self.attestor.now - self.minted_at < RATE:
             return cached  # one new attestation per 7 days at most
         key = ec.generate_private_key(ec.SECP256R1())  # the device key the attestation vouches for
-        self.cached_chain = self.attestor.attest(key.public_key(), nonce)
+        self.cached_chain = self.attestor.attest(key.public_key(), nonce, properties=self.attestor.properties)
         self.cached_nonce, self.minted_at, self.changed = nonce, self.attestor.now, True
         return self.cached_chain
 

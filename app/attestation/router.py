@@ -27,5 +27,9 @@ async def attestation(serial: str, db: DbSession) -> AttestationOut:
 
 @router.put("/devices/{serial}/attestation", response_model=AttestationOut)
 async def set_attestation(serial: str, body: AttestationIn, db: DbSession) -> AttestationOut:
-    """Break the device's next attestations on purpose (or `null`: honest ones again)."""
-    return await service.set_tamper(db, serial=serial, tamper=body.tamper)
+    """Break the device's next attestations on purpose (`tamper`, or `null`: honest ones again), or
+    choose what its DevicePropertiesAttestation carries (`properties`); absent keys stay as they are."""
+    changes: dict[str, str | None] = {
+        key: getattr(body, key) for key in ("tamper", "properties") if key in body.model_fields_set
+    }
+    return await service.set_switches(db, serial=serial, changes=changes)

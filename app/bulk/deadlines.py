@@ -30,6 +30,7 @@ class Placed(Protocol):
     @property
     def server_id(self) -> int | None: ...
 
+
 UPDATE = """
 UPDATE device d
 SET mdm_migration_deadline = :deadline, updated_at = :now,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..attestation import attestor as attestation
+from ..attestation import ca as attestation_ca
 from ..attestation import properties
 from ..attestation.ca import Subject
 from .commands import Facts, Managed
@@ -39,4 +40,7 @@ async def save(db: AsyncSession, device_id: int, managed: Managed, *, reports_be
     if managed.ddm is not None:
         await ddm_store.save(db, device_id, managed.ddm, reports_before=reports_before)
     if managed.attestation is not None:
+        created = managed.attestation.attestor.created  # the CA made in this poll (an ACME asset)
+        if created is not None and not managed.attestation.changed:
+            await attestation_ca.insert_new(db, created)
         await properties.save(db, device_id, managed.attestation)

@@ -129,6 +129,7 @@ async def run_poll(
             channel = ddm_sync.Channel(
                 client, check_in_url, identity, sign, facts, anchors, settings.mdm_contact_timeout_seconds
             )
+            channel.attestor = managed.attestation.attestor if managed.attestation else None
             await ddm_sync.run(channel, managed.ddm, managed.profiles)
             talk.steps += channel.steps
     outcome = {Effect.ERASE: "erased", Effect.RESTART: "restarted", Effect.UNENROLL: "unenrolled"}.get(

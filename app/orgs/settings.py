@@ -117,6 +117,14 @@ ORG_SETTINGS: dict[str, OrgSetting] = {
         observed="F4",
         form=False,
     ),
+    "device_properties_attestation": OrgSetting(
+        TypeAdapter(Literal["full", "partial", "blank", "omitted"]),
+        "full",
+        "What the org's devices answer to DeviceInformation's DevicePropertiesAttestation (device-2026.md "
+        "§7): full; partial (only the sepOS version and freshness code); blank (values empty); omitted "
+        "(no attestation). A device's own switch (PUT /emulator/v1/devices/{serial}/attestation) wins.",
+        choices=("full", "partial", "blank", "omitted"),
+    ),
     "release_feed_event": OrgSetting(
         TypeAdapter(Literal["none", "deleted"]),
         "none",

@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .. import profile as profiles
-from . import predicate
+from . import credentials, predicate
 from . import status as items
 
 _DESCRIPTIONS = {
@@ -67,6 +68,8 @@ class Device:
     profiles: list[dict[str, Any]]  # installed profiles (legacy configurations add theirs)
     assets: dict[str, Any]  # fetched assets by identifier
     legacy_profiles: dict[str, Any]  # configuration identifier -> {server_token, identifier}
+    obtain: credentials.Obtain | None = None  # runs ACME for a credential asset (ddm/credentials.py)
+    now: datetime | None = None  # the emulator's time (renewal of credential identities)
 
 
 def _state(valid: str, active: bool, *reasons: dict[str, Any]) -> dict[str, Any]:
@@ -185,7 +188,11 @@ async def _configuration(
 async def _asset(identifier: str, held: dict[str, Any], device: Device, fetch: Fetcher) -> dict[str, Any]:
     """The asset's data fetched and verified (cached per ServerToken)."""
     cached = device.assets.get(identifier)
-    if cached is not None and cached["server_token"] == held["server_token"]:
+    if (
+        cached is not None
+        and cached["server_token"] == held["server_token"]
+        and not credentials.renewal_due(cached.get("identity"), device.now)
+    ):
         return dict(cached)
     reference = held["payload"].get("Reference") if isinstance(held.get("payload"), dict) else None
     url = reference.get("DataURL") if isinstance(reference, dict) else None
@@ -195,6 +202,14 @@ async def _asset(identifier: str, held: dict[str, Any], device: Device, fetch: F
     else:
         got = await fetch("ddm.asset", url)
         outcome["reasons"] = _verify(got, reference)  # type: ignore[arg-type]
+        if not outcome["reasons"] and held["type"] in credentials.IDENTITY_ASSETS:
+            outcome["reasons"], identity = await credentials.resolve(got.body, device.obtain, reason)
+            if identity is not None:
+                outcome["identity"] = identity
+                if cached is not None and cached.get("identity"):
+                    outcome["renewals"] = cached.get("renewals", 0) + (
+                        cached["server_token"] == held["server_token"]
+                    )
         outcome["ok"] = not outcome["reasons"]
         outcome |= {"size": len(got.body), "sha256": hashlib.sha256(got.body).hexdigest()}
     device.assets[identifier] = outcome

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +35,7 @@ async def ddm(db: AsyncSession, *, serial: str) -> DdmOut:
             valid=session.status.get(identifier, {}).get("valid", "unknown"),
             reasons=session.status.get(identifier, {}).get("reasons", []),
             payload=held["payload"],
+            identity=_identity(session.assets.get(identifier)) if held["kind"] == "asset" else None,
         )
         for identifier, held in sorted(session.declarations.items(), key=lambda i: (i[1]["kind"], i[0]))
     ]
@@ -49,7 +52,15 @@ async def ddm(db: AsyncSession, *, serial: str) -> DdmOut:
         last_report_at=session.last_report_at,
         reports_sent=session.reports_sent,
         full_report_due=session.full_report_due,
+        last_full_report_at=session.last_full_report_at,
     )
+
+
+def _identity(fetched: dict[str, Any] | None) -> dict[str, Any] | None:
+    if fetched is None or not fetched.get("identity"):
+        return None
+    identity: dict[str, Any] = fetched["identity"] | {"renewals": fetched.get("renewals", 0)}
+    return identity
 
 
 async def set_switches(db: AsyncSession, *, serial: str, body: DdmIn) -> DdmOut:

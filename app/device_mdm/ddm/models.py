@@ -41,3 +41,5 @@ class DeviceDdm(Base):
     reports_sent: Mapped[int] = mapped_column(Integer, default=0)
     last_sync: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     full_report_due: Mapped[bool] = mapped_column(Boolean, default=False)  # set by the control API
+    # the last full report, or the first report before any full one: a full one is due a day later
+    last_full_report_at: Mapped[datetime | None]

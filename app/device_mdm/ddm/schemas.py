@@ -19,6 +19,11 @@ class DeclarationOut(BaseModel):
         description="As the status report carries them (code, description, details)."
     )
     payload: dict[str, Any] | None
+    identity: dict[str, Any] | None = Field(
+        default=None,
+        description="A credential asset's identity as the device keeps it (subject, issuer, serial, "
+        "not_before, not_after, hardware_bound, attested, certificate_pem, renewals).",
+    )
 
 
 class DdmOut(BaseModel):
@@ -41,7 +46,15 @@ class DdmOut(BaseModel):
     )
     last_report_at: datetime | None
     reports_sent: int
-    full_report_due: bool = Field(description="The next poll sends a full status report.")
+    full_report_due: bool = Field(
+        description="The next poll sends a full status report (set through the control API, or a day "
+        "of emulator time after the last full report)."
+    )
+    last_full_report_at: datetime | None = Field(
+        default=None,
+        description="The last full status report (or the first report, before any full one): the "
+        "next is due a day of emulator time later.",
+    )
 
 
 class DdmIn(BaseModel):

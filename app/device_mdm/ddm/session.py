@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 SYNC_WITHOUT_TOKEN = ""  # a sync request whose command carried no Data: fetch `tokens`
+DAILY = timedelta(days=1)  # the full status report's period (§3.5), on the emulator clock
 
 
 @dataclass
@@ -31,13 +33,18 @@ class DdmSession:
     reports_sent: int = 0
     last_sync: dict[str, Any] | None = None
     full_report_due: bool = False  # the next poll sends a full status report (the safety sync)
+    # the last full report (or the first report, before any full one): the next is due a DAILY later
+    last_full_report_at: datetime | None = None
+    now: datetime | None = None  # the emulator's time when the poll loaded this state
+    renewal_due: bool = False  # a credential asset's identity is due for renewal (ddm/credentials.py)
+    full_sent: bool = False  # this poll sent a full report
     requests: list[str] = field(default_factory=list)  # tokens asked for in this poll
     changed: bool = False  # anything to save
 
     @property
     def wants_check_in(self) -> bool:
-        """A sync was asked for, or a full report is due on a device with DDM on."""
-        return bool(self.requests) or (self.enabled and self.full_report_due)
+        """A sync was asked for, or a full report or an identity renewal is due on a device with DDM on."""
+        return bool(self.requests) or (self.enabled and (self.full_report_due or self.renewal_due))
 
 
 def default_while_awaiting(os_version: str) -> str:

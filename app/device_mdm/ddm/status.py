@@ -50,9 +50,18 @@ CONFIGURATIONS: dict[str, set[str] | None] = {
     "com.apple.configuration.softwareupdate.settings": None,
     "com.apple.configuration.security.certificate": {"CredentialAssetReference"},
     "com.apple.configuration.services.configuration-files": {"ServiceType", "DataAssetReference"},
+    "com.apple.configuration.security.identity": {
+        "CredentialAssetReference",
+        "AllowAllAppsAccess",
+        "KeyIsExtractable",
+    },
 }
 ACTIVATIONS = {"com.apple.activation.simple": {"StandardConfigurations", "Predicate"}}
-ASSETS = {"com.apple.asset.data", "com.apple.asset.credential.certificate"}
+ASSETS = {
+    "com.apple.asset.data",
+    "com.apple.asset.credential.certificate",
+    "com.apple.asset.credential.acme",  # ddm/credentials.py
+}
 MANAGEMENT = {
     "com.apple.management.organization-info",
     "com.apple.management.properties",

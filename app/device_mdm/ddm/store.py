@@ -6,14 +6,20 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...clock import service as clock
+from . import credentials
 from .models import DeviceDdm
-from .session import DdmSession, default_while_awaiting
+from .session import DAILY, DdmSession, default_while_awaiting
 
 
 async def load(db: AsyncSession, device_id: int, *, os_version: str) -> DdmSession:
+    """The device's DDM state; a full report is due once a day of emulator time has passed since
+    the last one (§3.5: the daily safety sync), an identity renewal once a credential asset's
+    identity is old enough (ddm/credentials.py)."""
     row = await db.get(DeviceDdm, device_id)
+    now = await clock.now(db)
     if row is None:
-        return DdmSession(while_awaiting=default_while_awaiting(os_version))
+        return DdmSession(while_awaiting=default_while_awaiting(os_version), now=now)
+    daily = row.enabled and row.last_full_report_at is not None and now - row.last_full_report_at >= DAILY
     return DdmSession(
         enabled=row.enabled,
         while_awaiting=row.while_awaiting or default_while_awaiting(os_version),
@@ -27,7 +33,10 @@ async def load(db: AsyncSession, device_id: int, *, os_version: str) -> DdmSessi
         last_report_at=row.last_report_at,
         reports_sent=row.reports_sent,
         last_sync=row.last_sync,
-        full_report_due=row.full_report_due,
+        full_report_due=row.full_report_due or daily,
+        last_full_report_at=row.last_full_report_at,
+        now=now,
+        renewal_due=any(credentials.renewal_due(a.get("identity"), now) for a in row.assets.values()),
     )
 
 
@@ -51,6 +60,9 @@ async def save(db: AsyncSession, device_id: int, ddm: DdmSession, *, reports_bef
         "reports_sent": ddm.reports_sent,
         "last_sync": ddm.last_sync,
         "full_report_due": ddm.full_report_due,
+        "last_full_report_at": now
+        if ddm.full_sent or (reports_before == 0 and ddm.reports_sent > 0)
+        else ddm.last_full_report_at,
     }
     await db.execute(
         insert(DeviceDdm)

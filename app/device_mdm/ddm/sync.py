@@ -19,11 +19,13 @@ from urllib.parse import quote
 
 import httpx
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
+from ...attestation.attestor import Attestor
 from ...clock import service as clock
-from .. import transport
+from .. import acme, transport
 from ..commands import Facts
-from ..enrollment import user_agent
+from ..enrollment import Attempt, EnrollmentFailed, user_agent
 from . import status as items
 from .apply import Device, Fetched, apply
 from .session import SYNC_WITHOUT_TOKEN, DdmSession
@@ -50,6 +52,7 @@ class Channel:
     facts: Facts
     anchors: list[x509.Certificate]
     timeout_seconds: float
+    attestor: Attestor | None = None  # for ACME credential assets (ddm/credentials.py)
     steps: list[dict[str, Any]] = field(default_factory=list)
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _fetcher: httpx.AsyncClient | None = None
@@ -125,8 +128,63 @@ class Channel:
         }
         return Fetched(response.status_code, response.content, response.headers.get("content-type"), None)
 
+    async def acme_identity(
+        self, credential: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, str | None, bool]:
+        """An ACME credential asset's identity (device-2026.md §6.2; acme.py), its steps recorded."""
+        if self.attestor is None:
+            return None, "the device has no attestation state in this poll", False
+        problem = acme.check_payload(credential, self.attestor.capability)
+        if problem is not None:
+            self.steps.append(_step("acme.payload", problem))
+            return None, problem, True
+        attempt = Attempt()
+        try:
+            identity = await acme.obtain(
+                attempt,
+                credential,
+                self.anchors,
+                attestor=self.attestor,
+                timeout_seconds=self.timeout_seconds,
+            )
+        except EnrollmentFailed as exc:
+            return None, str(exc), False
+        except (KeyError, TypeError, ValueError) as exc:  # an ACME server's answer of the wrong shape
+            return None, f"the ACME server's answer cannot be used: {exc!r}", False
+        finally:
+            self.steps += attempt.steps
+        certificate = identity.certificate
+        return (
+            {
+                "subject": certificate.subject.rfc4514_string(),
+                "issuer": certificate.issuer.rfc4514_string(),
+                "serial": format(certificate.serial_number, "x"),
+                "not_before": certificate.not_valid_before_utc.isoformat(),
+                "not_after": certificate.not_valid_after_utc.isoformat(),
+                "hardware_bound": bool(credential.get("HardwareBound")),
+                "attested": bool(credential.get("Attest")) and self.attestor.capability == "attest",
+                "certificate_pem": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+            },
+            None,
+            False,
+        )
+
     async def close(self) -> None:
         await self._stack.aclose()
+
+
+def _step(step: str, detail: str) -> dict[str, Any]:
+    return {
+        "wall_at": clock.wall_now(),
+        "step": step,
+        "url": None,
+        "status": None,
+        "ok": False,
+        "detail": detail,
+        "command_uuid": None,
+        "sent": None,
+        "answered": None,
+    }
 
 
 def _json(body: bytes, what: str) -> Any:
@@ -215,6 +273,9 @@ async def run(channel: Channel, ddm: DdmSession, profiles: list[dict[str, Any]])
             ddm.requests.clear()
             ddm.last_sync = {"outcome": "unchanged", "fetched": 0, "removed": 0, "problem": None}
             ddm.last_sync |= await _sync(channel, ddm, profiles, asked)
+        elif ddm.renewal_due:  # no sync asked for: the held declarations applied again
+            ddm.last_sync = {"outcome": "renewed", "fetched": 0, "removed": 0, "problem": None}
+            await _apply(channel, ddm, profiles, ddm.declarations)
         await send_status(channel, ddm, full=ddm.full_report_due)
         ddm.full_report_due = False
     except SyncFailed as exc:
@@ -246,10 +307,24 @@ async def _sync(
         "fetched": sum(1 for s in channel.steps[fetched_before:] if s["step"] == "ddm.declaration"),
         "removed": len(set(ddm.declarations) - set(declarations)),
     }
-    device = Device(_values(channel.facts, {}, {}), profiles, ddm.assets, ddm.legacy_profiles)
-    ddm.status = await apply(declarations, device, channel.fetch)
-    ddm.declarations, ddm.declarations_token = declarations, new_token
+    await _apply(channel, ddm, profiles, declarations)
+    ddm.declarations_token = new_token
     return outcome
+
+
+async def _apply(
+    channel: Channel, ddm: DdmSession, profiles: list[dict[str, Any]], declarations: dict[str, Any]
+) -> None:
+    device = Device(
+        _values(channel.facts, {}, {}),
+        profiles,
+        ddm.assets,
+        ddm.legacy_profiles,
+        obtain=channel.acme_identity,
+        now=ddm.now,
+    )
+    ddm.status = await apply(declarations, device, channel.fetch)
+    ddm.declarations = declarations
 
 
 def _values(facts: Facts, declarations: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
@@ -281,4 +356,5 @@ async def send_status(channel: Channel, ddm: DdmSession, *, full: bool) -> None:
         raise SyncFailed("status: the MDM answered 404")
     ddm.reported, ddm.last_report = reported, body
     ddm.reports_sent += 1
+    ddm.full_sent = ddm.full_sent or full
     ddm.last_report_at = clock.wall_now()
