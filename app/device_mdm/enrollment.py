@@ -255,6 +255,9 @@ async def _identity(
     return transport.Identity(result.certificate, result.key)
 
 
+identity_from_payload = _identity  # also a DDM SCEP credential asset's (ddm/credentials.py)
+
+
 def _from_pkcs12(attempt: Attempt, payload: dict[str, Any]) -> transport.Identity:
     data = payload.get("PayloadContent")
     password = payload.get("Password")

@@ -1,7 +1,7 @@
-"""ACME credential assets (`com.apple.asset.credential.acme`, device-2026.md §6.1): a configuration
-that references one makes the device fetch the ACMECredential JSON and obtain an identity, from
-step-ca v0.30.2 with an attestation by the emulated Apple CA; renewed before it expires (on the
-emulator clock); failures reported on the asset with their reasons."""
+"""Credential assets (`com.apple.asset.credential.acme`, device-2026.md §6.1, and `.scep`): a
+configuration that references one makes the device fetch the credential JSON and obtain an
+identity, from step-ca v0.30.2 with an attestation by the emulated Apple CA (renewed before it
+expires, on the emulator clock) or from micromdm's scepserver; failures reported on the asset."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
 
 from tests.device_acme.step_ca import StepCa, step_ca
 from tests.device_ddm.ddm_server import (
@@ -25,8 +26,10 @@ from tests.device_ddm.ddm_server import (
 )
 from tests.device_helpers import add_devices
 from tests.device_setup import pki
+from tests.device_setup.real_servers import scep_server
 
 ACME = "com.apple.asset.credential.acme"
+SCEP = "com.apple.asset.credential.scep"
 IDENTITY = "com.apple.configuration.security.identity"
 
 
@@ -180,3 +183,31 @@ async def test_acme_credential_failures_without_a_server(
     assert codes(held["asset-unused"]) == ["Info.NotReferencedByConfiguration"]
     directory_requests = [s for s in polled["steps"] if s["step"] == "acme.directory"]
     assert len(directory_requests) == 1  # only the unreachable one got as far as the network
+
+
+async def test_scep_credential_asset_from_scepserver(
+    client: httpx.AsyncClient, device: str, ddm: DdmServer
+) -> None:
+    """`com.apple.asset.credential.scep`: the SCEPCredential JSON names micromdm's scepserver; the
+    device obtains its identity there; a wrong challenge is refused and reported on the asset."""
+    with scep_server() as scep:
+        good = {"URL": scep.url, "Challenge": scep.challenge, "Keysize": 2048, "Subject": [[["CN", device]]]}
+        for name, fields in (("scep", good), ("scep-wrong", good | {"Challenge": "not the secret"})):
+            ddm.files[name] = (json.dumps(fields).encode(), "application/json")
+            reference = {"DataURL": ddm.file_url(name), "ContentType": "application/json"}
+            ddm.put(SCEP, f"asset-{name}", {"Reference": reference})
+            ddm.put(IDENTITY, f"cfg-{name}", {"CredentialAssetReference": f"asset-{name}"})
+        ddm.put(SIMPLE, "act", {"StandardConfigurations": ["cfg-scep", "cfg-scep-wrong"]})
+        ddm.sync()
+        polled = await poll(client, device)
+    assert "scep.PKIOperation" in [s["step"] for s in polled["steps"]]
+    held = by_id(await state(client, device))
+    assert (held["asset-scep"]["active"], held["asset-scep"]["valid"]) == (True, "valid"), held["asset-scep"]
+    kept = held["asset-scep"]["identity"]
+    assert kept["subject"] == f"CN={device}" and kept["attested"] is False
+    ca = x509.load_pem_x509_certificate(scep.ca_pem)
+    x509.load_pem_x509_certificate(kept["certificate_pem"].encode()).verify_directly_issued_by(ca)
+    assert held["cfg-scep"]["active"] is True
+    wrong = held["asset-scep-wrong"]
+    assert (wrong["valid"], codes(wrong)) == ("invalid", ["Error.AssetCannotBeDownloaded"]), wrong
+    assert codes(held["cfg-scep-wrong"]) == ["Error.ConfigurationCannotBeApplied"]

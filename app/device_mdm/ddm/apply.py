@@ -203,7 +203,9 @@ async def _asset(identifier: str, held: dict[str, Any], device: Device, fetch: F
         got = await fetch("ddm.asset", url)
         outcome["reasons"] = _verify(got, reference)  # type: ignore[arg-type]
         if not outcome["reasons"] and held["type"] in credentials.IDENTITY_ASSETS:
-            outcome["reasons"], identity = await credentials.resolve(got.body, device.obtain, reason)
+            outcome["reasons"], identity = await credentials.resolve(
+                held["type"], got.body, device.obtain, reason
+            )
             if identity is not None:
                 outcome["identity"] = identity
                 if cached is not None and cached.get("identity"):

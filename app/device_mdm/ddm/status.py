@@ -61,6 +61,7 @@ ASSETS = {
     "com.apple.asset.data",
     "com.apple.asset.credential.certificate",
     "com.apple.asset.credential.acme",  # ddm/credentials.py
+    "com.apple.asset.credential.scep",
 }
 MANAGEMENT = {
     "com.apple.management.organization-info",

@@ -19,13 +19,13 @@ from urllib.parse import quote
 
 import httpx
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from ...attestation.attestor import Attestor
 from ...clock import service as clock
-from .. import acme, transport
+from .. import transport
 from ..commands import Facts
-from ..enrollment import Attempt, EnrollmentFailed, user_agent
+from ..enrollment import user_agent
+from . import credentials
 from . import status as items
 from .apply import Device, Fetched, apply
 from .session import SYNC_WITHOUT_TOKEN, DdmSession
@@ -128,63 +128,21 @@ class Channel:
         }
         return Fetched(response.status_code, response.content, response.headers.get("content-type"), None)
 
-    async def acme_identity(
-        self, credential: dict[str, Any]
+    async def credential_identity(
+        self, asset_type: str, credential: dict[str, Any]
     ) -> tuple[dict[str, Any] | None, str | None, bool]:
-        """An ACME credential asset's identity (device-2026.md §6.2; acme.py), its steps recorded."""
-        if self.attestor is None:
-            return None, "the device has no attestation state in this poll", False
-        problem = acme.check_payload(credential, self.attestor.capability)
-        if problem is not None:
-            self.steps.append(_step("acme.payload", problem))
-            return None, problem, True
-        attempt = Attempt()
-        try:
-            identity = await acme.obtain(
-                attempt,
-                credential,
-                self.anchors,
-                attestor=self.attestor,
-                timeout_seconds=self.timeout_seconds,
-            )
-        except EnrollmentFailed as exc:
-            return None, str(exc), False
-        except (KeyError, TypeError, ValueError) as exc:  # an ACME server's answer of the wrong shape
-            return None, f"the ACME server's answer cannot be used: {exc!r}", False
-        finally:
-            self.steps += attempt.steps
-        certificate = identity.certificate
-        return (
-            {
-                "subject": certificate.subject.rfc4514_string(),
-                "issuer": certificate.issuer.rfc4514_string(),
-                "serial": format(certificate.serial_number, "x"),
-                "not_before": certificate.not_valid_before_utc.isoformat(),
-                "not_after": certificate.not_valid_after_utc.isoformat(),
-                "hardware_bound": bool(credential.get("HardwareBound")),
-                "attested": bool(credential.get("Attest")) and self.attestor.capability == "attest",
-                "certificate_pem": certificate.public_bytes(serialization.Encoding.PEM).decode(),
-            },
-            None,
-            False,
+        """A credential asset's identity (ddm/credentials.py), the exchange's steps recorded."""
+        return await credentials.obtain(
+            asset_type,
+            credential,
+            anchors=self.anchors,
+            attestor=self.attestor,
+            timeout_seconds=self.timeout_seconds,
+            steps=self.steps,
         )
 
     async def close(self) -> None:
         await self._stack.aclose()
-
-
-def _step(step: str, detail: str) -> dict[str, Any]:
-    return {
-        "wall_at": clock.wall_now(),
-        "step": step,
-        "url": None,
-        "status": None,
-        "ok": False,
-        "detail": detail,
-        "command_uuid": None,
-        "sent": None,
-        "answered": None,
-    }
 
 
 def _json(body: bytes, what: str) -> Any:
@@ -320,7 +278,7 @@ async def _apply(
         profiles,
         ddm.assets,
         ddm.legacy_profiles,
-        obtain=channel.acme_identity,
+        obtain=channel.credential_identity,
         now=ddm.now,
     )
     ddm.status = await apply(declarations, device, channel.fetch)
