@@ -21,8 +21,8 @@ _turn = itertools.count()
 
 def configure(pool_size: int) -> None:
     """0: a fresh key for every identity (the default); n: at most n keys, reused in turn."""
-    global _size
-    _size = pool_size
+    global _size, _turn
+    _size, _turn = pool_size, itertools.count()
     del _pool[pool_size:]
 
 
