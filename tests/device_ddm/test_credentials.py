@@ -120,7 +120,22 @@ async def test_acme_credential_asset_from_step_ca_then_renewed(
     renewed = by_id(after)["asset-acme"]["identity"]
     assert renewed["serial"] != kept["serial"] and renewed["renewals"] == 1
     assert after["last_sync"]["outcome"] == "renewed"
-    assert by_id(after)["asset-acme"]["active"] is True
+    assert by_id(after)["asset-acme"]["active"] is True and renewed["renewal_problem"] is None
+
+    # step-ca's new certificate started on its own (real) clock, so the next poll renews again; a
+    # refused renewal keeps the identity the device has, and says why.
+    tampered = await client.put(
+        f"/emulator/v1/devices/{iphone}/attestation", json={"tamper": "wrong_freshness"}
+    )
+    assert tampered.status_code == 200
+    await poll(client, iphone)
+    kept_after_refusal = by_id(await state(client, iphone))["asset-acme"]
+    assert (
+        kept_after_refusal["active"] is True and kept_after_refusal["identity"]["serial"] == renewed["serial"]
+    )
+    problem = kept_after_refusal["identity"]["renewal_problem"]
+    assert problem["code"] == "Error.AssetCannotBeDownloaded"
+    assert "challenge token does not match" in problem["details"]["Error"]
 
 
 async def test_acme_credential_refused_by_step_ca_is_reported_on_the_asset(

@@ -206,12 +206,15 @@ async def _asset(identifier: str, held: dict[str, Any], device: Device, fetch: F
             outcome["reasons"], identity = await credentials.resolve(
                 held["type"], got.body, device.obtain, reason
             )
+            renewing = cached is not None and cached["server_token"] == held["server_token"]
             if identity is not None:
                 outcome["identity"] = identity
                 if cached is not None and cached.get("identity"):
-                    outcome["renewals"] = cached.get("renewals", 0) + (
-                        cached["server_token"] == held["server_token"]
-                    )
+                    outcome["renewals"] = cached.get("renewals", 0) + renewing
+            elif renewing and cached is not None:  # a failed renewal keeps the identity it has
+                outcome = dict(cached) | {"renewal_problem": outcome["reasons"][0]}
+                device.assets[identifier] = outcome
+                return outcome
         outcome["ok"] = not outcome["reasons"]
         outcome |= {"size": len(got.body), "sha256": hashlib.sha256(got.body).hexdigest()}
     device.assets[identifier] = outcome

@@ -59,7 +59,10 @@ async def ddm(db: AsyncSession, *, serial: str) -> DdmOut:
 def _identity(fetched: dict[str, Any] | None) -> dict[str, Any] | None:
     if fetched is None or not fetched.get("identity"):
         return None
-    identity: dict[str, Any] = fetched["identity"] | {"renewals": fetched.get("renewals", 0)}
+    identity: dict[str, Any] = fetched["identity"] | {
+        "renewals": fetched.get("renewals", 0),
+        "renewal_problem": fetched.get("renewal_problem"),  # the last renewal failed: why
+    }
     return identity
 
 

@@ -22,7 +22,8 @@ class DeclarationOut(BaseModel):
     identity: dict[str, Any] | None = Field(
         default=None,
         description="A credential asset's identity as the device keeps it (subject, issuer, serial, "
-        "not_before, not_after, hardware_bound, attested, certificate_pem, renewals).",
+        "not_before, not_after, hardware_bound, attested, certificate_pem, renewals, renewal_problem: "
+        "the reason the last renewal failed, the identity kept).",
     )
 
 

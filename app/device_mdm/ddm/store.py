@@ -36,7 +36,11 @@ async def load(db: AsyncSession, device_id: int, *, os_version: str) -> DdmSessi
         full_report_due=row.full_report_due or daily,
         last_full_report_at=row.last_full_report_at,
         now=now,
-        renewal_due=any(credentials.renewal_due(a.get("identity"), now) for a in row.assets.values()),
+        renewal_due=any(  # of assets in use: an inactive or removed one is not renewed
+            credentials.renewal_due(a.get("identity"), now)
+            for identifier, a in row.assets.items()
+            if row.status.get(identifier, {}).get("active")
+        ),
     )
 
 
