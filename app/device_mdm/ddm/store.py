@@ -65,7 +65,7 @@ async def save(db: AsyncSession, device_id: int, ddm: DdmSession, *, reports_bef
         "last_sync": ddm.last_sync,
         "full_report_due": ddm.full_report_due,
         "last_full_report_at": now
-        if ddm.full_sent or (reports_before == 0 and ddm.reports_sent > 0)
+        if ddm.full_sent or (ddm.last_full_report_at is None and ddm.reports_sent > 0)
         else ddm.last_full_report_at,
     }
     await db.execute(
