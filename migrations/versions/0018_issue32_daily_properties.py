@@ -2,7 +2,7 @@
 the per-device DevicePropertiesAttestation switch (device_attestation.properties, §7)
 
 Revision ID: 0018_issue32
-Revises: 0015_issue31
+Revises: 0018_issue30b
 Create Date: 2026-12-08
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018_issue32"
-down_revision: str | None = "0015_issue31"
+down_revision: str | None = "0018_issue30b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
