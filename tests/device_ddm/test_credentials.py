@@ -5,6 +5,7 @@ expires, on the emulator clock) or from micromdm's scepserver; failures reported
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -226,3 +227,36 @@ async def test_scep_credential_asset_from_scepserver(
     wrong = held["asset-scep-wrong"]
     assert (wrong["valid"], codes(wrong)) == ("invalid", ["Error.AssetCannotBeDownloaded"]), wrong
     assert codes(held["cfg-scep-wrong"]) == ["Error.ConfigurationCannotBeApplied"]
+
+
+async def test_identity_credential_asset_opens_its_pkcs12(
+    client: httpx.AsyncClient, device: str, ddm: DdmServer
+) -> None:
+    """`com.apple.asset.credential.identity`: `{"Password", "Identity": base64 PKCS#12}`; a wrong
+    password or data that is not base64 cannot be deserialized."""
+    issued = pki.leaf(pki.ca("identity asset CA"), "wifi identity", server=False)
+    blob = base64.b64encode(issued.pkcs12("pw")).decode()
+    cases = {
+        "good": {"Password": "pw", "Identity": blob},
+        "wrong-password": {"Password": "nope", "Identity": blob},
+        "not-base64": {"Password": "pw", "Identity": "%%%"},
+    }
+    for name, document in cases.items():
+        ddm.files[name] = (json.dumps(document).encode(), "application/json")
+        reference = {"DataURL": ddm.file_url(name), "ContentType": "application/json"}
+        ddm.put("com.apple.asset.credential.identity", f"asset-{name}", {"Reference": reference})
+        ddm.put(IDENTITY, f"cfg-{name}", {"CredentialAssetReference": f"asset-{name}"})
+    ddm.put(SIMPLE, "act", {"StandardConfigurations": [f"cfg-{n}" for n in cases]})
+    ddm.sync()
+    await poll(client, device)
+    held = by_id(await state(client, device))
+    assert (held["asset-good"]["active"], held["asset-good"]["valid"]) == (True, "valid")
+    assert held["asset-good"]["identity"]["subject"] == "CN=wifi identity"
+    assert held["cfg-good"]["active"] is True
+    for name in ("wrong-password", "not-base64"):
+        assert codes(held[f"asset-{name}"]) == ["Error.AssetCannotBeDeserialized"], held[f"asset-{name}"]
+        assert codes(held[f"cfg-{name}"]) == ["Error.ConfigurationCannotBeApplied"]
+    # A PKCS#12 identity is not renewed: a year later a poll fetches nothing.
+    assert (await client.post("/emulator/v1/clock", json={"advance_seconds": 365 * 86400})).status_code == 200
+    polled = await poll(client, device)
+    assert not [s for s in polled["steps"] if s["step"] in ("ddm.asset", "pkcs12")], polled["steps"]

@@ -8,8 +8,11 @@ fetched and verified like any asset, then the device runs the ACME exchange of �
 and keeps the identity. `com.apple.asset.credential.scep` the same way with a JSON `SCEPCredential`
 (the keys of the `com.apple.security.scep` payload's PayloadContent: URL, Name, Challenge, Keysize,
 Subject, ...) and the SCEP exchange of enrollment (scep.py); an SCEP server's refusal is reported
-like an ACME server's. The identity is renewed at a sync once it has passed `RENEW_AT` of its
-validity (Apple does not document when a device renews an ACME identity [INFER]). A failure is
+like an ACME server's. `com.apple.asset.credential.identity`: a JSON `IdentityCredential`,
+`{"Password": …, "Identity": base64 of the PKCS#12}`, opened as a PKCS#12 payload is (a wrong
+password or unreadable data → `Error.AssetCannotBeDeserialized`). An ACME or SCEP identity is
+renewed at a sync once it has passed `RENEW_AT` of its validity (Apple does not document when a
+device renews an ACME identity [INFER]); a PKCS#12 one is not. A failure is
 reported on the asset: data that is not an ACMECredential → `Error.AssetCannotBeDeserialized`;
 an ACME server's refusal → `Error.AssetCannotBeDownloaded` with the server's problem in
 `details.Error`; a credential the device refuses before any request (`Attest` without
@@ -18,6 +21,7 @@ an ACME server's refusal → `Error.AssetCannotBeDownloaded` with the server's p
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -29,11 +33,13 @@ from cryptography.hazmat.primitives import serialization
 from ...attestation.attestor import Attestor
 from ...clock import service as clock
 from .. import acme
+from .. import profile as profiles
 from ..enrollment import Attempt, EnrollmentFailed, identity_from_payload
 
 ACME = "com.apple.asset.credential.acme"
 SCEP = "com.apple.asset.credential.scep"
-IDENTITY_ASSETS = {ACME, SCEP}
+IDENTITY = "com.apple.asset.credential.identity"
+IDENTITY_ASSETS = {ACME, SCEP, IDENTITY}
 RENEW_AT = 0.8  # of the certificate's validity
 
 # (asset type, credential) -> (the identity as the device keeps it, None, False), or (None, why it
@@ -54,8 +60,8 @@ def credential(body: bytes) -> dict[str, Any] | str:
 
 def renewal_due(identity: dict[str, Any] | None, now: datetime | None) -> bool:
     """The kept identity has passed RENEW_AT of its validity (on the emulator clock)."""
-    if identity is None or now is None:
-        return False
+    if identity is None or now is None or not identity.get("renewable", True):
+        return False  # a PKCS#12 identity is what the MDM gave: only the MDM replaces it
     start = datetime.fromisoformat(identity["not_before"])
     end = datetime.fromisoformat(identity["not_after"])
     return now >= start + (end - start) * RENEW_AT
@@ -97,6 +103,15 @@ async def obtain(
         if problem is not None:
             steps.append(_step("acme.payload", problem))
             return None, problem, True
+    if asset_type == IDENTITY:
+        try:
+            credential = {
+                "PayloadType": profiles.PKCS12,
+                "PayloadContent": base64.b64decode(str(credential.get("Identity")), validate=True),
+                "Password": credential.get("Password"),
+            }
+        except ValueError:
+            return None, "the IdentityCredential's Identity is not base64", True
     attempt = Attempt()
     try:
         if asset_type == ACME:
@@ -117,7 +132,7 @@ async def obtain(
                 pending_retries=0,
             )
     except EnrollmentFailed as exc:
-        return None, str(exc), False
+        return None, str(exc), asset_type == IDENTITY  # a PKCS#12 that does not open
     except (KeyError, TypeError, ValueError) as exc:  # a server's answer of the wrong shape
         return None, f"the server's answer cannot be used: {exc!r}", False
     finally:
@@ -131,6 +146,7 @@ async def obtain(
             "not_before": certificate.not_valid_before_utc.isoformat(),
             "not_after": certificate.not_valid_after_utc.isoformat(),
             "hardware_bound": bool(credential.get("HardwareBound")),
+            "renewable": asset_type != IDENTITY,
             "attested": asset_type == ACME
             and bool(credential.get("Attest"))
             and attestor.capability == "attest",

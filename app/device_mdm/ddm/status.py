@@ -62,6 +62,7 @@ ASSETS = {
     "com.apple.asset.credential.certificate",
     "com.apple.asset.credential.acme",  # ddm/credentials.py
     "com.apple.asset.credential.scep",
+    "com.apple.asset.credential.identity",
 }
 MANAGEMENT = {
     "com.apple.management.organization-info",
