@@ -216,11 +216,23 @@ async def test_scep_credential_asset_from_scepserver(
         ddm.put(SIMPLE, "act", {"StandardConfigurations": ["cfg-scep", "cfg-scep-wrong"]})
         ddm.sync()
         polled = await poll(client, device)
+        first = by_id(await state(client, device))["asset-scep"]["identity"]
+        # scepserver issues for a year: 300 days later (past 80%) the next poll asks it again.
+        assert (
+            await client.post("/emulator/v1/clock", json={"advance_seconds": 300 * 86400})
+        ).status_code == 200
+        renewal = await poll(client, device)
     assert "scep.PKIOperation" in [s["step"] for s in polled["steps"]]
+    assert "scep.PKIOperation" in [s["step"] for s in renewal["steps"]], renewal["steps"]
     held = by_id(await state(client, device))
     assert (held["asset-scep"]["active"], held["asset-scep"]["valid"]) == (True, "valid"), held["asset-scep"]
     kept = held["asset-scep"]["identity"]
     assert kept["subject"] == f"CN={device}" and kept["attested"] is False
+    # scepserver refuses a second certificate for the same subject until 14 days before the first
+    # expires on its own (real) clock (`-allowrenew`): the device keeps its identity and says why.
+    assert kept["serial"] == first["serial"] and kept["renewals"] == 0
+    assert kept["renewal_problem"]["code"] == "Error.AssetCannotBeDownloaded"
+    assert "refused the request" in kept["renewal_problem"]["details"]["Error"]
     ca = x509.load_pem_x509_certificate(scep.ca_pem)
     x509.load_pem_x509_certificate(kept["certificate_pem"].encode()).verify_directly_issued_by(ca)
     assert held["cfg-scep"]["active"] is True
