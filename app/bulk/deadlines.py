@@ -30,7 +30,6 @@ class Placed(Protocol):
     @property
     def server_id(self) -> int | None: ...
 
-
 UPDATE = """
 UPDATE device d
 SET mdm_migration_deadline = :deadline, updated_at = :now,

@@ -214,7 +214,9 @@ async def clear(db: AsyncSession) -> None:
     await db.execute(delete(RequestJournal))
 
 
-async def last_request_at(db: AsyncSession, *, server_uuids: Sequence[str], path: str) -> dict[str, datetime]:
+async def last_request_at(
+    db: AsyncSession, *, server_uuids: Sequence[str], path: str
+) -> dict[str, datetime]:
     """When each server last called `path` (emulator clock), from the journal."""
     if not server_uuids:
         return {}
