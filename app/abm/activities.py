@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +43,9 @@ MAX_DEADLINE = timedelta(days=90)
 RETENTION = timedelta(days=30)  # Apple: activities can be read back for 30 days
 FIELDS = ("status", "subStatus", "createdDateTime", "completedDateTime", "downloadUrl")
 IN_PROGRESS_SUB_STATUSES = ("SUBMITTED", "PRE_PROCESSING", "PROCESSING", "POST_PROCESSING")
+RELEASED_MESSAGE = (
+    "The device was released from this organization and must be added again before it can be assigned"
+)
 CSV_HEADER = ("serialNumber", "activityType", "mdmServerId", "status", "message")
 
 
@@ -134,7 +137,9 @@ async def _apply(
     # Only what deciding needs (no device objects: a 10,000-device activity read them twice).
     found = await devices.lock_by_serial(db, serials=request.serials)
     mine = {s: d for s, d in found.items() if d.org_id == caller.org.id}
-    unknown = [s for s in request.serials if s not in mine]
+    # Released from this org (observed F2): each fails in the activity's log, the others go on.
+    released = [s for s in request.serials if s in found and _released_from(found[s], caller.org.id)]
+    unknown = [s for s in request.serials if s not in mine and s not in released]
     if unknown:
         shown = ", ".join(unknown[:20]) + (" ..." if len(unknown) > 20 else "")
         raise conflict(
@@ -143,7 +148,8 @@ async def _apply(
             pointer="/data/relationships/devices/data",
         )
     actor = caller.account.client_id
-    failures: dict[str, str] = {}
+    failures: dict[str, str] = dict.fromkeys(released, RELEASED_MESSAGE)
+    request = replace(request, serials=[s for s in request.serials if s in mine])
     kind = request.activity_type
     if kind == ASSIGN:
         await devices.assign_devices(
@@ -152,7 +158,7 @@ async def _apply(
     elif kind == UNASSIGN:
         assert server is not None
         on_server = [s for s in request.serials if mine[s].server_id == server.id]
-        failures = {
+        failures |= {
             s: "The device is not assigned to this mdmServer" for s in request.serials if s not in on_server
         }
         await devices.assign_devices(db, org=caller.org, server=None, serials=on_server, assigned_by=actor)
@@ -175,6 +181,10 @@ async def _apply(
     else:  # RELEASE_DEVICES: out of the org, `deleted` on its server (all at once: locked above)
         await devices.release_devices(db, device_ids=[mine[s].id for s in request.serials], actor=actor)
     return failures
+
+
+def _released_from(device: devices.LockedDevice, org_id: int) -> bool:
+    return device.org_id is None and device.released_org_id == org_id
 
 
 def _check_deadline(request: ActivityRequest, *, now: datetime) -> None:

@@ -13,9 +13,11 @@ dates and optional values null. Values DEP does not carry are derived, determini
   from the model, colour, storage and region (so deterministic per generator seed).
 
 A device released from the org (RELEASE_DEVICES, the control API, a DEP disown, a replacement)
-leaves the lists but can still be read by id, UNASSIGNED and with `releasedFromOrgDateTime`:
-Apple returns that attribute "only on single-device reads" (§1.5), which would be pointless if
-those reads answered 404. The release date comes from the org's audit trail (dep_emulator.devices.audit).
+can still be read by id, UNASSIGNED, with `releasedFromOrgDateTime`, `releaserEntityType` and
+`releaserId`, and stays in the list while the org's `released_devices` is `listed` (observed F2,
+dep_emulator.inventory.released): Apple's list example (get-org-devices) carries
+`releasedFromOrgDateTime` on listed devices. The release is kept on the device row; one read
+before migration 0018 falls back to the org's audit trail (dep_emulator.devices.audit).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ..clock.service import isoformat
 from ..devices import audit, software
 from ..devices.models import AuditEvent, Device
 from ..orgs.models import MdmServer, Org
+from ..orgs.settings import org_setting
 from . import servers
 from .jsonapi import Links, PageRequest, cut_page, list_document, not_found, sparse
 
@@ -63,6 +66,8 @@ ATTRIBUTES = (
     "isMdmMigrationCapable",
     "mdmMigrationStatus",
     "mdmMigrationDeadlineDateTime",
+    "releaserEntityType",  # abm-api-2.md §2.9: set once released (values as the audit trail's)
+    "releaserId",
 )
 FIELDS = (*ATTRIBUTES, "assignedServer", "appleCareCoverage", "activationLockStatus")
 COVERAGE_TYPE = "appleCareCoverage"
@@ -128,6 +133,8 @@ def attributes(device: Device, org: Org, released_at: datetime | None = None) ->
         "isMdmMigrationCapable": device.device_family in MIGRATION_CAPABLE,
         "mdmMigrationStatus": "REQUESTED" if device.mdm_migration_deadline is not None else None,
         "mdmMigrationDeadlineDateTime": _time(device.mdm_migration_deadline),
+        "releaserEntityType": device.releaser_type if released_at is not None else None,
+        "releaserId": device.releaser_id if released_at is not None else None,
     }
 
 
@@ -197,6 +204,8 @@ async def get_device(db: AsyncSession, *, org: Org, serial: str) -> OrgDevice:
         raise not_found(TYPE, serial)
     if device.org_id == org.id:
         return OrgDevice(device)
+    if device.org_id is None and device.released_org_id == org.id and device.released_at is not None:
+        return OrgDevice(device, released_at=device.released_at)
     last = (
         await db.execute(
             select(AuditEvent.event_type, AuditEvent.occurred_at)
@@ -217,17 +226,25 @@ async def get_device(db: AsyncSession, *, org: Org, serial: str) -> OrgDevice:
 async def list_devices(
     db: AsyncSession, *, org: Org, page: PageRequest, links: Links, fields: frozenset[str] | None
 ) -> dict[str, Any]:
-    """Keyset pages in serial-number order (index ix_device_org_serial)."""
-    query = select(Device).where(Device.org_id == org.id)
-    if page.after is not None:
-        query = query.where(Device.serial_number > page.after)
-    devices, next_key = cut_page(
-        list(await db.scalars(query.order_by(Device.serial_number).limit(page.fetch))),
-        page.limit,
-        lambda d: d.serial_number,
-    )
-    total = await db.scalar(select(func.count()).select_from(Device).where(Device.org_id == org.id))
-    data = render(devices, org, links=links, fields=fields)
+    """Keyset pages in serial-number order (index ix_device_org_serial), with the devices released
+    from the org (`releasedFromOrgDateTime` set, as in Apple's list example) while its setting
+    `released_devices` is `listed` (observed F2; index ix_device_released_org_serial): two keyset
+    reads merged by serial number."""
+    wheres = [[Device.org_id == org.id]]
+    if org_setting(org, "released_devices") == "listed":
+        wheres.append([Device.released_org_id == org.id, Device.org_id.is_(None)])
+    read: list[Device] = []
+    total = 0
+    for where in wheres:
+        query = select(Device).where(*where)
+        if page.after is not None:
+            query = query.where(Device.serial_number > page.after)
+        read += await db.scalars(query.order_by(Device.serial_number).limit(page.fetch))
+        total += await db.scalar(select(func.count()).select_from(Device).where(*where)) or 0
+    read.sort(key=lambda d: d.serial_number)
+    devices, next_key = cut_page(read[: page.fetch], page.limit, lambda d: d.serial_number)
+    released = {d.serial_number: d.released_at for d in devices if d.org_id is None and d.released_at}
+    data = render(devices, org, links=links, fields=fields, released=released)
     return list_document(data, links=links, page=page, next_key=next_key, total=total)
 
 

@@ -57,6 +57,7 @@ _ASSIGNMENT = """
 _REVIVE = f"""
 UPDATE device d SET {_SETS}, org_id = $1::bigint, updated_at = $2::timestamptz, {_ASSIGNMENT},
        is_replacement_device = false, replaces_serial_number = NULL, replacement_date = NULL,
+       released_org_id = NULL, released_at = NULL, releaser_type = NULL, releaser_id = NULL,
        profile_uuid = NULL, profile_status = 'empty', profile_assign_time = NULL, profile_push_time = NULL
 FROM device_import i WHERE d.serial_number = i.serial_number
 """

@@ -10,7 +10,8 @@ ids in the order given, instead of Python objects:
    with `released_by_replacement`), in the order given within each server;
 4. DEVICE_REMOVED_FROM_ORG audit rows, attributed to the org each device leaves;
 5. the history rows (in the org the device leaves);
-6. one UPDATE: no org, no server, `feed_seq` = its `deleted` event.
+6. one UPDATE: no org, no server, `feed_seq` = its `deleted` event, and the org it left, when and by
+   whom (observed F2: it stays listed there as released, dep_emulator.inventory.released).
 """
 
 from __future__ import annotations
@@ -94,6 +95,12 @@ async def release_set(
             ),
             params,
         )
+        releasers = await _releasers(db, orgs=orgs, action=action, actor=actor)
+        params |= {
+            "r_orgs": list(releasers),
+            "r_types": [r[0] for r in releasers.values()],
+            "r_ids": [r[1] for r in releasers.values()],
+        }
         await _audit(db, orgs=orgs, action=action, actor=actor, now=now, params=params)
         await db.execute(
             text(
@@ -108,8 +115,14 @@ async def release_set(
             text(
                 f"""
                 UPDATE device d SET server_id = NULL, org_id = NULL, updated_at = :now,
-                       feed_seq = COALESCE(a.first + p.rank - 1, d.feed_seq)
+                       feed_seq = COALESCE(a.first + p.rank - 1, d.feed_seq),
+                       released_org_id = COALESCE(p.org_id, d.released_org_id),
+                       released_at = CASE WHEN p.org_id IS NULL THEN d.released_at ELSE :now END,
+                       releaser_type = COALESCE(r.type, d.releaser_type),
+                       releaser_id = CASE WHEN p.org_id IS NULL THEN d.releaser_id ELSE r.id END
                 FROM ({_PLAN}) p LEFT JOIN {_FIRSTS} ON a.server = p.server_id
+                LEFT JOIN unnest(CAST(:r_orgs AS bigint[]), CAST(:r_types AS text[]), CAST(:r_ids AS text[]))
+                     AS r(org, type, id) ON r.org = p.org_id
                 WHERE d.id = p.id
                 RETURNING p.ord, d.serial_number
                 """
@@ -119,6 +132,27 @@ async def release_set(
         serials = [row[1] for row in sorted(released)]
     await refresh_loaded(db, ids)
     return serials
+
+
+async def _releasers(
+    db: AsyncSession, *, orgs: set[int], action: str, actor: str | None
+) -> dict[int, tuple[str, str | None]]:
+    """Per org left: (releaseEntityType, releaseEntityId) as the audit trail records them
+    (dep_emulator.devices.audit.removed_details), kept on the device (orgDevices' releaser)."""
+    found: dict[int, tuple[str, str | None]] = {}
+    if not orgs:
+        return found
+    admins = await db.execute(text("SELECT id, email FROM org WHERE id = ANY(:orgs)"), {"orgs": sorted(orgs)})
+    for org_id, email in admins:
+        details = audit.removed_details(action, _who(action, actor, email))
+        found[int(org_id)] = (details["releaseEntityType"], details["releaseEntityId"])
+    return found
+
+
+def _who(action: str, actor: str | None, admin: str | None) -> audit.Actor:
+    if action == "disowned":  # the MDM server did it (DEP /devices/disown); its uuid is `actor`
+        return audit.Actor(audit.SYSTEM, actor)
+    return audit.actor_for(actor, admin=admin)
 
 
 async def _audit(
@@ -136,10 +170,7 @@ async def _audit(
     admins = await db.execute(text("SELECT id, email FROM org WHERE id = ANY(:orgs)"), {"orgs": sorted(orgs)})
     org_ids, types, actor_ids, details = [], [], [], []
     for org_id, email in admins:
-        if action == "disowned":  # the MDM server did it (DEP /devices/disown); its uuid is `actor`
-            who = audit.Actor(audit.SYSTEM, actor)
-        else:
-            who = audit.actor_for(actor, admin=email)
+        who = _who(action, actor, email)
         org_ids.append(int(org_id))
         types.append(who.type)
         actor_ids.append(who.id)

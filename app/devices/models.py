@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Computed, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Computed, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,6 +29,12 @@ class Device(Base):
         Index("ix_device_server_feed", "server_id", "feed_seq"),
         Index("ix_device_org_serial", "org_id", "serial_number"),
         Index("ix_device_org_order", "org_id", "order_number"),
+        Index(
+            "ix_device_released_org_serial",
+            "released_org_id",
+            "serial_number",
+            postgresql_where=text("released_org_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -68,6 +74,13 @@ class Device(Base):
     profile_status: Mapped[str] = mapped_column(String(16), default="empty")
     profile_assign_time: Mapped[datetime | None]
     profile_push_time: Mapped[datetime | None]
+
+    # Released from an org (observed F2, dep_emulator.inventory.released): the org it left, when, and
+    # who released it (Apple's AuditEventReleaseEntityType and id); cleared when added to an org again.
+    released_org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id", ondelete="SET NULL"))
+    released_at: Mapped[datetime | None]
+    releaser_type: Mapped[str | None] = mapped_column(String(16))
+    releaser_id: Mapped[str | None] = mapped_column(String(250))
 
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

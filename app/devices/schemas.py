@@ -203,6 +203,9 @@ class DeviceOut(BaseModel):
     order_date: datetime | None
     replaces_serial_number: str | None
     replacement_date: datetime | None
+    # Released from an org (observed F2): the org it left, and when; null while in an org.
+    released_from_org_id: str | None = None
+    released_at: datetime | None = None
     fields: dict[str, Any] = Field(description="Apple's Device object, ungated (spec §7).")
     software: SoftwareOut | None = None
     history: list[HistoryOut] | None = None

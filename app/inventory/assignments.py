@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..blueprints import service as blueprints
 from ..bulk import assign as bulk_assign
 from ..bulk import release as bulk_release
 from ..clock import service as clock
@@ -153,6 +154,8 @@ async def release_locked(
             feed_event=not quiet,
         )
         start = end
+    # Out of the org, out of its Blueprints (abm-api-2.md §4.1); mdmDevices list only org devices.
+    await blueprints.forget_devices(db, serials=serials)
     return serials
 
 

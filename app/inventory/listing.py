@@ -28,6 +28,7 @@ from sqlalchemy import TextClause, text
 
 from ..core import driver
 from ..core.errors import ControlError, not_found
+from ..orgs.settings import ORG_SETTINGS
 
 LIST_MAX = 1000
 
@@ -64,12 +65,14 @@ def _json_time(column: str) -> str:
 _DEVICE_OUT = " || ".join(
     [
         """'{"serial_number":' || to_json(d.serial_number)::text""",
-        """',"org_id":"' || d.org_id || '"'""",  # the listed org's: never null here
+        """',"org_id":' || coalesce('"' || d.org_id || '"', 'null')""",  # null: released (F2)
         f"""',"server_uuid":' || {_json_text("d.server_uuid")}""",
         f"""',"order_number":' || {_json_text("d.order_number")}""",
         f"""',"order_date":' || {_json_time("d.order_date")}""",
         f"""',"replaces_serial_number":' || {_json_text("d.replaces_serial_number")}""",
         f"""',"replacement_date":' || {_json_time("d.replacement_date")}""",
+        """',"released_from_org_id":' || coalesce('"' || d.released_org_id || '"', 'null')""",
+        f"""',"released_at":' || {_json_time("d.released_at")}""",
         """',"fields":' || d.wire""",
         """',"history":' || 'null}'""",  # (not ':null' in one literal: text() would take it for a bind)
     ]
@@ -83,35 +86,47 @@ def list_page_sql(*, server: bool, order_number: bool, serial: bool, after: bool
     `org_found` and `server_found` say whether the org exists and the `:server_uuid` filter names
     one of its MDM servers; `devices` is the page's DeviceOut objects joined by commas (NULL for
     none), `last_serial` the last one's serial and `more` whether another device matches after it.
+    Without a server filter the devices released from the org are listed too while its setting
+    `released_devices` is `listed` (observed F2): a second keyset read, merged by serial number.
     """
-    where = ["org_id = :org"]
+    filters = ["order_number = :order_number"] if order_number else []
+    filters += ["serial_number = :serial"] if serial else []
+    filters += ["serial_number > :after"] if after else []
+    where = ["org_id = :org", *filters]
     where += ["server_id = (SELECT id FROM listed_server)"] if server else []
-    where += ["order_number = :order_number"] if order_number else []
-    where += ["serial_number = :serial"] if serial else []
-    matches = " AND ".join(where)
     listed_server = (
         "listed_server AS (SELECT id FROM mdm_server WHERE server_uuid = :server_uuid AND org_id = :org),"
         if server
         else ""
     )
     found = "EXISTS (SELECT FROM listed_server)" if server else "true"
+    columns = """device.serial_number, device.org_id, device.order_number, device.order_date,
+                   device.replaces_serial_number, device.replacement_date, device.released_org_id,
+                   device.released_at, device.wire, device.server_id"""
+    reads = [f"SELECT {columns} FROM device WHERE {' AND '.join(where)}"]
+    if not server:  # a released device has no server
+        released = ["released_org_id = :org", "org_id IS NULL", *filters]
+        reads.append(
+            f"SELECT {columns} FROM device WHERE {' AND '.join(released)} AND (SELECT coalesce("
+            "settings->>'released_devices', :released_default) FROM org WHERE id = :org) = 'listed'"
+        )
+    # The reads merged in serial order (a Merge Append of index scans), one more than the page.
+    branches = [f"{read} ORDER BY serial_number LIMIT :probe" for read in reads]
+    matched = branches[0] if len(branches) == 1 else " UNION ALL ".join(f"({b})" for b in branches)
+    if len(branches) > 1:
+        matched += " ORDER BY serial_number LIMIT :probe"
     return text(f"""
     WITH {listed_server} listed_org AS (SELECT id FROM org WHERE id = :org)
     SELECT EXISTS (SELECT FROM listed_org) AS org_found, {found} AS server_found,
-           page.last_serial, page.devices,
-           (SELECT serial_number FROM device
-            WHERE {matches} AND serial_number > page.last_serial
-            ORDER BY serial_number LIMIT 1) IS NOT NULL AS more
+           page.last_serial, page.devices, page.matched > :n AS more
     FROM (
-        SELECT max(d.serial_number) AS last_serial,
-               string_agg({_DEVICE_OUT}, ',' ORDER BY d.serial_number) AS devices
+        SELECT max(d.serial_number) FILTER (WHERE d.rank <= :n) AS last_serial,
+               string_agg({_DEVICE_OUT}, ',' ORDER BY d.serial_number) FILTER (WHERE d.rank <= :n) AS devices,
+               count(*) AS matched
         FROM (
-            SELECT device.serial_number, device.org_id, device.order_number, device.order_date,
-                   device.replaces_serial_number, device.replacement_date, device.wire,
-                   (SELECT server_uuid FROM mdm_server WHERE mdm_server.id = device.server_id) AS server_uuid
-            FROM device
-            WHERE {matches}{" AND serial_number > :after" if after else ""}
-            ORDER BY serial_number LIMIT :n
+            SELECT m.*, row_number() OVER (ORDER BY m.serial_number) AS rank,
+                   (SELECT server_uuid FROM mdm_server WHERE mdm_server.id = m.server_id) AS server_uuid
+            FROM ({matched}) m
         ) d
     ) page""")
 
@@ -151,7 +166,9 @@ async def list_devices(
     org = int(org_id) if org_id.isdigit() and len(org_id) < 19 else None  # as orgs.service.get_org
     if org is None:
         raise not_found("org", org_id)
-    params: dict[str, object] = {"org": org, "n": limit}
+    params: dict[str, object] = {"org": org, "n": limit, "probe": limit + 1}
+    if server_uuid is None:
+        params["released_default"] = ORG_SETTINGS["released_devices"].default
     if server_uuid is not None:
         params["server_uuid"] = server_uuid.upper()
     if order_number is not None:

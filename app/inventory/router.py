@@ -28,8 +28,9 @@ from ..devices.schemas import (
 )
 from ..orgs import service as orgs_service
 from ..orgs.models import MdmServer, Org
-from . import listing, service
+from . import listing, released, service
 from . import views as inventory
+from .history import CONTROL_API
 from .views import DeviceView, software_out
 
 router = APIRouter(tags=["devices"])
@@ -60,6 +61,8 @@ def device_out(view: DeviceView) -> DeviceOut:
         order_date=d.order_date,
         replaces_serial_number=d.replaces_serial_number,
         replacement_date=d.replacement_date,
+        released_from_org_id=str(d.released_org_id) if d.released_org_id else None,
+        released_at=d.released_at,
         fields=wire.device_fields(d),
         software=software_out(d),
         history=history,
@@ -176,8 +179,21 @@ async def modify_device(serial: str, body: DeviceAttributes, db: DbSession) -> D
 
 @router.delete("/devices/{serial}", response_model=DeviceOut)
 async def release_device(serial: str, db: DbSession) -> DeviceOut:
-    """Release the device from its org: `deleted` on its server's feed."""
+    """Release the device from its org: no event on its server's feed unless the org's
+    `release_feed_event` is `deleted` (observed F1); it stays listed as released (F2)."""
     await service.release_device(db, serial=serial)
+    return device_out(await inventory.get_device(db, serial=serial))
+
+
+@router.post(
+    "/devices/{serial}/add-back",
+    response_model=DeviceOut,
+    responses=control_errors(409),  # not_released
+)
+async def add_back_device(serial: str, db: DbSession) -> DeviceOut:
+    """Add a released device back to the org it was released from (observed F2: as Apple Configurator
+    or a reseller would); its next assignment is `added` on that server's feed."""
+    await released.add_back(db, serial=serial, source=CONTROL_API)
     return device_out(await inventory.get_device(db, serial=serial))
 
 
@@ -199,7 +215,7 @@ async def replace_device(serial: str, db: DbSession, body: ReplaceIn | None = No
     "/orgs/{org_id}/assignments",
     response_model=AssignmentOut,
     response_model_exclude_none=True,
-    responses=control_errors(409),  # foreign_server
+    responses=control_errors(409),  # foreign_server, device_released
 )
 async def assign(org_id: str, body: AssignmentIn, db: DbSession) -> AssignmentOut:
     """Manage Devices → Assign to Server (or unassign with `server_uuid: null`), by serials or order."""
@@ -207,6 +223,7 @@ async def assign(org_id: str, body: AssignmentIn, db: DbSession) -> AssignmentOu
     server = await _org_server(db, org, body.server_uuid)
     actor = body.assigned_by or org.email
     if body.serials is not None:
+        await released.refuse_released(db, org=org, serials=body.serials)  # observed F2
         results = await service.assign_devices(
             db, org=org, server=server, serials=body.serials, assigned_by=actor
         )

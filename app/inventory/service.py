@@ -321,6 +321,7 @@ class LockedDevice:
     org_id: int | None
     server_id: int | None
     mdm_migration_deadline: datetime | None
+    released_org_id: int | None = None  # released from that org (observed F2), not added back
 
 
 async def lock_by_serial(db: AsyncSession, *, serials: Sequence[str]) -> dict[str, LockedDevice]:
@@ -328,8 +329,8 @@ async def lock_by_serial(db: AsyncSession, *, serials: Sequence[str]) -> dict[st
     wanted = [s for s in locking.unique(serials) if locking.usable_serial(s)]
     rows = await db.execute(
         text(
-            "SELECT serial_number, id, org_id, server_id, mdm_migration_deadline FROM device "
-            "WHERE serial_number = ANY(:serials) ORDER BY id FOR UPDATE"
+            "SELECT serial_number, id, org_id, server_id, mdm_migration_deadline, released_org_id "
+            "FROM device WHERE serial_number = ANY(:serials) ORDER BY id FOR UPDATE"
         ),
         {"serials": wanted},
     )

@@ -125,6 +125,16 @@ ORG_SETTINGS: dict[str, OrgSetting] = {
         "(no attestation). A device's own switch (PUT /emulator/v1/devices/{serial}/attestation) wins.",
         choices=("full", "partial", "blank", "omitted"),
     ),
+    "released_devices": OrgSetting(
+        TypeAdapter(Literal["listed", "removed"]),
+        "listed",
+        "Observed behaviour F2: a device released from the org stays in its lists (control API, console, "
+        "Business API GET /v1/orgDevices) marked released, with its release time (listed); removed: it "
+        "leaves the lists, as documented. Either way it cannot be assigned until added back "
+        "(POST /emulator/v1/devices/{serial}/add-back: dep_emulator.inventory.released).",
+        choices=("listed", "removed"),
+        observed="F2",
+    ),
     "release_feed_event": OrgSetting(
         TypeAdapter(Literal["none", "deleted"]),
         "none",

@@ -46,6 +46,8 @@ KEYS = [
     "order_date",
     "replaces_serial_number",
     "replacement_date",
+    "released_from_org_id",
+    "released_at",
     "fields",
     "history",
 ]
@@ -114,6 +116,8 @@ async def test_every_field_set_and_unset(
         "order_date": "2024-01-02T03:04:05.120000Z",
         "replaces_serial_number": "OLD00001",
         "replacement_date": "2024-05-01T00:00:00Z",
+        "released_from_org_id": None,
+        "released_at": None,
         "history": None,
     }
     assert full["fields"] == {
@@ -148,6 +152,8 @@ async def test_every_field_set_and_unset(
         "order_date": None,
         "replaces_serial_number": None,
         "replacement_date": None,
+        "released_from_org_id": None,
+        "released_at": None,
         "fields": {
             "serial_number": "BARE0001",
             "model": "iPhone 15",
@@ -244,8 +250,11 @@ async def test_a_page_is_an_index_scan_stopped_by_its_limit(
     app: FastAPI, client: httpx.AsyncClient, pg: asyncpg.Connection, org: dict[str, Any], plan_kind: str
 ) -> None:
     """Deep in a large inventory a page and its probe for one more device still read the
-    (org_id, serial_number) index from the cursor on, never the org's devices before it."""
+    (org_id, serial_number) index from the cursor on, never the org's devices before it; the devices
+    released from the org (observed F2) are merged in from their own index the same way."""
     await generate(client, org["id"], 3000, seed=7)
+    for row in await pg.fetch("SELECT serial_number FROM device ORDER BY serial_number DESC LIMIT 5"):
+        assert (await client.delete(f"/emulator/v1/devices/{row[0]}")).status_code == 200
     await pg.execute("ANALYZE device")
     after = await pg.fetchval(
         "SELECT serial_number FROM device WHERE org_id = $1 ORDER BY serial_number OFFSET 2500 LIMIT 1",
@@ -254,7 +263,7 @@ async def test_a_page_is_an_index_scan_stopped_by_its_limit(
     plan = await explain(
         app,
         list_page_sql(server=False, order_number=False, serial=False, after=True),
-        {"org": int(org["id"]), "after": after, "n": 100},
+        {"org": int(org["id"]), "after": after, "n": 100, "probe": 101, "released_default": "listed"},
         plan_kind,
     )
     assert_keyset_read(plan, "device")
