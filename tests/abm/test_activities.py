@@ -116,9 +116,9 @@ async def test_release_devices(
     await run_activity(abm, activity_body("RELEASE_DEVICES", ["RELEASE002"]))
     events, _ = await sync_all(mdm, cursor)
     assert ops(events) == [("RELEASE002", "added"), ("RELEASE002", "deleted")]
-    # Out of the lists, still readable by id with its release date (abm-api.md §1.5).
-    listed = (await abm.get("/v1/orgDevices")).json()["data"]
-    assert "RELEASE001" not in [d["id"] for d in listed]
+    # Still listed, released (observed F2, issue 29), and readable by id with its release date.
+    listed = {d["id"]: d for d in (await abm.get("/v1/orgDevices")).json()["data"]}
+    assert listed["RELEASE001"]["attributes"]["releasedFromOrgDateTime"] is not None
     device = (await abm.get("/v1/orgDevices/RELEASE001")).json()["data"]["attributes"]
     assert device["status"] == "UNASSIGNED"
     # Released while the activity was created (same request; the clock may tick over a second).
