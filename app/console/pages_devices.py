@@ -23,7 +23,7 @@ from ..device_setup import service as device_setup
 from ..device_setup.schemas import ActivateIn
 from ..devices.generator import FAMILIES
 from ..devices.schemas import GenerateIn
-from ..inventory import history, listing
+from ..inventory import history, listing, released
 from ..inventory import service as devices_service
 from ..inventory import views as inventory
 from ..inventory.views import software_out
@@ -116,6 +116,12 @@ async def manage_devices_submit(org_id: str, request: Request, db: DbSession) ->
         ids = await inventory.order_serials(db, org=org, order_number=values["order_number"])
         serials = ids
     assert serials is not None
+    if action != "disown":  # observed F2: a released device is refused until added back
+        try:
+            await released.refuse_released(db, org=org, serials=serials)
+        except ControlError as exc:
+            errors["csv_file" if choose_by == "csv" else "serial_numbers"] = exc.message
+            return await _manage_form(request, db, org, status_code=409, errors=errors, values=values)
     if action == "disown":
         results = await devices_service.release_serials(
             db, org=org, serials=serials, actor=org.email, source=history.PORTAL

@@ -17,6 +17,7 @@ from . import (
     pages_ops,
     pages_orgs,
     pages_people,
+    pages_released,
     pages_servers,
     pages_web_view,
 )
@@ -42,6 +43,7 @@ console_router.include_router(
         pages_servers.router,
         pages_devices.router,
         pages_device_os.router,
+        pages_released.router,
         pages_web_view.router,
         pages_ops.router,
         pages_people.router,

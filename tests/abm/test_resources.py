@@ -41,6 +41,8 @@ ORG_DEVICE_ATTRIBUTES = {
     "isMdmMigrationCapable",
     "mdmMigrationStatus",
     "mdmMigrationDeadlineDateTime",
+    "releaserEntityType",  # abm-api-2.md §2.9, null until released (issue 30)
+    "releaserId",
 }
 
 
