@@ -19,6 +19,7 @@ from .account_driven.router import router as account_driven_router
 from .activation_lock.router import control_router as activation_lock_control_router
 from .activation_lock.router import router as activation_lock_router
 from .admin.router import router as admin_router
+from .apple_care.router import router as apple_care_router
 from .attestation.router import router as attestation_router
 from .beta.router import router as beta_router
 from .blueprints.router import router as blueprints_router
@@ -75,6 +76,7 @@ control_api.include_router(clock_router)
 control_api.include_router(orgs_router)
 control_api.include_router(tokens_router)
 control_api.include_router(inventory_router)
+control_api.include_router(apple_care_router)
 control_api.include_router(faults_router)
 control_api.include_router(journal_router)
 control_api.include_router(traffic_router)

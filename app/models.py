@@ -3,6 +3,7 @@
 from .abm.models import AccessToken, Activity, ActivityDevice, ApiAccount, ServerSetting
 from .account_driven.models import AccountDrivenEnrollmentProfile
 from .activation_lock.models import ActivationLock
+from .apple_care.models import AppleCareContract
 from .attestation.models import AttestationCA, DeviceAttestation
 from .blueprints.models import Blueprint, BlueprintMember, Configuration
 from .builtin_mdm.models import BuiltinEnrollment, BuiltinService, LockStatus
@@ -28,6 +29,7 @@ __all__ = [
     "AccessToken",
     "AccountDrivenEnrollmentProfile",
     "ActivationLock",
+    "AppleCareContract",
     "Activity",
     "AttestationCA",
     "ActivityDevice",

@@ -3,8 +3,9 @@
 The trail is written by the devices service with every change (dep_emulator.devices.audit), so devices
 added, assigned, unassigned or released through any route appear here; the blueprints service adds
 COLLECTION_* and CONFIG_SETTINGS_* events for Blueprint and Configuration writes
-(dep_emulator.blueprints.audit, abm-api-2.md §5 item 9). The other AuditEventType values Apple lists
-are accepted as filters and match nothing.
+(dep_emulator.blueprints.audit, abm-api-2.md §5 item 9), and the AppleCare service
+SUBJECT_HAS_APPLECARE_PURCHASE_ADDED/_REMOVED (dep_emulator.apple_care.service). The other
+AuditEventType values Apple lists are accepted as filters and match nothing.
 
 Query: `filter[startTimestamp]` and `filter[endTimestamp]` (both required, as Apple's "Get Audit
 Events" page lists them: developer.apple.com/documentation/applebusinessapi/get-audit-events; a
@@ -26,6 +27,7 @@ from fastapi import Request
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..apple_care import service as apple_care
 from ..blueprints import audit as policy_audit
 from ..clock.service import isoformat
 from ..core.errors import JsonApiError
@@ -42,6 +44,7 @@ CATEGORY = {
     audit.ASSIGNED: "DEVICE_MANAGEMENT",
     audit.UNASSIGNED: "DEVICE_MANAGEMENT",
     audit.ERASED: "DEVICE_MANAGEMENT",
+    **dict.fromkeys(apple_care.EVENT_TYPES, "DEVICE_INVENTORY"),
 }
 # Every AuditEventType Apple documents (a filter on one the emulator never writes matches nothing).
 APPLE_TYPES = (
@@ -186,6 +189,8 @@ def render(event: AuditEvent, org: Org, *, links: Links, fields: frozenset[str] 
         payload["releaseEntityType"] = details.get("releaseEntityType")
         if details.get("releaseEntityId"):
             payload["releaseEntityId"] = details["releaseEntityId"]
+    elif event.event_type in apple_care.EVENT_TYPES:  # the contract (dep_emulator.apple_care.service)
+        payload |= {k: details[k] for k in ("agreementNumber", "description", "paymentType") if k in details}
     elif event.event_type == audit.ERASED:
         if event.server_uuid:
             payload["mdmServerId"] = event.server_uuid

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..apple_care import service as apple_care
 from ..clock import service as clock
 from ..clock.service import isoformat
 from ..devices import audit, software
@@ -289,13 +290,14 @@ async def _server_uuid(db: AsyncSession, server_id: int | None) -> str | None:
 async def apple_care_coverage(
     db: AsyncSession, *, org: Org, serial: str, page: PageRequest, links: Links, fields: frozenset[str] | None
 ) -> dict[str, Any]:
-    """Every device has Apple's one-year Limited Warranty from its order (or addition) date; the
-    emulator models no AppleCare+ contracts."""
+    """Every device has Apple's one-year Limited Warranty from its order (or addition) date (id
+    `{serial}-LW`), then its AppleCare+ contracts by start date (id: the agreement number, as in
+    Apple's example; dep_emulator.apple_care). Keyset pages by position in that order."""
     device = (await get_device(db, org=org, serial=serial)).device
     now = await clock.now(db)
     start = device.order_date or device.created_at
     end = start + timedelta(days=365)
-    coverage = {
+    warranty = {
         "status": "ACTIVE" if start <= now < end else "INACTIVE",
         "paymentType": "NONE",
         "description": "Limited Warranty",
@@ -306,7 +308,26 @@ async def apple_care_coverage(
         "contractCancelDateTime": None,
         "agreementNumber": None,
     }
+    items = [(f"{device.serial_number}-LW", warranty)]
+    for contract in await apple_care.contracts(db, device_id=device.id):
+        items.append((contract.agreement_number, apple_care.out(contract).model_dump(mode="json")))
+    ids = [item_id for item_id, _ in items]
+    first = ids.index(page.after) + 1 if page.after in ids else 0
+    shown = items[first : first + page.limit]
+    more = first + page.limit < len(items)
     data = [
-        {"type": COVERAGE_TYPE, "id": f"{device.serial_number}-LW", "attributes": sparse(coverage, fields)}
+        {"type": COVERAGE_TYPE, "id": item_id, "attributes": sparse(_coverage(attributes), fields)}
+        for item_id, attributes in shown
     ]
-    return list_document(data, links=links, page=page, next_key=None, total=1)
+    return list_document(
+        data, links=links, page=page, next_key=shown[-1][0] if more else None, total=len(items)
+    )
+
+
+def _coverage(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Apple's attribute order, times as the rest of the API writes them."""
+    out = {key: attributes[key] for key in COVERAGE_FIELDS}
+    for key in ("startDateTime", "endDateTime", "contractCancelDateTime"):
+        if isinstance(out[key], str):
+            out[key] = isoformat(datetime.fromisoformat(out[key]))
+    return out

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from ..apple_care.schemas import AppleCareIn
 from ..churn.schemas import MAX_DEVICES_PER_EVENT, ChurnSpec
 from ..content.schemas import ContentSeed
 from ..devices.schemas import DeviceIn, Family, GenerateIn
@@ -43,6 +44,11 @@ class DeviceSeed(DeviceIn):
     """One explicit device (the control API's DeviceIn) and, optionally, the server it is assigned to."""
 
     server: str | None = Field(default=None, description="Name of an MDM server of this org.")
+    apple_care: list[AppleCareIn] | None = Field(
+        default=None,
+        description="AppleCare+ contracts (Apple's AppleCareCoverage attributes); one the device already "
+        "has (same agreementNumber) is left as it is.",
+    )
 
 
 class GeneratorSeed(_Strict):

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..apple_care import service as apple_care
 from ..churn import service as churn_service
 from ..churn.schemas import ChurnSpec
 from ..core.config import Settings
@@ -317,12 +318,18 @@ async def _ensure_devices(
                 f"serial {device.serial_number} belongs to another org",
             )
         if known is None or known.org_id is None:
-            missing.append(DeviceIn.model_validate(device.model_dump(exclude={"server"})))
+            missing.append(DeviceIn.model_validate(device.model_dump(exclude={"server", "apple_care"})))
         if device.server is not None:
             pending.append(((*path, "devices", j), device.server, [device.serial_number], None))
     if missing:
         with locator.at((*path, "devices")):
             await devices_service.add_devices(db, org=org, devices=missing)
+    for j, device in explicit:
+        if device.apple_care:
+            with locator.at((*path, "devices", j, "apple_care")):
+                await apple_care.ensure_contracts(
+                    db, serial=device.serial_number, contracts_in=device.apple_care
+                )
     return len(missing)
 
 

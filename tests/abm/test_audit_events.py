@@ -192,11 +192,13 @@ async def test_dep_disown(
         "releaseEntityType": "MDM",
         "releaseEntityId": server["server_uuid"],
     }
-    # Released devices leave the list but stay readable by id, with their release date.
+    # Readable by id with their release date, and still listed (observed F2, issue 29).
     device = (await abm.get("/v1/orgDevices/DISOWN0001")).json()["data"]["attributes"]
     assert device["releasedFromOrgDateTime"] == attributes["eventDateTime"]
     assert device["status"] == "UNASSIGNED"
-    assert (await abm.get("/v1/orgDevices")).json()["data"] == []
+    listed = (await abm.get("/v1/orgDevices")).json()["data"]
+    assert [d["id"] for d in listed] == ["DISOWN0001"]
+    assert listed[0]["attributes"]["releaserEntityType"] == "MDM"
 
 
 async def test_time_range_paging_and_fields(
