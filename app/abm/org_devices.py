@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -294,23 +294,10 @@ async def apple_care_coverage(
     `{serial}-LW`), then its AppleCare+ contracts by start date (id: the agreement number, as in
     Apple's example; dep_emulator.apple_care). Keyset pages by position in that order."""
     device = (await get_device(db, org=org, serial=serial)).device
-    now = await clock.now(db)
-    start = device.order_date or device.created_at
-    end = start + timedelta(days=365)
-    warranty = {
-        "status": "ACTIVE" if start <= now < end else "INACTIVE",
-        "paymentType": "NONE",
-        "description": "Limited Warranty",
-        "startDateTime": isoformat(start),
-        "endDateTime": isoformat(end),
-        "isRenewable": False,
-        "isCanceled": False,
-        "contractCancelDateTime": None,
-        "agreementNumber": None,
-    }
+    warranty = apple_care.limited_warranty(device, now=await clock.now(db))
     items = [(f"{device.serial_number}-LW", warranty)]
     for contract in await apple_care.contracts(db, device_id=device.id):
-        items.append((contract.agreement_number, apple_care.out(contract).model_dump(mode="json")))
+        items.append((contract.agreement_number, apple_care.out(contract).model_dump()))
     ids = [item_id for item_id, _ in items]
     first = ids.index(page.after) + 1 if page.after in ids else 0
     shown = items[first : first + page.limit]
@@ -328,6 +315,5 @@ def _coverage(attributes: dict[str, Any]) -> dict[str, Any]:
     """Apple's attribute order, times as the rest of the API writes them."""
     out = {key: attributes[key] for key in COVERAGE_FIELDS}
     for key in ("startDateTime", "endDateTime", "contractCancelDateTime"):
-        if isinstance(out[key], str):
-            out[key] = isoformat(datetime.fromisoformat(out[key]))
+        out[key] = _time(out[key])
     return out

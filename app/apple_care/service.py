@@ -9,6 +9,7 @@ number, description and payment type (dep_emulator.abm.audit_events shows them).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -24,6 +25,24 @@ from .schemas import AppleCareIn, AppleCareOut
 
 ADDED, REMOVED = "SUBJECT_HAS_APPLECARE_PURCHASE_ADDED", "SUBJECT_HAS_APPLECARE_PURCHASE_REMOVED"
 EVENT_TYPES = (ADDED, REMOVED)
+
+
+def limited_warranty(device: Device, *, now: datetime) -> dict[str, Any]:
+    """Apple's one-year Limited Warranty every device has from its order (or addition) date, as
+    Apple's AppleCareCoverage attributes (times as datetimes)."""
+    start = device.order_date or device.created_at
+    end = start + timedelta(days=365)
+    return {
+        "status": "ACTIVE" if start <= now < end else "INACTIVE",
+        "paymentType": "NONE",
+        "description": "Limited Warranty",
+        "startDateTime": start,
+        "endDateTime": end,
+        "isRenewable": False,
+        "isCanceled": False,
+        "contractCancelDateTime": None,
+        "agreementNumber": None,
+    }
 
 
 def out(contract: AppleCareContract) -> AppleCareOut:
@@ -57,6 +76,14 @@ async def contracts(db: AsyncSession, *, device_id: int) -> list[AppleCareContra
         .order_by(AppleCareContract.start_at, AppleCareContract.agreement_number)
     )
     return list(rows)
+
+
+async def coverage(db: AsyncSession, *, device: Device) -> list[dict[str, Any]]:
+    """The device's coverage as the Business API lists it: the Limited Warranty, then its contracts
+    (Apple's attribute names, times as datetimes). The console's device page shows it."""
+    items = [limited_warranty(device, now=await clock.now(db))]
+    items += [out(contract).model_dump() for contract in await contracts(db, device_id=device.id)]
+    return items
 
 
 async def _audit(

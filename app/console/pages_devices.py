@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from ..apple_care import service as apple_care
 from ..bulk import importing
 from ..core import driver
 from ..core.db import DbSession
@@ -348,6 +349,7 @@ async def _device_context(db: DbSession, serial: str) -> dict[str, Any]:
         # The lost-events fault (observed F4) withholds this device's events from sync.
         "withheld": org is not None and org_settings.withholds_sync(org, device.serial_number),
         "history": list(reversed(view.history or [])),
+        "coverage": await apple_care.coverage(db, device=device),
     }
 
 
