@@ -11,6 +11,18 @@ a new fetch shows the device. SQL fragments of the sync page statement (dep_emul
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
+import asyncpg
+from sqlalchemy import text
+
+from ..core import driver
+
+# For the request journal (dep_emulator.traffic): the events a sync page withheld, as JSON text.
+WITHHELD_STATE = "withheld_events"
+WITHHELD_SHOWN = 100
+
 
 def fault_sql(server: str) -> str:
     """One row `l` of the fault of the server's org: `lost_on`, `lost_serials`, `lost_p`."""
@@ -32,3 +44,29 @@ def sent_sql(held: str) -> str:
         f"NOT ({held}.lost_on AND (e.serial_number = ANY({held}.lost_serials) OR "
         f"({held}.lost_p > 0 AND {hash_share_sql('e.serial_number')} < {held}.lost_p)))"
     )
+
+
+def withheld_sql(visible: str) -> str:
+    """The events of server :server after :after up to :until that the fault withholds (and only
+    it: `visible` is sync's own filter), oldest first, at most WITHHELD_SHOWN."""
+    return f"""
+    SELECT e.seq, e.serial_number, e.op_type FROM device_event e CROSS JOIN {fault_sql(":server")}
+    WHERE e.server_id = :server AND e.seq > :after AND e.seq <= :until AND {visible}
+      AND NOT {sent_sql("l")}
+    ORDER BY e.seq LIMIT {WITHHELD_SHOWN}"""
+
+
+async def withheld(
+    conn: asyncpg.Connection, *, visible: str, server_id: int, after: int, until: int, now: datetime
+) -> str | None:
+    """What a sync page that moved the cursor from `after` to `until` left out for the fault, as the
+    journal keeps it: JSON text of [{"seq", "serial_number", "op_type"}], None for nothing."""
+    if until <= after:
+        return None
+    rows = await driver.fetch(
+        conn,
+        text(withheld_sql(visible)),
+        {"server": server_id, "after": after, "until": until, "now": now},
+    )
+    events = [{"seq": r["seq"], "serial_number": r["serial_number"], "op_type": r["op_type"]} for r in rows]
+    return json.dumps(events) if events else None

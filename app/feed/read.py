@@ -123,7 +123,7 @@ def sync_page_select(version: int, *, server: str, now: str) -> str:
            (SELECT seq FROM device_event e
             WHERE server_id = {server} AND seq > page.last_seq AND {visible} AND {released} AND {sent}
             ORDER BY seq LIMIT 1) IS NOT NULL AS more,
-           held.held_from
+           held.held_from, held.lost_on
     FROM (SELECT {held_from} AS held_from, l.* FROM {lost.fault_sql(server)} OFFSET 0) held
     CROSS JOIN LATERAL (
         SELECT max(seq) AS last_seq, string_agg({event}, ',' ORDER BY seq) AS devices
@@ -149,7 +149,7 @@ def sync_page_sql(version: int) -> TextClause:
 # The sync page read ahead by the traffic middleware's statement (dep_emulator.traffic.service), in
 # the request state, for the handler to use instead of reading it again (issue 15: one round trip).
 PREFETCHED_SYNC_PAGE = "prefetched_sync_page"
-SYNC_PAGE_NAMES = ("committed", "last_seq", "devices", "last_at", "more", "held_from")
+SYNC_PAGE_NAMES = ("committed", "last_seq", "devices", "last_at", "more", "held_from", "lost_on")
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +191,7 @@ class FeedPage:
     devices_json: str
     lag: int | None = None  # sync only: events on the feed the client has not received yet
     echo_fault_id: int | None = None  # sync only: the echo_cursor fault unit this page consumed
+    withheld: str | None = None  # sync only: events the lost-events fault left out (dep_emulator.feed.lost)
 
     def render(self) -> bytes:
         """The response body; `cursor` first so the traffic journal finds it at once."""
@@ -341,6 +342,16 @@ async def sync(
         # Never past an event held back by the org's feed delay: it is delivered once released.
         released = committed if page["held_from"] is None else page["held_from"] - 1
         position = max(position, released)
+    withheld = None
+    if page["lost_on"]:  # the lost-events fault (observed F4): what this page left out, for the journal
+        withheld = await lost.withheld(
+            conn,
+            visible=visible_in_sync_sql(":now"),
+            server_id=caller.server_id,
+            after=previous.position,
+            until=position,
+            now=caller.now,
+        )
     until_ms = cursors.to_ms(page["last_at"]) if page["last_at"] is not None else previous.until_ms
     next_cursor = Cursor(
         caller.server_id, False, position, position, n, until_ms, until_ms, cursors.to_ms(caller.now)
@@ -351,6 +362,7 @@ async def sync(
         more_to_follow=bool(page["more"]),
         devices_json=page["devices"] or "",
         lag=max(0, committed - position),
+        withheld=withheld,
     )
 
 

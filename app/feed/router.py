@@ -17,6 +17,7 @@ from ..core.openapi import dep_errors, json_request
 from ..inventory import service
 from ..session.dependencies import CurrentServer, feed_caller, feed_json
 from ..session.service import FeedCaller
+from . import lost as feed_lost
 from . import read as feed_read
 from .read import FeedPage
 from .schemas import (
@@ -86,6 +87,9 @@ async def sync_devices(request: Request, version: ProtocolVersion) -> Response:
     page, caller = await _feed_page(request, read, version=version, settings=settings)
     if page.echo_fault_id is not None:  # for the request journal (dep_emulator.traffic)
         setattr(request.state, ENDPOINT_FAULT, (page.echo_fault_id, "echo_cursor"))
+    if page.withheld is not None:  # the lost-events fault (observed F4), for the request journal
+        setattr(request.state, ENDPOINT_FAULT, (None, "lost_events"))
+        setattr(request.state, feed_lost.WITHHELD_STATE, page.withheld)
     if page.lag is not None:
         request.state.feed_lag = page.lag  # for the depemu_feed_lag_events metric
     return feed_json(page.render(), caller)

@@ -45,3 +45,6 @@ class RequestJournal(Base):
     fault_id: Mapped[int | None] = mapped_column(BigInteger)
     fault: Mapped[str | None] = mapped_column(String(120))
     rule: Mapped[str | None] = mapped_column(String(64))
+    # Sync: the events the lost-events fault withheld from this page (observed F4), JSON text of
+    # [{"seq", "serial_number", "op_type"}] (dep_emulator.feed.lost).
+    withheld: Mapped[str | None] = mapped_column(Text)

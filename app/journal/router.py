@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -40,6 +41,7 @@ def entry_out(row: RequestJournal) -> JournalEntryOut:
         fault_id=str(row.fault_id) if row.fault_id is not None else None,
         fault=row.fault,
         rule=row.rule,
+        withheld=json.loads(row.withheld) if row.withheld else None,
     )
 
 

@@ -7,6 +7,12 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 
+class WithheldEvent(BaseModel):
+    seq: int
+    serial_number: str
+    op_type: str
+
+
 class JournalEntryOut(BaseModel):
     id: str
     emulator_time: datetime = Field(description="Emulator-clock time of the request.")
@@ -31,6 +37,10 @@ class JournalEntryOut(BaseModel):
     fault_id: str | None
     fault: str | None
     rule: str | None = Field(description="The traffic rule that refused the request.")
+    withheld: list[WithheldEvent] | None = Field(
+        default=None,
+        description="Sync: the events of this page the org's lost-events fault withheld (observed F4).",
+    )
 
 
 class JournalPage(BaseModel):

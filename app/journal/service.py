@@ -66,6 +66,7 @@ class JournalEntry:
     fault_id: int | None
     fault: str | None
     rule: str | None
+    withheld: str | None = None  # sync: the events the lost-events fault withheld (JSON text)
 
 
 _COLUMNS = [name for name in JournalEntry.__slots__ if name != "wall_at"]

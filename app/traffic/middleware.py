@@ -47,6 +47,7 @@ from ..core.db import ENDPOINT_FAULT
 from ..core.dep import version_of
 from ..core.security import hash_secret
 from ..faults.respond import PLAIN_TEXT, FaultAction, action_for, error_body
+from ..feed import lost as feed_lost
 from ..feed import read as feed_read
 from ..journal.service import JournalEntry, redact_query
 from ..session import oauth1
@@ -205,6 +206,7 @@ async def _handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
             summary=summary,
             outcome=outcome,
         )
+        entry.withheld = scope.get("state", {}).get(feed_lost.WITHHELD_STATE)  # observed F4
         note_key = plan.note_key if plan is not None and outcome.status == 200 else None
         task = asyncio.ensure_future(
             _finish(

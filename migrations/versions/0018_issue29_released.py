@@ -5,6 +5,7 @@ released it (`releaser_type`/`releaser_id`, Apple's AuditEventReleaseEntityType 
 when the device is added to an org again. Existing released devices are filled in from the org's
 audit trail (their last DEVICE_REMOVED_FROM_ORG). `apple_care_contract`: a device's AppleCare+
 contracts, listed by `GET /v1/orgDevices/{id}/appleCareCoverage` after the Limited Warranty.
+`request_journal.withheld`: the events a sync page left out for the lost-events fault (observed F4).
 
 Revision ID: 0018_issue29
 Revises: 0018_issue32
@@ -49,6 +50,8 @@ def upgrade() -> None:
           AND a.event_type = 'DEVICE_REMOVED_FROM_ORG'
         """
     )
+    # The events of a sync page withheld by the lost-events fault (observed F4), as JSON text.
+    op.add_column("request_journal", sa.Column("withheld", sa.Text(), nullable=True))
     op.create_table(
         "apple_care_contract",
         sa.Column("id", sa.BigInteger(), primary_key=True),
@@ -71,6 +74,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("apple_care_contract")
+    op.drop_column("request_journal", "withheld")
     op.drop_index("ix_device_released_org_serial", table_name="device")
     for column in ("releaser_id", "releaser_type", "released_at", "released_org_id"):
         op.drop_column("device", column)

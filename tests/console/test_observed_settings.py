@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from dep_emulator.testing.replicas import Replica
 from playwright.async_api import Page, expect
 
-from tests.console.helpers import create_org
+from tests.console.helpers import Mdm, create_org
 
 
 async def test_observed_behaviour_settings(page: Page, emulator: Replica) -> None:
@@ -53,3 +55,38 @@ async def test_a_device_whose_events_are_withheld_says_so(page: Page, emulator: 
     await expect(page.get_by_text("withholds this device's events from sync")).to_have_count(0)
     await page.goto(f"{base}/console/orgs/{org['id']}/settings")
     await expect(page.get_by_role("cell", name="F4", exact=True)).to_be_visible()
+
+
+async def test_the_journal_entry_of_a_sync_names_the_withheld_events(page: Page, emulator: Replica) -> None:
+    """F4: the sync request's journal entry shows which events of which serial the fault withheld."""
+    base = emulator.url
+    async with httpx.AsyncClient(base_url=base, timeout=60) as api:
+        org = (await api.post("/emulator/v1/orgs", json={"name": "Journal Co"})).json()
+        server = (
+            await api.post(f"/emulator/v1/orgs/{org['id']}/mdm-servers", json={"server_name": "mdm-j"})
+        ).json()
+        credentials = (
+            await api.post(f"/emulator/v1/mdm-servers/{server['server_uuid']}/oauth-credentials")
+        ).json()
+        devices = [{"serial_number": s, "model": "iPhone 15"} for s in ("LOSTJRNL01", "KEPTJRNL01")]
+        assert (
+            await api.post(f"/emulator/v1/orgs/{org['id']}/devices", json={"devices": devices})
+        ).status_code == 201
+        mdm = Mdm(base, credentials)
+        _, cursor = await asyncio.to_thread(mdm.sync_all)
+        fault = {"lost_events": {"serials": ["LOSTJRNL01"]}}
+        assert (await api.patch(f"/emulator/v1/orgs/{org['id']}/settings", json=fault)).status_code == 200
+        assigned = await api.post(
+            f"/emulator/v1/orgs/{org['id']}/assignments",
+            json={"server_uuid": server["server_uuid"], "serials": ["LOSTJRNL01", "KEPTJRNL01"]},
+        )
+        assert assigned.status_code == 200
+        events, _ = await asyncio.to_thread(mdm.sync_all, cursor)
+        assert [e["serial_number"] for e in events] == ["KEPTJRNL01"]
+    await page.goto(f"{base}/console/orgs/{org['id']}/journal")
+    row = page.locator("#journal-table").get_by_role("row").filter(has_text="lost_events")
+    await expect(row).to_have_count(1)
+    await row.get_by_role("link").click()
+    withheld = page.locator("#withheld")
+    await expect(withheld).to_contain_text("LOSTJRNL01 (added, event")
+    await expect(withheld).not_to_contain_text("KEPTJRNL01")
