@@ -52,3 +52,14 @@ async def test_released_device_is_listed_refused_and_added_back(page: Page, emul
     async with httpx.AsyncClient(base_url=base, timeout=60) as api:
         device = (await api.get("/emulator/v1/devices/RELPAGE001")).json()
         assert device["org_id"] == org["id"] and device["released_at"] is None
+
+    # The Settings page switches it like the other observed behaviours.
+    await page.goto(f"{base}/console/orgs/{org['id']}/settings")
+    await expect(page.get_by_role("cell", name="F2", exact=True)).to_be_visible()
+    await expect(page.get_by_label("released_devices")).to_have_value("listed")
+    await page.get_by_label("released_devices").select_option("removed")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_text("Settings saved.")).to_be_visible()
+    async with httpx.AsyncClient(base_url=base, timeout=60) as api:
+        settings = (await api.get(f"/emulator/v1/orgs/{org['id']}/settings")).json()
+        assert settings["released_devices"] == "removed"
