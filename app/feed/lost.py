@@ -12,12 +12,15 @@ a new fetch shows the device. SQL fragments of the sync page statement (dep_emul
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Mapping
+from typing import Any
 
 import asyncpg
 from sqlalchemy import text
 
 from ..core import driver
+from ..profiles.throttle import visible_in_sync_sql
+from ..session.service import FeedCaller
 
 # For the request journal (dep_emulator.traffic): the events a sync page withheld, as JSON text.
 WITHHELD_STATE = "withheld_events"
@@ -57,16 +60,17 @@ def withheld_sql(visible: str) -> str:
 
 
 async def withheld(
-    conn: asyncpg.Connection, *, visible: str, server_id: int, after: int, until: int, now: datetime
+    conn: asyncpg.Connection, page: Mapping[str, Any], *, caller: FeedCaller, after: int, until: int
 ) -> str | None:
-    """What a sync page that moved the cursor from `after` to `until` left out for the fault, as the
-    journal keeps it: JSON text of [{"seq", "serial_number", "op_type"}], None for nothing."""
-    if until <= after:
+    """What a sync page (its statement's row, with `lost_on`) of the caller's server that moved the
+    cursor from `after` to `until` left out for the fault, as the journal keeps it: JSON text of
+    [{"seq", "serial_number", "op_type"}]; None without the fault or for nothing left out."""
+    if not page["lost_on"] or until <= after:
         return None
     rows = await driver.fetch(
         conn,
-        text(withheld_sql(visible)),
-        {"server": server_id, "after": after, "until": until, "now": now},
+        text(withheld_sql(visible_in_sync_sql(":now"))),
+        {"server": caller.server_id, "after": after, "until": until, "now": caller.now},
     )
     events = [{"seq": r["seq"], "serial_number": r["serial_number"], "op_type": r["op_type"]} for r in rows]
     return json.dumps(events) if events else None

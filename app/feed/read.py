@@ -342,16 +342,8 @@ async def sync(
         # Never past an event held back by the org's feed delay: it is delivered once released.
         released = committed if page["held_from"] is None else page["held_from"] - 1
         position = max(position, released)
-    withheld = None
-    if page["lost_on"]:  # the lost-events fault (observed F4): what this page left out, for the journal
-        withheld = await lost.withheld(
-            conn,
-            visible=visible_in_sync_sql(":now"),
-            server_id=caller.server_id,
-            after=previous.position,
-            until=position,
-            now=caller.now,
-        )
+    # The lost-events fault (observed F4): what this page left out, for the request journal.
+    withheld = await lost.withheld(conn, page, caller=caller, after=previous.position, until=position)
     until_ms = cursors.to_ms(page["last_at"]) if page["last_at"] is not None else previous.until_ms
     next_cursor = Cursor(
         caller.server_id, False, position, position, n, until_ms, until_ms, cursors.to_ms(caller.now)
