@@ -142,7 +142,11 @@ def test_pyaxm_client_against_the_emulator(url: str, tmp_path: Path, monkeypatch
 
     released = client.release_devices(["PYAXM00004"])
     assert released.attributes.status == "COMPLETED"
-    assert sorted(d.id for d in client.list_devices()) == list(SERIALS[:3])
+    # Observed F2 (issue 29): still listed, with its release time, as Apple's list example shows.
+    listed = {d.id: d for d in client.list_devices()}
+    assert sorted(listed) == list(SERIALS)
+    assert listed["PYAXM00004"].attributes.releasedFromOrgDateTime is not None
+    assert all(listed[s].attributes.releasedFromOrgDateTime is None for s in SERIALS[:3])
 
     users = {u.id: u for u in client.list_users()}
     assert set(users) == {u["id"] for u in state["users"]}
