@@ -71,8 +71,8 @@ async def add_back(
     db: AsyncSession, *, serial: str, actor: str | None = None, source: str | None = None
 ) -> Device:
     """Add a released device back to the org it was released from, as Apple Configurator or a reseller
-    would: a device of the org again (DEVICE_ADDED_TO_ORG, history `added`), unassigned with a fresh
-    profile state, so its next assignment is `added` on that server's feed.
+    would: a device of the org again, added now (DEVICE_ADDED_TO_ORG, history `added`), unassigned with
+    a fresh profile state, so its next assignment is `added` on that server's feed.
 
     404 for an unknown serial; 409 `not_released` for a device that is in an org or whose org is gone.
     """
@@ -91,6 +91,7 @@ async def add_back(
         )
     now = await clock.now(db)
     device.org_id = org.id
+    device.created_at = now  # addedToOrgDateTime: the last time it was added to the org
     device.released_org_id = None
     device.released_at = None
     device.releaser_type = None

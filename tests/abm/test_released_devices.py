@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -91,8 +92,15 @@ async def test_an_activity_fails_for_a_released_device_in_its_log(
     alone = await run_activity(abm, activity_body("ASSIGN_DEVICES", ["GONE000001"], server["server_uuid"]))
     assert alone["attributes"]["subStatus"] == "COMPLETED_WITH_ERROR"
 
-    # Added back: the org's device again, DEVICE_ADDED_TO_ORG once more, assignable.
+    # Added back ten minutes later: the org's device again, added at that time, DEVICE_ADDED_TO_ORG once
+    # more, assignable.
+    before = (await abm.get("/v1/orgDevices/GONE000001")).json()["data"]["attributes"]
+    first_added = before["addedToOrgDateTime"]
+    await client.post("/emulator/v1/clock", json={"advance_seconds": 600})  # within the token's hour
     assert (await client.post("/emulator/v1/devices/GONE000001/add-back")).status_code == 200
+    back = (await abm.get("/v1/orgDevices/GONE000001")).json()["data"]["attributes"]["addedToOrgDateTime"]
+    later = datetime.fromisoformat(first_added.replace("Z", "+00:00")) + timedelta(seconds=600)
+    assert datetime.fromisoformat(back.replace("Z", "+00:00")) >= later
     added = await audit_events(abm, filter_type=ADDED, filter_subjectId="GONE000001")
     assert len(added) == 2
     again = await run_activity(abm, activity_body("ASSIGN_DEVICES", ["GONE000001"], server["server_uuid"]))
