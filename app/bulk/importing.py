@@ -55,7 +55,8 @@ _ASSIGNMENT = """
     device_assigned_by = CASE WHEN $3::int IS NULL THEN NULL ELSE $6::text END
 """
 _REVIVE = f"""
-UPDATE device d SET {_SETS}, org_id = $1::bigint, updated_at = $2::timestamptz, {_ASSIGNMENT},
+UPDATE device d SET {_SETS}, org_id = $1::bigint, created_at = $2::timestamptz, updated_at = $2::timestamptz,
+       {_ASSIGNMENT},
        is_replacement_device = false, replaces_serial_number = NULL, replacement_date = NULL,
        released_org_id = NULL, released_at = NULL, releaser_type = NULL, releaser_id = NULL,
        profile_uuid = NULL, profile_status = 'empty', profile_assign_time = NULL, profile_push_time = NULL

@@ -128,3 +128,19 @@ async def test_a_release_takes_the_device_out_of_its_blueprints(
     await run_activity(abm, activity_body("RELEASE_DEVICES", ["BPREL00001"]))
     assert (await client.delete("/emulator/v1/devices/BPREL00002")).status_code == 200
     assert await ids_of(abm, blueprint, "orgDevices") == {"BPREL00003"}
+
+
+async def test_a_serial_added_again_is_dated_from_its_new_addition(
+    client: httpx.AsyncClient, abm: httpx.AsyncClient, org: dict[str, Any]
+) -> None:
+    """Adding a released serial as a new device (the control API's add, a CSV, a seed file) revives
+    its row: `addedToOrgDateTime` is the new addition's time, not the first one's."""
+    await add(client, org["id"], "READD00001")
+    first = (await abm.get("/v1/orgDevices/READD00001")).json()["data"]["attributes"]["addedToOrgDateTime"]
+    assert (await client.delete("/emulator/v1/devices/READD00001")).status_code == 200
+    await client.post("/emulator/v1/clock", json={"advance_seconds": 600})  # within the token's hour
+    await add(client, org["id"], "READD00001")
+    attributes = (await abm.get("/v1/orgDevices/READD00001")).json()["data"]["attributes"]
+    assert attributes["releasedFromOrgDateTime"] is None
+    later = datetime.fromisoformat(first.replace("Z", "+00:00")) + timedelta(seconds=600)
+    assert datetime.fromisoformat(attributes["addedToOrgDateTime"].replace("Z", "+00:00")) >= later
