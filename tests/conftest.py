@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx
@@ -30,6 +30,9 @@ from dep_emulator.testing.dep_client import OAuthCredentials, dep_client
 from dep_emulator.testing.replicas import Replica, replicas
 from dep_emulator.testing.server import live_server
 from fastapi import FastAPI
+
+if TYPE_CHECKING:
+    from tests.device_setup.small_mdm import SmallMdm
 
 BASE_URL = "http://dep.test"
 
@@ -231,3 +234,12 @@ async def mdm(app: FastAPI, credentials: OAuthCredentials) -> AsyncIterator[http
     """A DEP client for `server`, protocol 10, authenticating as a real MDM would."""
     async with dep_client(credentials, base_url=BASE_URL, transport=httpx.ASGITransport(app=app)) as c:
         yield c
+
+
+@pytest.fixture
+def small() -> Iterator[SmallMdm]:
+    """A small MDM of the tests' own (tests/device_setup/small_mdm.py), served for one test."""
+    from tests.device_setup.small_mdm import small_mdm  # it builds on this module's helpers
+
+    with small_mdm() as running:
+        yield running

@@ -6,6 +6,8 @@ Everything goes through the devices control API (POST /emulator/v1/orgs/{id}/dev
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 
@@ -40,3 +42,10 @@ async def move_devices(
     assert response.status_code == 200, response.text
     results: dict[str, str] = response.json()["results"]
     return results
+
+
+async def ok(response: httpx.Response) -> dict[str, Any]:
+    """The JSON body of a 200 answer (the assertion names the body otherwise)."""
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data

@@ -3,23 +3,15 @@ lists the accounts Setup Assistant would create, and where Setup Assistant is (i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from dep_emulator.testing.replicas import Replica
 from playwright.async_api import Page, expect
 
 from tests.console.conftest import screenshot
 from tests.console.helpers import Mdm, add_server, control, create_org
-from tests.device_setup.small_mdm import SmallMdm, small_mdm
-
-
-@pytest.fixture
-def small() -> Iterator[SmallMdm]:
-    with small_mdm() as running:
-        yield running
+from tests.device_setup.small_mdm import SmallMdm
 
 
 async def test_the_device_page_lists_the_accounts_setup_assistant_would_create(

@@ -3,23 +3,15 @@ Setup Assistant's panes follow the device's platform and OS version (issue 31 §
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from dep_emulator.testing.replicas import Replica
 from playwright.async_api import Page, expect
 
 from tests.console.conftest import screenshot
 from tests.console.helpers import Mdm, add_server, control, create_org
-from tests.device_setup.small_mdm import SmallMdm, small_mdm
-
-
-@pytest.fixture
-def small() -> Iterator[SmallMdm]:
-    with small_mdm() as running:
-        yield running
+from tests.device_setup.small_mdm import SmallMdm
 
 
 async def test_a_person_signs_in_in_the_web_view_and_the_device_enrolls(
@@ -70,9 +62,7 @@ async def test_a_person_signs_in_in_the_web_view_and_the_device_enrolls(
     await expect(shown.get_by_text("Accessibility Appearance (AccessibilityAppearance)")).to_be_visible()
     for title in ("Display Zoom", "Home Button", "FileVault", "Siri", "Liquid Glass"):
         await expect(shown.get_by_text(title)).to_have_count(0)
-    await expect(
-        screen.get_by_role("list", name="Panes skipped").get_by_text("Siri")
-    ).to_be_visible()
+    await expect(screen.get_by_role("list", name="Panes skipped").get_by_text("Siri")).to_be_visible()
     await expect(screen.get_by_role("list", name="Not on this OS").get_by_text("Wallpaper")).to_be_visible()
     await expect(
         screen.get_by_role("list", name="Unknown skip keys").get_by_text("NoSuchPane")

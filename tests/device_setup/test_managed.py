@@ -18,7 +18,7 @@ from dep_emulator.core.config import Settings
 
 from tests.conftest import snapshot, start_app
 from tests.dep_helpers import assign, define
-from tests.device_helpers import add_devices
+from tests.device_helpers import add_devices, ok
 from tests.device_setup import pki
 from tests.device_setup.mdm_endpoint import MdmEndpoint, Tls, mdm_endpoint, sign_profile
 
@@ -114,12 +114,6 @@ async def _activated(
     assert response.status_code == 200, response.text
 
 
-async def _ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    data: dict[str, Any] = response.json()
-    return data
-
-
 def command(request_type: str, uuid: str, **fields: Any) -> dict[str, Any]:
     return {"CommandUUID": uuid, "Command": {"RequestType": request_type, **fields}}
 
@@ -150,7 +144,7 @@ async def test_pkcs12_identity_over_tls_client_certificates(
 ) -> None:
     servers.enroll.profile = pkcs12_profile(servers, server_url=servers.mdm.base_url + "/mdm")
     await _activated(client, mdm, servers, iphone)
-    enrolled = await _ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll"))
+    enrolled = await ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll"))
     assert enrolled["outcome"] == "enrolled", enrolled
     assert [s["step"] for s in enrolled["steps"]] == [
         "profile.fetch",
@@ -175,7 +169,7 @@ async def test_pkcs12_identity_over_tls_client_certificates(
         command("RestartDevice", "c6"),
         command("ProfileList", "c7"),
     ]
-    polled = await _ok(await client.post(f"/emulator/v1/devices/{iphone}/mdm/poll"))
+    polled = await ok(await client.post(f"/emulator/v1/devices/{iphone}/mdm/poll"))
     assert (polled["outcome"], polled["commands"]) == ("restarted", 7)
     sent = results(servers.mdm)
     assert sent["c1"]["SecurityInfo"]["HardwareEncryptionCaps"] == 3
@@ -191,14 +185,14 @@ async def test_pkcs12_identity_over_tls_client_certificates(
     tampered = sent["c5b"]["ErrorChain"][0]["USEnglishDescription"]
     assert tampered == "The profile's signature does not hold: the message digest does not match the content."
     assert sent["c6"]["Status"] == "Acknowledged" and "c7" not in sent  # restarting: next time
-    state = await _ok(await client.get(f"/emulator/v1/devices/{iphone}/mdm"))
+    state = await ok(await client.get(f"/emulator/v1/devices/{iphone}/mdm"))
     assert state["lock"] == {"Message": "Lost", "PhoneNumber": "+1 555 0100"}
     assert state["sign_message"] is False and state["identity_issuer"] == "CN=Test MDM client CA"
     # The MDM answered the restart's result with c7, which the restarting device left unanswered;
     # an MDM sends an unanswered command again on the next connection.
     assert "c7" in polled["steps"][-1]["answered"]
     servers.mdm.commands = [command("ProfileList", "c7")]
-    polled = await _ok(await client.post(f"/emulator/v1/devices/{iphone}/mdm/poll"))
+    polled = await ok(await client.post(f"/emulator/v1/devices/{iphone}/mdm/poll"))
     assert polled["outcome"] == "idle" and results(servers.mdm)["c7"]["Status"] == "Acknowledged"
     # The console's device page shows the same state and exchanges (newest first).
     page = await client.get(f"/console/devices/{iphone}")
@@ -214,7 +208,7 @@ async def test_an_untrusted_server_certificate(
     servers.enroll.profile = pkcs12_profile(servers, server_url=servers.mdm.base_url + "/mdm", anchor=False)
     await _activated(client, mdm, servers, iphone)
     before = await snapshot(pg)
-    result = await _ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll"))
+    result = await ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll"))
     assert result["outcome"] == "failed"
     assert result["failure"].startswith("the MDM's server certificate is not trusted")
     assert result["steps"][-1]["step"] == "checkin.Authenticate"
@@ -230,7 +224,7 @@ async def test_a_wrong_pkcs12_password(
     )
     await _activated(client, mdm, servers, iphone)
     before = await snapshot(pg)
-    result = await _ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll"))
+    result = await ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll"))
     assert result["outcome"] == "failed" and "wrong Password?" in result["failure"]
     assert await snapshot(pg) == before
 
@@ -241,17 +235,17 @@ async def test_not_now_and_check_out(
     scripted = servers.enroll  # plain HTTP, Mdm-Signature
     scripted.profile = pkcs12_profile(servers, server_url=scripted.base_url + "/mdm", sign_message=True)
     await _activated(client, mdm, servers, iphone)  # is_mdm_removable defaults to true
-    assert (await _ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll")))["outcome"] == "enrolled"
-    state = await _ok(await client.put(f"/emulator/v1/devices/{iphone}/mdm/not-now", json={"count": 1}))
+    assert (await ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll")))["outcome"] == "enrolled"
+    state = await ok(await client.put(f"/emulator/v1/devices/{iphone}/mdm/not-now", json={"count": 1}))
     assert state["not_now_remaining"] == 1
     scripted.commands = [command("DeviceInformation", "n1"), command("ProfileList", "n2")]
-    polled = await _ok(await client.post(f"/emulator/v1/devices/{iphone}/mdm/poll"))
+    polled = await ok(await client.post(f"/emulator/v1/devices/{iphone}/mdm/poll"))
     assert polled["commands"] == 2
     sent = results(scripted)
     assert (sent["n1"]["Status"], sent["n2"]["Status"]) == ("NotNow", "Acknowledged")
-    assert (await _ok(await client.get(f"/emulator/v1/devices/{iphone}/mdm")))["not_now_remaining"] == 0
+    assert (await ok(await client.get(f"/emulator/v1/devices/{iphone}/mdm")))["not_now_remaining"] == 0
 
-    checked_out = await _ok(await client.post(f"/emulator/v1/devices/{iphone}/mdm/checkout"))
+    checked_out = await ok(await client.post(f"/emulator/v1/devices/{iphone}/mdm/checkout"))
     assert checked_out["sent_check_out"] is True and checked_out["steps"][0]["ok"] is True
     assert scripted.puts[-1][1]["MessageType"] == "CheckOut"
     response = await client.get(f"/emulator/v1/devices/{iphone}/mdm")
@@ -265,7 +259,7 @@ async def test_an_unremovable_mdm_profile_cannot_be_checked_out(
         servers, server_url=servers.enroll.base_url + "/mdm", sign_message=True
     )
     await _activated(client, mdm, servers, iphone, is_supervised=True, is_mdm_removable=False)
-    assert (await _ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll")))["outcome"] == "enrolled"
+    assert (await ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll")))["outcome"] == "enrolled"
     response = await client.post(f"/emulator/v1/devices/{iphone}/mdm/checkout")
     assert response.status_code == 409 and response.json()["error"]["code"] == "not_removable"
     assert (await client.get(f"/emulator/v1/devices/{iphone}/mdm")).status_code == 200
@@ -295,17 +289,17 @@ async def test_control_api_answers(
         servers, server_url=servers.enroll.base_url + "/mdm", sign_message=True
     )
     await _activated(client, mdm, servers, iphone)
-    assert (await _ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll")))["outcome"] == "enrolled"
+    assert (await ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll")))["outcome"] == "enrolled"
     response = await client.post(f"/emulator/v1/devices/{iphone}/enroll")
     assert response.status_code == 409 and response.json()["error"]["code"] == "already_enrolled"
     # The control API's erase ends the enrollment too.
-    erased = await _ok(await client.post(f"/emulator/v1/devices/{iphone}/erase"))
+    erased = await ok(await client.post(f"/emulator/v1/devices/{iphone}/erase"))
     assert erased == {"serial_number": iphone, "had_configuration": True, "was_enrolled": True}
     assert (await client.get(f"/emulator/v1/devices/{iphone}/mdm")).status_code == 409
     # ... and the exchange log stays.
-    log = await _ok(await client.get(f"/emulator/v1/devices/{iphone}/mdm/exchanges", params={"limit": 2}))
+    log = await ok(await client.get(f"/emulator/v1/devices/{iphone}/mdm/exchanges", params={"limit": 2}))
     assert [e["step"] for e in log["exchanges"]] == ["profile.fetch", "profile.install"]
-    rest = await _ok(
+    rest = await ok(
         await client.get(
             f"/emulator/v1/devices/{iphone}/mdm/exchanges", params={"after_id": log["next_after_id"]}
         )
@@ -322,7 +316,7 @@ async def test_one_poll_at_a_time(
     scripted = servers.enroll
     scripted.profile = pkcs12_profile(servers, server_url=scripted.base_url + "/mdm", sign_message=True)
     await _activated(client, mdm, servers, iphone)
-    assert (await _ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll")))["outcome"] == "enrolled"
+    assert (await ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll")))["outcome"] == "enrolled"
     scripted.idle_delay = 1.0
     first, second = await asyncio.gather(
         client.post(f"/emulator/v1/devices/{iphone}/mdm/poll"),
@@ -342,9 +336,9 @@ async def test_the_poll_loop(
     scripted = servers.enroll
     scripted.profile = pkcs12_profile(servers, server_url=scripted.base_url + "/mdm", sign_message=True)
     await _activated(client, mdm, servers, iphone)
-    assert (await _ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll")))["outcome"] == "enrolled"
+    assert (await ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll")))["outcome"] == "enrolled"
     scripted.commands = [command("DeviceInformation", "loop-1")]
-    state = await _ok(
+    state = await ok(
         await client.put(f"/emulator/v1/devices/{iphone}/mdm/schedule", json={"every_seconds": 1})
     )
     assert state["poll_every_seconds"] == 1 and state["next_poll_at"]
@@ -353,7 +347,7 @@ async def test_the_poll_loop(
             break
         await asyncio.sleep(0.1)
     assert results(scripted)["loop-1"]["QueryResponses"]["SerialNumber"] == iphone
-    state = await _ok(await client.delete(f"/emulator/v1/devices/{iphone}/mdm/schedule"))
+    state = await ok(await client.delete(f"/emulator/v1/devices/{iphone}/mdm/schedule"))
     assert state["poll_every_seconds"] is None and state["next_poll_at"] is None
     await asyncio.sleep(1.5)  # a poll claimed just before the DELETE may still be finishing
     idles = sum(1 for _, m in scripted.puts if m.get("Status") == "Idle")
@@ -373,13 +367,13 @@ async def test_the_poll_loop_across_replicas_polls_once_per_interval(
     scripted = servers.enroll
     scripted.profile = pkcs12_profile(servers, server_url=scripted.base_url + "/mdm", sign_message=True)
     await _activated(client, mdm, servers, iphone)
-    assert (await _ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll")))["outcome"] == "enrolled"
+    assert (await ok(await client.post(f"/emulator/v1/devices/{iphone}/enroll")))["outcome"] == "enrolled"
     scripted.idle_delay = 0.3  # each poll stays open a while, so overlapping polls would show
     started = [await start_app(settings) for _ in range(2)]
     try:
-        await _ok(await client.put(f"/emulator/v1/devices/{iphone}/mdm/schedule", json={"every_seconds": 1}))
+        await ok(await client.put(f"/emulator/v1/devices/{iphone}/mdm/schedule", json={"every_seconds": 1}))
         await asyncio.sleep(4.5)
-        await _ok(await client.delete(f"/emulator/v1/devices/{iphone}/mdm/schedule"))
+        await ok(await client.delete(f"/emulator/v1/devices/{iphone}/mdm/schedule"))
         await asyncio.sleep(0.5)
     finally:
         for _, manager in started:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import plistlib
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -15,13 +14,7 @@ import pytest
 
 from tests.dep_helpers import assign, define, events
 from tests.device_helpers import add_devices
-from tests.device_setup.small_mdm import SmallMdm, small_mdm
-
-
-@pytest.fixture
-def small() -> Iterator[SmallMdm]:
-    with small_mdm() as running:
-        yield running
+from tests.device_setup.small_mdm import SmallMdm
 
 
 async def _device(

@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from tests.dep_helpers import assign, define
-from tests.device_helpers import add_devices
+from tests.device_helpers import add_devices, ok
 from tests.device_setup.mdm_endpoint import MdmEndpoint, mdm_endpoint, scep_enrollment_profile, sign_profile
 from tests.device_setup.real_servers import NanoMdm, ScepServer, nanomdm, scep_server
-from tests.device_setup.small_mdm import SmallMdm, small_mdm
+from tests.device_setup.small_mdm import SmallMdm
 
 SEEDS = itertools.count(800)
 ADMIN = {
@@ -26,18 +26,6 @@ ADMIN = {
     "PrimaryAccountUserName": "jane",
     "PrimaryAccountFullName": "Jane Appleseed",
 }
-
-
-@pytest.fixture
-def small() -> Iterator[SmallMdm]:
-    with small_mdm() as running:
-        yield running
-
-
-async def _ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    data: dict[str, Any] = response.json()
-    return data
 
 
 async def _mac(
@@ -57,7 +45,7 @@ async def _mac(
 
 
 async def _setup(client: httpx.AsyncClient, serial: str) -> dict[str, Any]:
-    setup: dict[str, Any] = (await _ok(await client.get(f"/emulator/v1/devices/{serial}/mdm")))["setup"]
+    setup: dict[str, Any] = (await ok(await client.get(f"/emulator/v1/devices/{serial}/mdm")))["setup"]
     return setup
 
 
@@ -81,7 +69,7 @@ async def test_commands_sent_before_token_update_wait_for_it(
     serial = await _mac(client, mdm, org, server, small.base_url + "/enroll")
     alone = await client.post(f"/emulator/v1/devices/{serial}/activate", json={"hold_token_update": True})
     assert alone.status_code == 422 and "hold_token_update needs enroll" in alone.text
-    activated = await _ok(
+    activated = await ok(
         await client.post(
             f"/emulator/v1/devices/{serial}/activate", json={"enroll": True, "hold_token_update": True}
         )
@@ -99,12 +87,12 @@ async def test_commands_sent_before_token_update_wait_for_it(
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "token_update_pending"
     assert small.commands and len(small.puts) == 1
     # Time passes on the emulator clock: still the same named state, now reported as stalled.
-    await _ok(await client.post("/emulator/v1/clock", json={"advance_seconds": 3600}))
+    await ok(await client.post("/emulator/v1/clock", json={"advance_seconds": 3600}))
     setup = await _setup(client, serial)
     assert setup["state"] == "token_update_pending" and setup["stalled"] is True
     assert setup["waited_seconds"] >= 3600
 
-    sent = await _ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/token-update"))
+    sent = await ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/token-update"))
     assert sent["ok"] is True and sent["setup"]["state"] == "awaiting_configuration"
     token_update = small.puts[1][1]
     assert token_update["MessageType"] == "TokenUpdate" and token_update["AwaitingConfiguration"] is True
@@ -112,9 +100,9 @@ async def test_commands_sent_before_token_update_wait_for_it(
     assert again.status_code == 409 and again.json()["error"]["code"] == "token_update_sent"
 
     # Now the device connects and gets what the MDM queued early; it awaits configuration: it keeps it.
-    results = _results(await _ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/poll")))
+    results = _results(await ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/poll")))
     assert results["AC-EARLY"]["Status"] == "Acknowledged"
-    state = await _ok(await client.get(f"/emulator/v1/devices/{serial}/mdm"))
+    state = await ok(await client.get(f"/emulator/v1/devices/{serial}/mdm"))
     assert [a["short_name"] for a in state["accounts"]] == ["ladmin", "jane"]
     assert state["setup"]["commands_while_waiting"] == 1
 
@@ -128,7 +116,7 @@ async def test_device_configured_never_sent_is_a_state_with_a_report(
 ) -> None:
     small.ca_pem = (await client.get("/emulator/v1/device-ca")).content
     serial = await _mac(client, mdm, org, server, small.base_url + "/enroll")
-    enrolled = await _ok(await client.post(f"/emulator/v1/devices/{serial}/activate", json={"enroll": True}))
+    enrolled = await ok(await client.post(f"/emulator/v1/devices/{serial}/activate", json={"enroll": True}))
     assert enrolled["enrollment"]["outcome"] == "enrolled"
     setup = await _setup(client, serial)
     assert (setup["state"], setup["stalled"], setup["commands_while_waiting"]) == (
@@ -139,29 +127,29 @@ async def test_device_configured_never_sent_is_a_state_with_a_report(
 
     # The MDM sends everything but DeviceConfigured.
     small.commands.append({"CommandUUID": "DI-1", "Command": {"RequestType": "DeviceInformation"}})
-    poll = await _ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/poll"))
+    poll = await ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/poll"))
     assert poll["outcome"] == "idle"
     info = _results(poll)["DI-1"]["QueryResponses"]
     assert info["AwaitingConfiguration"] is True
-    await _ok(await client.post("/emulator/v1/clock", json={"advance_seconds": 2 * 3600}))
+    await ok(await client.post("/emulator/v1/clock", json={"advance_seconds": 2 * 3600}))
     setup = await _setup(client, serial)
     assert setup["state"] == "awaiting_configuration" and setup["stalled"] is True
     assert setup["waited_seconds"] >= 2 * 3600 and setup["commands_while_waiting"] == 1
     assert "the MDM has not sent DeviceConfigured for 2.0 hours" in setup["report"]
     # Waiting is not hanging: the device still polls and answers, and still awaits.
-    again = await _ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/poll"))
+    again = await ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/poll"))
     assert again["outcome"] == "idle"
     assert (await _setup(client, serial))["state"] == "awaiting_configuration"
 
     small.commands.append({"CommandUUID": "DC-1", "Command": {"RequestType": "DeviceConfigured"}})
-    await _ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/poll"))
+    await ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/poll"))
     setup = await _setup(client, serial)
     assert setup["state"] == "configured" and "after 2.0 hours of Awaiting Configuration" in setup["report"]
     # A device enrolled without await_device_configured never waited.
     other = await _mac(client, mdm, org, server, small.base_url + "/enroll")
     plain = await define(mdm, url=small.base_url + "/enroll")
     await assign(mdm, plain["profile_uuid"], [other])
-    await _ok(await client.post(f"/emulator/v1/devices/{other}/activate", json={"enroll": True}))
+    await ok(await client.post(f"/emulator/v1/devices/{other}/activate", json={"enroll": True}))
     assert (await _setup(client, other))["state"] == "not_awaiting"
 
 
@@ -197,13 +185,13 @@ async def test_nanomdm_keeps_what_was_queued_between_authenticate_and_token_upda
     )
     endpoint.ca_pem = (await client.get("/emulator/v1/device-ca")).content
     serial = await _mac(client, mdm, org, server, endpoint.base_url + "/enroll")
-    activated = await _ok(
+    activated = await ok(
         await client.post(
             f"/emulator/v1/devices/{serial}/activate", json={"enroll": True, "hold_token_update": True}
         )
     )
     assert activated["enrollment"]["outcome"] == "authenticated", activated["enrollment"]
-    udid = (await _ok(await client.get(f"/emulator/v1/devices/{serial}/mdm")))["udid"]
+    udid = (await ok(await client.get(f"/emulator/v1/devices/{serial}/mdm")))["udid"]
     assert [w["topic"] for w in endpoint.webhooks] == ["mdm.Authenticate"]
     # NanoMDM's API takes the command although the enrollment is not enabled yet (no push token).
     command_uuid = str(uuid.uuid4()).upper()
@@ -211,11 +199,11 @@ async def test_nanomdm_keeps_what_was_queued_between_authenticate_and_token_upda
     refused = await client.post(f"/emulator/v1/devices/{serial}/mdm/poll")
     assert refused.json()["error"]["code"] == "token_update_pending"
 
-    sent = await _ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/token-update"))
+    sent = await ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/token-update"))
     assert sent["ok"] is True, sent
     assert [w["topic"] for w in endpoint.webhooks] == ["mdm.Authenticate", "mdm.TokenUpdate"]
-    results = _results(await _ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/poll")))
+    results = _results(await ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/poll")))
     assert results[command_uuid]["Status"] == "Acknowledged"
-    state = await _ok(await client.get(f"/emulator/v1/devices/{serial}/mdm"))
+    state = await ok(await client.get(f"/emulator/v1/devices/{serial}/mdm"))
     assert state["setup"]["state"] == "awaiting_configuration"
     assert [a["short_name"] for a in state["accounts"]] == ["ladmin", "jane"]

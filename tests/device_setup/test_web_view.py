@@ -4,24 +4,16 @@ the control API against the small test MDM: sign-in form, one cookie jar, redire
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from dep_emulator.device_mdm.web_page import host_allowed
 
 from tests.dep_helpers import assign, define
-from tests.device_helpers import add_devices
-from tests.device_setup.small_mdm import SmallMdm, small_mdm
+from tests.device_helpers import add_devices, ok
+from tests.device_setup.small_mdm import SmallMdm
 
 SEEDS = itertools.count(300)
-
-
-@pytest.fixture
-def small() -> Iterator[SmallMdm]:
-    with small_mdm() as running:
-        yield running
 
 
 async def _web_device(
@@ -51,12 +43,6 @@ async def _web_device(
     return serial
 
 
-async def _ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    data: dict[str, Any] = response.json()
-    return data
-
-
 async def test_a_test_signs_in_and_the_device_enrolls(
     client: httpx.AsyncClient,
     mdm: httpx.AsyncClient,
@@ -65,7 +51,7 @@ async def test_a_test_signs_in_and_the_device_enrolls(
     small: SmallMdm,
 ) -> None:
     serial = await _web_device(client, mdm, org, server, small)
-    activated = await _ok(
+    activated = await ok(
         await client.post(f"/emulator/v1/devices/{serial}/activate", json={"contact_mdm": True})
     )
     view = activated["web_view"]
@@ -83,10 +69,10 @@ async def test_a_test_signs_in_and_the_device_enrolls(
     [first] = small.seen
     assert (first.method, first.path, first.verified) == ("GET", "/web", True)
     assert first.info is not None and first.info["SERIAL"] == serial
-    assert await _ok(await client.get(f"/emulator/v1/devices/{serial}/web-view")) == view
+    assert await ok(await client.get(f"/emulator/v1/devices/{serial}/web-view")) == view
 
     # A wrong password: the MDM shows its form again, the device stays in the web view.
-    wrong = await _ok(
+    wrong = await ok(
         await client.post(
             f"/emulator/v1/devices/{serial}/web-view/submit",
             json={"fields": {"username": "alice", "password": "nope"}},
@@ -94,7 +80,7 @@ async def test_a_test_signs_in_and_the_device_enrolls(
     )
     assert wrong["state"] == "open" and "Wrong user name or password." in wrong["text"]
     # The right one: the MDM sees the cookie it set on the first load, redirects to the profile.
-    done = await _ok(
+    done = await ok(
         await client.post(
             f"/emulator/v1/devices/{serial}/web-view/submit",
             json={"fields": {"username": "alice", "password": "wonderland"}},
@@ -105,11 +91,11 @@ async def test_a_test_signs_in_and_the_device_enrolls(
     assert done["enrollment"]["outcome"] == "enrolled", done["enrollment"]
     assert done["enrollment"]["awaiting_configuration"] is True
     assert [p["cookie"] for p in small.web_puts] == [f"pending-{serial}", f"pending-{serial}"]
-    state = await _ok(await client.get(f"/emulator/v1/devices/{serial}/mdm"))
+    state = await ok(await client.get(f"/emulator/v1/devices/{serial}/mdm"))
     assert state["awaiting_configuration"] is True
     assert small.puts[0][1]["MessageType"] == "Authenticate"
 
-    steps = (await _ok(await client.get(f"/emulator/v1/devices/{serial}/mdm/exchanges")))["exchanges"]
+    steps = (await ok(await client.get(f"/emulator/v1/devices/{serial}/mdm/exchanges")))["exchanges"]
     names = [s["step"] for s in steps]
     assert names[:5] == [
         "web_view.load",
@@ -133,7 +119,7 @@ async def test_links_404_and_bad_requests(
     small: SmallMdm,
 ) -> None:
     serial = await _web_device(client, mdm, org, server, small)
-    await _ok(await client.post(f"/emulator/v1/devices/{serial}/activate", json={"contact_mdm": True}))
+    await ok(await client.post(f"/emulator/v1/devices/{serial}/activate", json={"contact_mdm": True}))
     for body, code in (
         ({"form": 3}, "no_such_form"),
         ({"fields": {"nope": "x"}}, "no_such_field"),
@@ -147,9 +133,9 @@ async def test_links_404_and_bad_requests(
     ):
         response = await client.post(f"/emulator/v1/devices/{serial}/web-view/follow", json=body)
         assert response.status_code == 422 and response.json()["error"]["code"] == code, response.text
-    helped = await _ok(await client.post(f"/emulator/v1/devices/{serial}/web-view/follow", json={"link": 0}))
+    helped = await ok(await client.post(f"/emulator/v1/devices/{serial}/web-view/follow", json={"link": 0}))
     assert "Call the help desk." in helped["text"]
-    gone = await _ok(await client.post(f"/emulator/v1/devices/{serial}/web-view/follow", json={"link": 0}))
+    gone = await ok(await client.post(f"/emulator/v1/devices/{serial}/web-view/follow", json={"link": 0}))
     assert gone["state"] == "cancelled" and "404" in gone["detail"]
     # Erasing closes it; a device without one answers 409.
     await client.post(f"/emulator/v1/devices/{serial}/erase")
@@ -168,7 +154,7 @@ async def test_minimum_os_on_the_first_load_and_the_profile_host_rule(
     serial = await _web_device(client, mdm, org, server, small)
     await client.patch(f"/emulator/v1/devices/{serial}", json={"os_version": "26.1"})
     small.required = "26.5"
-    activated = await _ok(
+    activated = await ok(
         await client.post(f"/emulator/v1/devices/{serial}/activate", json={"contact_mdm": True})
     )
     assert [u["to_version"] for u in activated["updates"]] == ["26.5"]
@@ -180,9 +166,9 @@ async def test_minimum_os_on_the_first_load_and_the_profile_host_rule(
     other = await _web_device(
         client, mdm, org, server, small, web_base=small.base_url.replace("127.0.0.1", "localhost")
     )
-    await _ok(await client.post(f"/emulator/v1/devices/{other}/activate", json={"contact_mdm": True}))
+    await ok(await client.post(f"/emulator/v1/devices/{other}/activate", json={"contact_mdm": True}))
     small.profile_base = small.base_url
-    refused = await _ok(
+    refused = await ok(
         await client.post(
             f"/emulator/v1/devices/{other}/web-view/submit",
             json={"fields": {"username": "alice", "password": "wonderland"}},

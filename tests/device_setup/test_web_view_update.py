@@ -7,30 +7,17 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.dep_helpers import assign, define
-from tests.device_helpers import add_devices
-from tests.device_setup.small_mdm import SmallMdm, small_mdm
+from tests.device_helpers import add_devices, ok
+from tests.device_setup.small_mdm import SmallMdm
 
 SEEDS = itertools.count(700)
 SIGN_IN = {"fields": {"username": "alice", "password": "wonderland"}}
-
-
-@pytest.fixture
-def small() -> Iterator[SmallMdm]:
-    with small_mdm() as running:
-        yield running
-
-
-async def _ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    data: dict[str, Any] = response.json()
-    return data
 
 
 async def _open_web_view(
@@ -49,7 +36,7 @@ async def _open_web_view(
         families=["iPhone"],
         seed=next(SEEDS),
     )
-    await _ok(await client.patch(f"/emulator/v1/devices/{serial}", json={"os_version": os_version}))
+    await ok(await client.patch(f"/emulator/v1/devices/{serial}", json={"os_version": os_version}))
     small.ca_pem = (await client.get("/emulator/v1/device-ca")).content
     profile = await define(
         mdm,
@@ -58,7 +45,7 @@ async def _open_web_view(
         await_device_configured=True,
     )
     await assign(mdm, profile["profile_uuid"], [serial])
-    activated = await _ok(
+    activated = await ok(
         await client.post(f"/emulator/v1/devices/{serial}/activate", json={"contact_mdm": True})
     )
     assert activated["web_view"]["state"] == "open", activated
@@ -74,7 +61,7 @@ async def test_an_update_asked_after_sign_in_then_the_web_view_loads_again(
 ) -> None:
     small.sign_in_required = "26.5"
     serial = await _open_web_view(client, mdm, org, server, small, "26.1")
-    updated = await _ok(await client.post(f"/emulator/v1/devices/{serial}/web-view/submit", json=SIGN_IN))
+    updated = await ok(await client.post(f"/emulator/v1/devices/{serial}/web-view/submit", json=SIGN_IN))
     # The device installed exactly 26.5 and is back at the MDM's first page, in a new cookie jar.
     assert updated["state"] == "open", updated
     assert updated["title"] == "Example MDM sign-in" and updated["steps"] == 1
@@ -85,24 +72,24 @@ async def test_an_update_asked_after_sign_in_then_the_web_view_loads_again(
     first_loads = [s for s in small.seen if s.path == "/web"]
     assert [s.info["OS_VERSION"] for s in first_loads if s.info] == ["26.1", "26.5"]
     assert first_loads[1].verified and "x-apple-aspen-deviceinfo" in first_loads[1].headers
-    device = await _ok(await client.get(f"/emulator/v1/devices/{serial}"))
+    device = await ok(await client.get(f"/emulator/v1/devices/{serial}"))
     assert (device["software"]["os_version"], device["software"]["os_build"]) == ("26.5", "23F77")
 
     # Signing in again now passes the MDM's minimum; the device enrolls.
-    done = await _ok(await client.post(f"/emulator/v1/devices/{serial}/web-view/submit", json=SIGN_IN))
+    done = await ok(await client.post(f"/emulator/v1/devices/{serial}/web-view/submit", json=SIGN_IN))
     assert done["state"] == "enrolled" and done["enrollment"]["outcome"] == "enrolled", done
     assert [p["cookie"] for p in small.web_puts] == [f"pending-{serial}", f"pending-{serial}"]
 
     # The exchanges show the refusal, the update and the new first load, in order.
     response = await client.get(f"/emulator/v1/devices/{serial}/mdm/exchanges")
-    steps = [(s["step"], s["status"], s["ok"]) for s in (await _ok(response))["exchanges"]]
+    steps = [(s["step"], s["status"], s["ok"]) for s in (await ok(response))["exchanges"]]
     assert steps[:4] == [
         ("web_view.load", 200, True),
         ("web_view.submit", 403, True),
         ("software_update", None, True),
         ("web_view.load", 200, True),
     ]
-    refused = (await _ok(response))["exchanges"][1]
+    refused = (await ok(response))["exchanges"][1]
     assert json.loads(refused["answered"])["code"] == "com.apple.softwareupdate.required"
 
 
@@ -144,13 +131,13 @@ async def test_what_the_device_cannot_do_fails_in_words(
 ) -> None:
     serial = await _open_web_view(client, mdm, org, server, small, os_version)
     small.sign_in_refusal = ("application/json", json.dumps(body).encode())
-    failed = await _ok(await client.post(f"/emulator/v1/devices/{serial}/web-view/submit", json=SIGN_IN))
+    failed = await ok(await client.post(f"/emulator/v1/devices/{serial}/web-view/submit", json=SIGN_IN))
     assert failed["state"] == "failed" and reason in failed["detail"], failed
     assert "updates" not in failed and "enrollment" not in failed
-    device = await _ok(await client.get(f"/emulator/v1/devices/{serial}"))
+    device = await ok(await client.get(f"/emulator/v1/devices/{serial}"))
     assert device["software"]["os_version"] == os_version  # nothing installed
     assert [s.path for s in small.seen].count("/web") == 1  # no new first load
-    steps = (await _ok(await client.get(f"/emulator/v1/devices/{serial}/mdm/exchanges")))["exchanges"]
+    steps = (await ok(await client.get(f"/emulator/v1/devices/{serial}/mdm/exchanges")))["exchanges"]
     assert steps[-1]["step"] == "software_update" and not steps[-1]["ok"] and reason in steps[-1]["detail"]
     # The view is closed: the user cannot go on.
     again = await client.post(f"/emulator/v1/devices/{serial}/web-view/submit", json=SIGN_IN)
@@ -166,6 +153,6 @@ async def test_other_403s_in_the_web_view_cancel(
 ) -> None:
     serial = await _open_web_view(client, mdm, org, server, small, "26.5")
     small.sign_in_refusal = ("application/json", b'{"code": "com.example.not.allowed", "message": "No."}')
-    cancelled = await _ok(await client.post(f"/emulator/v1/devices/{serial}/web-view/submit", json=SIGN_IN))
+    cancelled = await ok(await client.post(f"/emulator/v1/devices/{serial}/web-view/submit", json=SIGN_IN))
     assert cancelled["state"] == "cancelled"
     assert cancelled["detail"] == "the MDM answered 403 com.example.not.allowed: No."
