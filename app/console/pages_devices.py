@@ -28,6 +28,7 @@ from ..inventory import history, listing, released
 from ..inventory import service as devices_service
 from ..inventory import views as inventory
 from ..inventory.views import software_out
+from ..journal import service as journal_service
 from ..orgs import service as orgs_service
 from ..orgs import settings as org_settings
 from ..orgs.models import Org
@@ -348,6 +349,7 @@ async def _device_context(db: DbSession, serial: str) -> dict[str, Any]:
         "events": events,
         # The lost-events fault (observed F4) withholds this device's events from sync.
         "withheld": org is not None and org_settings.withholds_sync(org, device.serial_number),
+        "withheld_by": await journal_service.withheld_events(db, serial=device.serial_number),
         "history": list(reversed(view.history or [])),
         "coverage": await apple_care.coverage(db, device=device),
     }

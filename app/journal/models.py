@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..core.db import Base
@@ -20,6 +20,7 @@ class RequestJournal(Base):
     __table_args__ = (
         Index("ix_request_journal_server", "server_uuid", "id"),
         Index("ix_request_journal_wall_at", "wall_at"),
+        Index("ix_request_journal_withheld", "id", postgresql_where=text("withheld IS NOT NULL")),
         {"info": {"bookkeeping": True}},
     )
 

@@ -16,6 +16,7 @@ error body (truncated).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -227,3 +228,25 @@ async def last_request_at(
         .group_by(RequestJournal.server_uuid)
     )
     return {str(row[0]): row[1] for row in rows}
+
+
+async def withheld_events(db: AsyncSession, *, serial: str, limit: int = 200) -> dict[int, int]:
+    """The device's feed events that sync pages left out for the lost-events fault (observed F4),
+    as the journal kept them: event seq → the journal entry of that sync (its newest `limit` entries
+    that withheld anything of this serial)."""
+    needle = f'"serial_number": {json.dumps(serial)}'
+    rows = await db.execute(
+        select(RequestJournal.id, RequestJournal.withheld)
+        .where(
+            RequestJournal.withheld.is_not(None),
+            RequestJournal.withheld.contains(needle, autoescape=True),
+        )
+        .order_by(RequestJournal.id.desc())
+        .limit(limit)
+    )
+    marked: dict[int, int] = {}
+    for entry_id, withheld in rows:
+        for event in json.loads(withheld or "[]"):
+            if event["serial_number"] == serial:
+                marked.setdefault(int(event["seq"]), int(entry_id))
+    return marked

@@ -52,6 +52,13 @@ def upgrade() -> None:
     )
     # The events of a sync page withheld by the lost-events fault (observed F4), as JSON text.
     op.add_column("request_journal", sa.Column("withheld", sa.Text(), nullable=True))
+    # A device's page finds the entries that withheld its events among these few rows.
+    op.create_index(
+        "ix_request_journal_withheld",
+        "request_journal",
+        ["id"],
+        postgresql_where=sa.text("withheld IS NOT NULL"),
+    )
     op.create_table(
         "apple_care_contract",
         sa.Column("id", sa.BigInteger(), primary_key=True),
@@ -74,6 +81,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("apple_care_contract")
+    op.drop_index("ix_request_journal_withheld", table_name="request_journal")
     op.drop_column("request_journal", "withheld")
     op.drop_index("ix_device_released_org_serial", table_name="device")
     for column in ("releaser_id", "releaser_type", "released_at", "released_org_id"):

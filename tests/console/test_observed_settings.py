@@ -90,3 +90,15 @@ async def test_the_journal_entry_of_a_sync_names_the_withheld_events(page: Page,
     withheld = page.locator("#withheld")
     await expect(withheld).to_contain_text("LOSTJRNL01 (added, event")
     await expect(withheld).not_to_contain_text("KEPTJRNL01")
+    entry_url = page.url
+
+    # The device's page marks that event, linked to the entry; the device sent in sync has no mark.
+    await withheld.get_by_role("link", name="LOSTJRNL01").click()
+    events = page.get_by_role("table").filter(has_text="op_type")
+    mark = events.get_by_role("row").filter(has_text="added").get_by_role("link", name="journal entry")
+    await expect(mark).to_have_count(1)
+    await mark.click()
+    await expect(page).to_have_url(entry_url)
+    await page.goto(f"{base}/console/devices/KEPTJRNL01")
+    await expect(page.get_by_role("heading", name="KEPTJRNL01")).to_be_visible()
+    await expect(page.get_by_text("withheld from sync")).to_have_count(0)
