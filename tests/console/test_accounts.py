@@ -74,10 +74,12 @@ async def test_the_device_page_lists_the_accounts_setup_assistant_would_create(
             },
         }
     )
-    sent = await control("POST", base, f"/devices/{serial}/mdm/token-update")
-    assert sent["setup"]["state"] == "awaiting_configuration"
-    await page.goto(f"{base}/console/devices/{serial}")
+    # The person at the Mac lets it go on: the page's button sends the held TokenUpdate.
+    await page.get_by_role("button", name="Send TokenUpdate").click()
     await expect(page.locator("dd.setup-state")).to_contain_text("awaiting configuration")
+    await expect(page.get_by_role("button", name="Send TokenUpdate")).to_have_count(0)
+    managed = await control("GET", base, f"/devices/{serial}/mdm")
+    assert managed["setup"]["state"] == "awaiting_configuration"
     await expect(page.get_by_role("list", name="Accounts Setup Assistant will create")).to_have_count(0)
     polled = await control("POST", base, f"/devices/{serial}/mdm/poll")
     assert polled["commands"] == 1
