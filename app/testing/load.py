@@ -97,6 +97,9 @@ class Fleet:
     org_id: str
     servers: list[MdmHandle]
     serials: list[str]
+    # Disowned devices the control API refused to assign (observed F2: released, not added back);
+    # writers leave them out from then on, so assignments keep landing.
+    released: set[str] = field(default_factory=set)
 
 
 async def setup_fleet(
@@ -140,16 +143,21 @@ async def control_writer(
 ) -> None:
     step = 0
     while running():
-        serials = rng.sample(fleet.serials, rng.randint(1, 8))
+        pool = [s for s in fleet.serials if s not in fleet.released] or fleet.serials
+        serials = rng.sample(pool, min(len(pool), rng.randint(1, 8)))
         if rng.random() < 0.75:
             target = rng.choice([*(s.server_uuid for s in fleet.servers), None])
-            await stats.call(
+            answer = await stats.call(
                 control,
                 "POST",
                 f"/emulator/v1/orgs/{fleet.org_id}/assignments",
                 "POST /emulator/v1/orgs/{org}/assignments",
                 json={"server_uuid": target, "serials": serials},
             )
+            if answer is not None and answer.status_code == 409:
+                error = answer.json().get("error", {})
+                if error.get("code") == "device_released":
+                    fleet.released.update(error.get("details", {}).get("serials", []))
         else:
             await stats.call(
                 control,

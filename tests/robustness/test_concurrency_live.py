@@ -103,8 +103,12 @@ async def test_fifty_clients_on_two_replicas(pair: list[Replica], pg: asyncpg.Co
 
     assert stats.errors == {}, stats.errors
     assert stats.server_errors() == {}, stats.server_errors()
-    # a disowned device has left the org for good (spec §6.5), so editing it afterwards is a 404
-    expected = {("PATCH /emulator/v1/devices/{serial}", 404)}
+    # a disowned device has left the org for good (spec §6.5), so editing it afterwards is a 404, and
+    # assigning it is refused with 409 device_released until it is added back (observed F2)
+    expected = {
+        ("PATCH /emulator/v1/devices/{serial}", 404),
+        ("POST /emulator/v1/orgs/{org}/assignments", 409),
+    }
     not_ok = {k: n for k, n in stats.statuses.items() if k[1] != 200 and k not in expected}
     assert not_ok == {}, not_ok
     for handle in fleet.servers:
