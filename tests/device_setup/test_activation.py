@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -13,13 +12,7 @@ from cryptography import x509
 from tests.conftest import raw_dsn
 from tests.dep_helpers import assign, define, device_row, events
 from tests.device_helpers import add_devices
-from tests.device_setup.mdm_endpoint import ASPEN, MdmEndpoint, mdm_endpoint
-
-
-@pytest.fixture
-def endpoint() -> Iterator[MdmEndpoint]:
-    with mdm_endpoint() as running:
-        yield running
+from tests.device_setup.mdm_endpoint import ASPEN, MdmEndpoint
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import plistlib
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -20,26 +19,8 @@ from cryptography import x509
 from tests.conftest import snapshot
 from tests.dep_helpers import assign, define
 from tests.device_helpers import add_devices
-from tests.device_setup.mdm_endpoint import MdmEndpoint, mdm_endpoint, scep_enrollment_profile, sign_profile
-from tests.device_setup.real_servers import NanoMdm, ScepServer, nanomdm, scep_server
-
-
-@pytest.fixture
-def endpoint() -> Iterator[MdmEndpoint]:
-    with mdm_endpoint() as running:
-        yield running
-
-
-@pytest.fixture
-def scep() -> Iterator[ScepServer]:
-    with scep_server() as running:
-        yield running
-
-
-@pytest.fixture
-def nano(scep: ScepServer, endpoint: MdmEndpoint) -> Iterator[NanoMdm]:
-    with nanomdm(scep.ca_pem, webhook_url=endpoint.base_url + "/webhook") as running:
-        yield running
+from tests.device_setup.mdm_endpoint import MdmEndpoint, scep_enrollment_profile, sign_profile
+from tests.device_setup.real_servers import NanoMdm, ScepServer, nanomdm
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ the exchanges are on record, and the next request on the same keep-alive connect
 from __future__ import annotations
 
 import plistlib
-from collections.abc import Iterator
 
 import asyncpg
 import httpx
@@ -21,15 +20,9 @@ from tests.device_setup.fake_scep import ca, fake_scep, message_of, pending_cert
 from tests.device_setup.matrix import activated, bad_mdm, iphone, live, reported, settings_overrides
 from tests.device_setup.mdm_endpoint import scep_enrollment_profile
 from tests.device_setup.misbehaving_mdm import HANG, MisbehavingMdm, Reply
-from tests.device_setup.real_servers import ScepServer, scep_server
+from tests.device_setup.real_servers import ScepServer
 
 __all__ = ["bad_mdm", "iphone", "live", "settings_overrides"]  # fixtures used by every row
-
-
-@pytest.fixture
-def scep() -> Iterator[ScepServer]:
-    with scep_server() as running:
-        yield running
 
 
 async def _enroll_against(

@@ -7,16 +7,14 @@ from __future__ import annotations
 import itertools
 import plistlib
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.dep_helpers import assign, define
 from tests.device_helpers import add_devices, ok
-from tests.device_setup.mdm_endpoint import MdmEndpoint, mdm_endpoint, scep_enrollment_profile, sign_profile
-from tests.device_setup.real_servers import NanoMdm, ScepServer, nanomdm, scep_server
+from tests.device_setup.mdm_endpoint import MdmEndpoint, scep_enrollment_profile, sign_profile
+from tests.device_setup.real_servers import NanoMdm, ScepServer
 from tests.device_setup.small_mdm import SmallMdm
 
 SEEDS = itertools.count(800)
@@ -151,24 +149,6 @@ async def test_device_configured_never_sent_is_a_state_with_a_report(
     await assign(mdm, plain["profile_uuid"], [other])
     await ok(await client.post(f"/emulator/v1/devices/{other}/activate", json={"enroll": True}))
     assert (await _setup(client, other))["state"] == "not_awaiting"
-
-
-@pytest.fixture
-def endpoint() -> Iterator[MdmEndpoint]:
-    with mdm_endpoint() as running:
-        yield running
-
-
-@pytest.fixture
-def scep() -> Iterator[ScepServer]:
-    with scep_server() as running:
-        yield running
-
-
-@pytest.fixture
-def nano(scep: ScepServer, endpoint: MdmEndpoint) -> Iterator[NanoMdm]:
-    with nanomdm(scep.ca_pem, webhook_url=endpoint.base_url + "/webhook") as running:
-        yield running
 
 
 async def test_nanomdm_keeps_what_was_queued_between_authenticate_and_token_update(
