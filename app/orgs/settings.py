@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,16 +27,6 @@ class LostEvents(TypedDict, total=False):
 
 
 # The Business API 2.x resource families an API account's role may lack (api_missing_permissions).
-BUSINESS_RESOURCES = (
-    "users",
-    "userGroups",
-    "organizationalUnits",
-    "apps",
-    "packages",
-    "configurations",
-    "blueprints",
-    "mdmDevices",
-)
 BusinessResource = Literal[
     "users",
     "userGroups",
@@ -47,6 +37,7 @@ BusinessResource = Literal[
     "blueprints",
     "mdmDevices",
 ]
+BUSINESS_RESOURCES: tuple[str, ...] = get_args(BusinessResource)
 
 
 @dataclass(frozen=True, slots=True)
