@@ -4,6 +4,7 @@ would create; after DeviceConfigured (or on an iPhone) it answers the errors §4
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import plistlib
 import uuid
@@ -64,11 +65,15 @@ async def _poll(client: httpx.AsyncClient, serial: str) -> dict[str, dict[str, A
     return results
 
 
-def _acknowledged_by_nanomdm(endpoint: MdmEndpoint, command_uuid: str) -> dict[str, Any]:
-    for hook in endpoint.webhooks:
-        event = hook.get("acknowledge_event") or {}
-        if event.get("command_uuid") == command_uuid:
-            return dict(event)
+async def _acknowledged_by_nanomdm(endpoint: MdmEndpoint, command_uuid: str) -> dict[str, Any]:
+    """NanoMDM's webhook for the result: it sends webhooks beside its answer, not before it, so the
+    event may land a moment after the device's poll returned."""
+    for _ in range(300):
+        for hook in list(endpoint.webhooks):
+            event = hook.get("acknowledge_event") or {}
+            if event.get("command_uuid") == command_uuid:
+                return dict(event)
+        await asyncio.sleep(0.05)
     raise AssertionError(f"NanoMDM reported no result for {command_uuid}")
 
 
@@ -105,7 +110,7 @@ async def test_account_configuration_on_a_mac_awaiting_configuration(
     results = await _poll(client, mac)
     assert results[configured]["Status"] == "Acknowledged"
     assert set(results[configured]) == {"Status", "CommandUUID", "UDID"}
-    assert _acknowledged_by_nanomdm(endpoint, configured)["status"] == "Acknowledged"
+    assert (await _acknowledged_by_nanomdm(endpoint, configured))["status"] == "Acknowledged"
 
     state = (await client.get(f"/emulator/v1/devices/{mac}/mdm")).json()
     assert state["awaiting_configuration"] is True  # AccountConfiguration does not end it
@@ -159,7 +164,7 @@ async def test_account_configuration_on_a_mac_awaiting_configuration(
                 "USEnglishDescription": "Device is not AwaitingConfiguration",
             }
         ]
-        assert _acknowledged_by_nanomdm(endpoint, command_uuid)["status"] == "Error"
+        assert (await _acknowledged_by_nanomdm(endpoint, command_uuid))["status"] == "Error"
     state = (await client.get(f"/emulator/v1/devices/{mac}/mdm")).json()
     assert state["awaiting_configuration"] is False
     assert state["accounts"][0]["short_name"] == "ladmin"  # what Setup Assistant got stays
