@@ -69,6 +69,16 @@ class MdmEndpoint:
     # Events NanoMDM posted to /webhook (what it made of each check-in and command result).
     webhooks: list[dict[str, Any]] = field(default_factory=list)
 
+    async def webhooks_until(self, done: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+        """The webhooks once `done(webhooks)` holds (or as they are after 15 s): NanoMDM calls its
+        webhook beside its answer, not before it, so an event may land after the device's exchange
+        returned."""
+        for _ in range(300):
+            if done(list(self.webhooks)):
+                break
+            await asyncio.sleep(0.05)
+        return list(self.webhooks)
+
     def verify(self, signed: bytes) -> tuple[bool, dict[str, Any] | None, str | None]:
         """openssl cms -verify against the device CA; (verified, plist, signer subject)."""
         with tempfile.TemporaryDirectory() as tmp:

@@ -4,7 +4,6 @@ would create; after DeviceConfigured (or on an iPhone) it answers the errors §4
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import plistlib
 import uuid
@@ -66,14 +65,12 @@ async def _poll(client: httpx.AsyncClient, serial: str) -> dict[str, dict[str, A
 
 
 async def _acknowledged_by_nanomdm(endpoint: MdmEndpoint, command_uuid: str) -> dict[str, Any]:
-    """NanoMDM's webhook for the result: it sends webhooks beside its answer, not before it, so the
-    event may land a moment after the device's poll returned."""
-    for _ in range(300):
-        for hook in list(endpoint.webhooks):
-            event = hook.get("acknowledge_event") or {}
-            if event.get("command_uuid") == command_uuid:
-                return dict(event)
-        await asyncio.sleep(0.05)
+    def result(hook: dict[str, Any]) -> bool:
+        return bool((hook.get("acknowledge_event") or {}).get("command_uuid") == command_uuid)
+
+    for hook in await endpoint.webhooks_until(lambda hooks: any(map(result, hooks))):
+        if result(hook):
+            return dict(hook["acknowledge_event"])
     raise AssertionError(f"NanoMDM reported no result for {command_uuid}")
 
 

@@ -103,7 +103,8 @@ async def test_the_whole_flow_against_scepserver_and_nanomdm(
     assert enrollment["awaiting_configuration"] is True
 
     # NanoMDM accepted Authenticate and TokenUpdate (its webhook says what it stored).
-    checkins = [w for w in endpoint.webhooks if w["topic"] in ("mdm.Authenticate", "mdm.TokenUpdate")]
+    hooks = await endpoint.webhooks_until(lambda hooks: len(hooks) >= 2)
+    checkins = [w for w in hooks if w["topic"] in ("mdm.Authenticate", "mdm.TokenUpdate")]
     assert [w["topic"] for w in checkins] == ["mdm.Authenticate", "mdm.TokenUpdate"]
     token_update = plistlib.loads(base64.b64decode(checkins[1]["checkin_event"]["raw_payload"]))
     state = (await client.get(f"/emulator/v1/devices/{iphone}/mdm")).json()
@@ -131,8 +132,12 @@ async def test_the_whole_flow_against_scepserver_and_nanomdm(
     )
     assert responses["ProductName"].startswith("iPhone") and responses["Model"].endswith("LL/A")
     assert responses["IsSupervised"] is True and responses["IMEI"] and "Nope" not in responses
-    acks = [w["acknowledge_event"] for w in endpoint.webhooks if w["topic"] == "mdm.Connect"]
-    assert any(a.get("command_uuid") == info_uuid and a["status"] == "Acknowledged" for a in acks)
+
+    def info_acknowledged(hooks: list[dict[str, Any]]) -> bool:
+        acks = [w["acknowledge_event"] for w in hooks if w["topic"] == "mdm.Connect"]
+        return any(a.get("command_uuid") == info_uuid and a["status"] == "Acknowledged" for a in acks)
+
+    assert info_acknowledged(await endpoint.webhooks_until(info_acknowledged))
 
     # InstallProfile, then ProfileList shows it (and the device keeps it).
     wifi = {

@@ -172,7 +172,8 @@ async def test_nanomdm_keeps_what_was_queued_between_authenticate_and_token_upda
     )
     assert activated["enrollment"]["outcome"] == "authenticated", activated["enrollment"]
     udid = (await ok(await client.get(f"/emulator/v1/devices/{serial}/mdm")))["udid"]
-    assert [w["topic"] for w in endpoint.webhooks] == ["mdm.Authenticate"]
+    hooks = await endpoint.webhooks_until(lambda hooks: len(hooks) >= 1)
+    assert [w["topic"] for w in hooks] == ["mdm.Authenticate"]
     # NanoMDM's API takes the command although the enrollment is not enabled yet (no push token).
     command_uuid = str(uuid.uuid4()).upper()
     nano.enqueue_raw(udid, plistlib.dumps({"CommandUUID": command_uuid, "Command": ADMIN}))
@@ -181,7 +182,8 @@ async def test_nanomdm_keeps_what_was_queued_between_authenticate_and_token_upda
 
     sent = await ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/token-update"))
     assert sent["ok"] is True, sent
-    assert [w["topic"] for w in endpoint.webhooks] == ["mdm.Authenticate", "mdm.TokenUpdate"]
+    hooks = await endpoint.webhooks_until(lambda hooks: len(hooks) >= 2)
+    assert [w["topic"] for w in hooks] == ["mdm.Authenticate", "mdm.TokenUpdate"]
     results = _results(await ok(await client.post(f"/emulator/v1/devices/{serial}/mdm/poll")))
     assert results[command_uuid]["Status"] == "Acknowledged"
     state = await ok(await client.get(f"/emulator/v1/devices/{serial}/mdm"))
