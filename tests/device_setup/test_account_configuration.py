@@ -184,10 +184,5 @@ async def test_account_configuration_is_not_for_an_iphone(
     state = (await client.get(f"/emulator/v1/devices/{iphone}/mdm")).json()
     assert state["account_configuration"] is None and state["accounts"] == []
     # NanoMDM's raw payload had the bytes the device answered.
-    raw = [
-        w for w in endpoint.webhooks if (w.get("acknowledge_event") or {}).get("command_uuid") == command_uuid
-    ]
-    assert (
-        raw
-        and plistlib.loads(base64.b64decode(raw[0]["acknowledge_event"]["raw_payload"]))["Status"] == "Error"
-    )
+    event = await _acknowledged_by_nanomdm(endpoint, command_uuid)
+    assert plistlib.loads(base64.b64decode(event["raw_payload"]))["Status"] == "Error"
