@@ -120,3 +120,26 @@ async def control(method: str, base: str, path: str, **kwargs: Any) -> Any:
         response = await client.request(method, path, **kwargs)
     assert response.status_code < 300, response.text
     return response.json() if response.content else None
+
+
+async def device_for_small_mdm(
+    page: Page, base: str, tmp_path: Path, small: Any, *, org: str, server: str, family: str, seed: int
+) -> tuple[str, Mdm]:
+    """An org and an MDM server made in the portal, one generated device of `family` assigned to it,
+    and the small MDM (tests/device_setup/small_mdm.py) trusting the device CA: the device's serial
+    and a DEP client of that server."""
+    org_id = await create_org(page, base, org)
+    added = await add_server(page, base, org_id, tmp_path, name=server)
+    made = await control(
+        "POST",
+        base,
+        f"/orgs/{org_id}/devices",
+        json={"generate": {"count": 1, "families": [family], "seed": seed}},
+    )
+    (serial,) = made["serials"]
+    await control(
+        "POST", base, f"/orgs/{org_id}/assignments", json={"server_uuid": added["uuid"], "serials": [serial]}
+    )
+    async with httpx.AsyncClient() as client:
+        small.ca_pem = (await client.get(f"{base}/emulator/v1/device-ca")).content
+    return serial, Mdm(base, added["credentials"])

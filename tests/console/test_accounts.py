@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 from dep_emulator.testing.replicas import Replica
 from playwright.async_api import Page, expect
 
 from tests.console.conftest import screenshot
-from tests.console.helpers import Mdm, add_server, control, create_org
+from tests.console.helpers import control, device_for_small_mdm
 from tests.device_setup.small_mdm import SmallMdm
 
 
@@ -19,21 +18,9 @@ async def test_the_device_page_lists_the_accounts_setup_assistant_would_create(
 ) -> None:
     page.set_default_timeout(60_000)
     base = emulator.url
-    org_id = await create_org(page, base, "Capital City Labs")
-    added = await add_server(page, base, org_id, tmp_path, name="mac-mdm")
-    made = await control(
-        "POST",
-        base,
-        f"/orgs/{org_id}/devices",
-        json={"generate": {"count": 1, "families": ["Mac"], "seed": 31}},
+    serial, mdm = await device_for_small_mdm(
+        page, base, tmp_path, small, org="Capital City Labs", server="mac-mdm", family="Mac", seed=31
     )
-    (serial,) = made["serials"]
-    await control(
-        "POST", base, f"/orgs/{org_id}/assignments", json={"server_uuid": added["uuid"], "serials": [serial]}
-    )
-    async with httpx.AsyncClient() as client:
-        small.ca_pem = (await client.get(f"{base}/emulator/v1/device-ca")).content
-    mdm = Mdm(base, added["credentials"])
     profile = {
         "profile_name": "Lab Macs",
         "url": small.base_url + "/enroll",

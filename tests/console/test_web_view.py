@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 from dep_emulator.testing.replicas import Replica
 from playwright.async_api import Page, expect
 
 from tests.console.conftest import screenshot
-from tests.console.helpers import Mdm, add_server, control, create_org
+from tests.console.helpers import control, device_for_small_mdm
 from tests.device_setup.small_mdm import SmallMdm
 
 
@@ -18,21 +17,9 @@ async def test_a_person_signs_in_in_the_web_view_and_the_device_enrolls(
     page: Page, emulator: Replica, tmp_path: Path, small: SmallMdm
 ) -> None:
     base = emulator.url
-    org_id = await create_org(page, base, "Shelbyville High")
-    added = await add_server(page, base, org_id, tmp_path, name="web-auth-mdm")
-    made = await control(
-        "POST",
-        base,
-        f"/orgs/{org_id}/devices",
-        json={"generate": {"count": 1, "families": ["iPhone"], "seed": 4}},
+    serial, mdm = await device_for_small_mdm(
+        page, base, tmp_path, small, org="Shelbyville High", server="web-auth-mdm", family="iPhone", seed=4
     )
-    (serial,) = made["serials"]
-    await control(
-        "POST", base, f"/orgs/{org_id}/assignments", json={"server_uuid": added["uuid"], "serials": [serial]}
-    )
-    async with httpx.AsyncClient() as client:
-        small.ca_pem = (await client.get(f"{base}/emulator/v1/device-ca")).content
-    mdm = Mdm(base, added["credentials"])
     profile = {
         "profile_name": "Staff",
         "url": small.base_url + "/enroll",
